@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Versions are the ones this project's package mirror holds; swift-nio must be at least
+// 2.101.3 (header-limit and request-smuggling advisories were fixed there).
+let package = Package(
+    name: "obsgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "obsgate", targets: ["obsgate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure modules: no I/O, exhaustively unit-tested.
+        .target(name: "S3Core"),
+        .target(
+            name: "S3Signing",
+            dependencies: ["S3Core", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "Credentials",
+            dependencies: ["S3Core", "S3Signing", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "obsgate",
+            dependencies: [
+                "S3Core", "S3Signing", "Credentials",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "S3CoreTests", dependencies: ["S3Core"]),
+        .testTarget(
+            name: "S3SigningTests",
+            dependencies: ["S3Signing", "S3Core", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CredentialsTests", dependencies: ["Credentials"]),
+    ]
+)

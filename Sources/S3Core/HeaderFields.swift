@@ -1,0 +1,85 @@
+/// The header block of an HTTP message as an ordered list of name/value pairs.
+///
+/// Names keep the case they arrived in (signatures are computed over lowercased names, but
+/// forwarding and audit want the original); every lookup is ASCII case-insensitive, as
+/// RFC 9110 §5.1 requires. Repeated fields stay separate entries so that a caller can see
+/// that a header was given twice (the policy refuses ambiguous duplicates).
+public struct HeaderFields: Sendable, Equatable, Sequence {
+    public typealias Element = (name: String, value: String)
+
+    private var fields: [Element]
+
+    public init(_ fields: [(String, String)] = []) {
+        self.fields = fields.map { (name: $0.0, value: $0.1) }
+    }
+
+    public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
+
+    public var count: Int { fields.count }
+
+    /// Every value of the named field, in arrival order.
+    public func values(_ name: String) -> [String] {
+        fields.compactMap { $0.name.asciiCaseInsensitiveEquals(name) ? $0.value : nil }
+    }
+
+    /// The value of a field that is expected once. When it was given several times the
+    /// values are joined with "," as RFC 9110 §5.3 allows for list-valued fields; callers
+    /// that must refuse duplicates check `values(_:)` instead.
+    public subscript(_ name: String) -> String? {
+        let all = values(name)
+        return all.isEmpty ? nil : all.joined(separator: ",")
+    }
+
+    public func contains(_ name: String) -> Bool {
+        fields.contains { $0.name.asciiCaseInsensitiveEquals(name) }
+    }
+
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name: name, value: value))
+    }
+
+    /// Replaces every field of that name by one field with the given value.
+    public mutating func replace(_ name: String, with value: String) {
+        remove(name)
+        add(name, value)
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { $0.name.asciiCaseInsensitiveEquals(name) }
+    }
+
+    public mutating func removeAll(where shouldRemove: (Element) -> Bool) {
+        fields.removeAll(where: shouldRemove)
+    }
+
+    public static func == (lhs: HeaderFields, rhs: HeaderFields) -> Bool {
+        lhs.fields.elementsEqual(rhs.fields) { $0.name == $1.name && $0.value == $1.value }
+    }
+}
+
+extension StringProtocol {
+    /// ASCII case-insensitive comparison, the rule for HTTP field names; no Unicode folding,
+    /// so `ſ` never matches `s`.
+    public func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
+        let a = utf8, b = other.utf8
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { asciiLower($0) == asciiLower($1) }
+    }
+
+    /// The string with ASCII letters lowercased and every other byte kept.
+    public var asciiLowercased: String {
+        String(decoding: utf8.map(asciiLower), as: UTF8.self)
+    }
+
+    /// Whether the string starts with `prefix`, ignoring ASCII case.
+    public func hasASCIICaseInsensitivePrefix(_ prefix: String) -> Bool {
+        let a = utf8, b = prefix.utf8
+        guard a.count >= b.count else { return false }
+        return zip(a, b).allSatisfy { asciiLower($0) == asciiLower($1) }
+    }
+}
+
+@inline(__always)
+private func asciiLower(_ byte: UInt8) -> UInt8 {
+    (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}

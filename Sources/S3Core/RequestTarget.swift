@@ -1,0 +1,89 @@
+/// An HTTP request-target in origin-form (RFC 9112 §3.2.1):
+///
+///     origin-form = absolute-path [ "?" query ]
+///
+/// The raw path and every raw query parameter are kept byte for byte, because signatures
+/// are computed over what the client sent; the decoded forms are derived once here.
+public struct RequestTarget: Sendable, Equatable {
+    /// The path exactly as it came on the request line, e.g. `/bucket/my%20key`.
+    public let rawPath: String
+    /// The query exactly as it came (without the `?`), or nil when there was no `?`.
+    public let rawQuery: String?
+    /// The query parameters in arrival order.
+    public let query: [QueryParameter]
+
+    /// Parses an origin-form target. Anything else (absolute-form, authority-form, `*`, a
+    /// path with a bad escape or non-UTF-8 bytes) is refused with 400 InvalidURI: the
+    /// gateway never guesses what a target meant.
+    public init(parsing target: String) throws(S3Error) {
+        guard target.utf8.first == UInt8(ascii: "/") else {
+            throw S3Error.invalidURI("the request target must start with '/'")
+        }
+        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            rawPath = String(target[..<mark])
+            let queryText = String(target[target.utf8.index(after: mark)...])
+            rawQuery = queryText
+            query = try QueryParameter.parse(queryText)
+        } else {
+            rawPath = target
+            rawQuery = nil
+            query = []
+        }
+        guard PercentEncoding.decode(rawPath) != nil else {
+            throw S3Error.invalidURI("the request path has an invalid percent-encoding")
+        }
+    }
+
+    /// The decoded value of the first parameter with this name; `""` for a parameter given
+    /// without `=` (e.g. `?uploads`), nil when absent.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
+    }
+
+    public func hasQuery(_ name: String) -> Bool {
+        query.contains { $0.name == name }
+    }
+
+    /// The target as it would appear on a request line.
+    public var text: String {
+        rawQuery.map { "\(rawPath)?\($0)" } ?? rawPath
+    }
+}
+
+/// One `name[=value]` element of a query string.
+public struct QueryParameter: Sendable, Equatable {
+    public let rawName: String
+    /// nil when the element had no `=` at all (`?uploads`), which SigV2 and OBS sign
+    /// differently from `?uploads=`.
+    public let rawValue: String?
+    public let name: String
+    public let value: String
+
+    public init(rawName: String, rawValue: String?) throws(S3Error) {
+        guard let name = PercentEncoding.decode(rawName),
+              let value = PercentEncoding.decode(rawValue ?? "")
+        else {
+            throw S3Error.invalidURI("the query string has an invalid percent-encoding")
+        }
+        self.rawName = rawName
+        self.rawValue = rawValue
+        self.name = name
+        self.value = value
+    }
+
+    /// Splits `a=1&b&c=` into its parameters; empty elements (`a&&b`) carry nothing and are
+    /// dropped, as every S3 implementation does.
+    static func parse(_ query: String) throws(S3Error) -> [QueryParameter] {
+        var parameters: [QueryParameter] = []
+        for element in query.split(separator: "&", omittingEmptySubsequences: true) {
+            if let equals = element.firstIndex(of: "=") {
+                parameters.append(try QueryParameter(
+                    rawName: String(element[..<equals]),
+                    rawValue: String(element[element.index(after: equals)...])))
+            } else {
+                parameters.append(try QueryParameter(rawName: String(element), rawValue: nil))
+            }
+        }
+        return parameters
+    }
+}

@@ -1,0 +1,94 @@
+/// How a request named its bucket.
+public enum AddressingStyle: String, Sendable, Equatable {
+    /// `Host: s3.example.com`, target `/bucket/key`.
+    case path
+    /// `Host: bucket.s3.example.com`, target `/key`.
+    case virtualHosted = "virtual-hosted"
+}
+
+/// Where a request points: the bucket and key it names and how it named them.
+public struct S3Address: Sendable, Equatable {
+    public var style: AddressingStyle
+    /// nil for service-level requests (`GET /` on the endpoint: ListBuckets).
+    public var bucket: String?
+    /// The percent-decoded object key, nil for bucket- and service-level requests. Kept
+    /// exactly: `+` stays `+`, `%2F` decodes to `/`, leading and doubled slashes are part of
+    /// the key.
+    public var key: String?
+
+    public init(style: AddressingStyle, bucket: String?, key: String?) {
+        self.style = style
+        self.bucket = bucket
+        self.key = key
+    }
+
+    /// `/bucket/key`, `/bucket` or `/`: the resource named in error bodies and audit records.
+    public var resource: String {
+        guard let bucket else { return "/" }
+        guard let key else { return "/\(bucket)" }
+        return "/\(bucket)/\(key)"
+    }
+}
+
+/// Resolves the bucket and key of a request from its Host header and path.
+///
+/// A Host equal to one of the configured base domains, or any other host (an IP address, a
+/// name the gateway was not told about), is path-style. A Host of the form
+/// `<bucket>.<base domain>` is virtual-hosted; bucket names may themselves contain dots.
+public struct S3AddressResolver: Sendable {
+    /// Base domains accepted for virtual-hosted requests, lowercase, without port.
+    public let baseDomains: [String]
+
+    public init(baseDomains: [String]) {
+        self.baseDomains = baseDomains.map { $0.asciiLowercased }
+    }
+
+    public func resolve(host: String?, target: RequestTarget) throws(S3Error) -> S3Address {
+        if let host, let bucket = virtualHostedBucket(host: host) {
+            let key = try decodedKey(String(target.rawPath.dropFirst()))
+            return S3Address(style: .virtualHosted, bucket: bucket, key: key)
+        }
+        // Path-style: "/" bucket [ "/" key ]
+        let path = target.rawPath.dropFirst()
+        guard !path.isEmpty else { return S3Address(style: .path, bucket: nil, key: nil) }
+        let bucketPart: Substring
+        let keyPart: Substring
+        if let slash = path.firstIndex(of: "/") {
+            bucketPart = path[..<slash]
+            keyPart = path[path.index(after: slash)...]
+        } else {
+            bucketPart = path
+            keyPart = ""
+        }
+        guard let bucket = PercentEncoding.decode(bucketPart), !bucket.isEmpty, !bucket.contains("/") else {
+            throw S3Error.invalidURI("the bucket name in the path is not valid")
+        }
+        return S3Address(style: .path, bucket: bucket, key: try decodedKey(String(keyPart)))
+    }
+
+    /// The bucket named by a `Host` value of the form `<bucket>.<base>[:port]`.
+    public func virtualHostedBucket(host: String) -> String? {
+        let name = Self.hostWithoutPort(host).asciiLowercased
+        for base in baseDomains where name.count > base.count + 1 && name.hasSuffix("." + base) {
+            return String(name.dropLast(base.count + 1))
+        }
+        return nil
+    }
+
+    /// `host[:port]` or `[v6]:port` without the port.
+    public static func hostWithoutPort(_ host: String) -> Substring {
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return host[...close]
+        }
+        if let colon = host.lastIndex(of: ":") { return host[..<colon] }
+        return host[...]
+    }
+
+    private func decodedKey(_ raw: String) throws(S3Error) -> String? {
+        guard !raw.isEmpty else { return nil }
+        guard let key = PercentEncoding.decode(raw) else {
+            throw S3Error.invalidURI("the object key has an invalid percent-encoding")
+        }
+        return key
+    }
+}

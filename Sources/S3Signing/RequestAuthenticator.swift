@@ -1,0 +1,327 @@
+import Crypto
+import Foundation
+import S3Core
+
+/// Which signature a request carried.
+public enum SignatureScheme: String, Sendable, Equatable {
+    case sigV4Header = "sigv4-header"
+    case sigV4Presigned = "sigv4-presigned"
+    case sigV2Header = "sigv2-header"
+    case sigV2Query = "sigv2-query"
+    case obsHeader = "obs-header"
+    case obsQuery = "obs-query"
+}
+
+/// What the body of an authenticated request still has to prove.
+public enum PayloadExpectation: Sendable, Equatable {
+    /// Nothing: `UNSIGNED-PAYLOAD`, SigV2 and OBS signatures do not cover the body.
+    case unsigned
+    /// The body's SHA-256 must equal this lowercase hex value.
+    case sha256(String)
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`: aws-chunked with signed chunks.
+    case signedChunks(SigV4ChunkContext, trailer: Bool)
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: aws-chunked without chunk signatures, with a
+    /// trailing checksum.
+    case unsignedChunksWithTrailer
+}
+
+/// A request whose signature checked out.
+public struct AuthenticatedRequest: Sendable, Equatable {
+    public let accessKeyId: String
+    public let scheme: SignatureScheme
+    public let payload: PayloadExpectation
+}
+
+/// The settings the verifier checks a request against.
+public struct AuthenticationSettings: Sendable {
+    /// Regions a SigV4 credential scope may name.
+    public var regions: Set<String>
+    /// The largest difference between a header-signed request's date and the gateway's
+    /// clock; S3 uses 15 minutes. Presigned URLs are judged by their expiry instead.
+    public var maxClockSkew: TimeInterval
+
+    public init(regions: Set<String>, maxClockSkew: TimeInterval = 900) {
+        self.regions = regions
+        self.maxClockSkew = maxClockSkew
+    }
+}
+
+/// Verifies the signature of a client request: SigV4 (Authorization header or presigned
+/// query), SigV2 (header or query) and OBS native (header or query). It answers who signed
+/// (the access key) and what the body must still prove, or throws the S3 error S3 itself
+/// would answer. No error carries the expected signature or the string to sign.
+public struct RequestAuthenticator: Sendable {
+    public let settings: AuthenticationSettings
+    public let secrets: any SecretLookup
+    public let keyCache: SigV4SigningKeyCache
+
+    public init(settings: AuthenticationSettings, secrets: any SecretLookup,
+                keyCache: SigV4SigningKeyCache = SigV4SigningKeyCache()) {
+        self.settings = settings
+        self.secrets = secrets
+        self.keyCache = keyCache
+    }
+
+    /// Whether the request carries any signature at all; unsigned requests are anonymous.
+    public static func isSigned(target: RequestTarget, headers: HeaderFields) -> Bool {
+        headers.contains(S3HeaderName.authorization)
+            || target.hasQuery("X-Amz-Signature") || target.hasQuery("X-Amz-Credential")
+            || target.hasQuery("Signature")
+    }
+
+    public func authenticate(method: String, target: RequestTarget, headers: HeaderFields,
+                             address: S3Address, now: Date) throws(S3Error) -> AuthenticatedRequest {
+        let authorizationValues = headers.values(S3HeaderName.authorization)
+        let presignedV4 = target.hasQuery("X-Amz-Algorithm") || target.hasQuery("X-Amz-Signature")
+            || target.hasQuery("X-Amz-Credential")
+        let queryV2 = target.hasQuery("Signature")
+        let mechanisms = (authorizationValues.isEmpty ? 0 : 1) + (presignedV4 ? 1 : 0) + (queryV2 && !presignedV4 ? 1 : 0)
+        guard mechanisms <= 1 else {
+            throw S3Error.invalidArgument("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+        }
+        guard authorizationValues.count <= 1 else {
+            throw S3Error.invalidArgument("The Authorization header was given more than once")
+        }
+        let request = SignedRequest(method: method, target: target, headers: headers, address: address)
+        if let authorization = authorizationValues.first {
+            if authorization.hasPrefix(SigV4.algorithm + " ") {
+                return try verifySigV4Header(request, authorization: authorization, now: now)
+            }
+            for dialect in [HMACV1Dialect.aws, .obs] where authorization.hasPrefix(dialect.authorizationKeyword + " ") {
+                return try verifyHMACV1Header(request, dialect: dialect, authorization: authorization, now: now)
+            }
+            throw S3Error.invalidArgument("Unsupported Authorization Type")
+        }
+        if presignedV4 { return try verifySigV4Presigned(request, now: now) }
+        if queryV2 {
+            let dialect: HMACV1Dialect = target.hasQuery(HMACV1Dialect.obs.accessKeyParameter) ? .obs : .aws
+            return try verifyHMACV1Query(request, dialect: dialect, now: now)
+        }
+        throw S3Error.accessDenied("Anonymous access is not allowed")
+    }
+
+    // MARK: SigV4
+
+    private func verifySigV4Header(_ request: SignedRequest, authorization: String,
+                                   now: Date) throws(S3Error) -> AuthenticatedRequest {
+        let parsed = try SigV4Authorization(header: authorization)
+        let secret = try secret(for: parsed.credential.accessKeyId)
+        guard let amzDate = request.headers[S3HeaderName.amzDate], let date = SigningTime.parseAmzDate(amzDate) else {
+            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        }
+        try checkScope(parsed.credential, amzDate: amzDate, malformed: S3Error.authorizationHeaderMalformed)
+        try checkSkew(date, requestTime: amzDate, now: now)
+        guard let payloadHash = request.headers[S3HeaderName.contentSHA256] else {
+            throw S3Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
+        }
+        let key = keyCache.signingKey(secret: secret, scope: parsed.credential.scope)
+        let payload = try payloadExpectation(payloadHash, chunks: SigV4ChunkContext(
+            signingKey: key, amzDate: amzDate, scope: parsed.credential.scope, seedSignature: parsed.signature))
+        try checkSigV4(request, signedHeaders: parsed.signedHeaders,
+                       canonicalQuery: SigV4.canonicalQuery(request.target.query),
+                       payloadHash: payloadHash, amzDate: amzDate, scope: parsed.credential.scope,
+                       key: key, signature: parsed.signature)
+        return AuthenticatedRequest(accessKeyId: parsed.credential.accessKeyId, scheme: .sigV4Header,
+                                    payload: payload)
+    }
+
+    private func verifySigV4Presigned(_ request: SignedRequest, now: Date) throws(S3Error) -> AuthenticatedRequest {
+        let query = request.target
+        guard let algorithm = query.queryValue("X-Amz-Algorithm"),
+              let credentialText = query.queryValue("X-Amz-Credential"),
+              let amzDate = query.queryValue("X-Amz-Date"),
+              let expiresText = query.queryValue("X-Amz-Expires"),
+              let signedHeadersText = query.queryValue("X-Amz-SignedHeaders"),
+              let signature = query.queryValue("X-Amz-Signature")
+        else {
+            throw S3Error.authorizationQueryParametersError("Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
+        }
+        guard algorithm == SigV4.algorithm else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")
+        }
+        let credential = try SigV4Credential(parsing: credentialText, malformed: S3Error.authorizationQueryParametersError)
+        let secret = try secret(for: credential.accessKeyId)
+        guard let date = SigningTime.parseAmzDate(amzDate) else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+        }
+        guard let expires = Int(expiresText), expires >= 0 else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Expires should be a number")
+        }
+        guard expires >= 1, expires <= 604_800 else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Expires must be between 1 and 604800 seconds")
+        }
+        try checkScope(credential, amzDate: amzDate, malformed: S3Error.authorizationQueryParametersError)
+        if now.timeIntervalSince(date) > TimeInterval(expires) {
+            throw S3Error(code: "AccessDenied", message: "Request has expired", status: 403,
+                          details: [("X-Amz-Expires", expiresText),
+                                    ("Expires", SigningTime.amzDate(date.addingTimeInterval(TimeInterval(expires)))),
+                                    ("ServerTime", SigningTime.amzDate(now))])
+        }
+        if date.timeIntervalSince(now) > settings.maxClockSkew {
+            throw S3Error.accessDenied("Request is not valid yet")
+        }
+        let payloadHash = request.headers[S3HeaderName.contentSHA256] ?? SigV4.unsignedPayload
+        let signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        let key = keyCache.signingKey(secret: secret, scope: credential.scope)
+        let payload = try payloadExpectation(payloadHash, chunks: SigV4ChunkContext(
+            signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature))
+        try checkSigV4(request, signedHeaders: signedHeaders,
+                       canonicalQuery: SigV4.canonicalQuery(query.query, excluding: "X-Amz-Signature"),
+                       payloadHash: payloadHash, amzDate: amzDate, scope: credential.scope, key: key,
+                       signature: signature)
+        return AuthenticatedRequest(accessKeyId: credential.accessKeyId, scheme: .sigV4Presigned,
+                                    payload: payload)
+    }
+
+    private func checkSigV4(_ request: SignedRequest, signedHeaders: [String], canonicalQuery: String,
+                            payloadHash: String, amzDate: String, scope: SigV4Scope,
+                            key: SymmetricKey, signature: String) throws(S3Error) {
+        guard signedHeaders.contains(S3HeaderName.host) else {
+            throw S3Error.accessDenied("The host header must be signed")
+        }
+        guard signedHeaders.allSatisfy({ !$0.isEmpty && $0 == $0.asciiLowercased }) else {
+            throw S3Error.authorizationHeaderMalformed("SignedHeaders must be lowercase header names separated by ';'")
+        }
+        try checkEveryPrefixedHeaderIsSigned(request.headers, signedHeaders: Set(signedHeaders))
+        guard let canonicalHeaders = SigV4.canonicalHeaders(request.headers, signedHeaders: signedHeaders) else {
+            throw S3Error.signatureDoesNotMatch()
+        }
+        let canonicalRequest = SigV4.canonicalRequest(
+            method: request.method, canonicalURI: try SigV4.canonicalURI(rawPath: request.target.rawPath),
+            canonicalQuery: canonicalQuery, canonicalHeaders: canonicalHeaders,
+            signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let expected = SigV4.signatureBytes(
+            signingKey: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest))
+        guard signature.utf8.count == 64, let provided = bytesFromHex(signature),
+              ConstantTime.equals(provided, expected)
+        else { throw S3Error.signatureDoesNotMatch() }
+    }
+
+    /// AWS refuses a SigV4 request with an unsigned `x-amz-*` header; the gateway also
+    /// refuses unsigned `x-obs-*` headers, because the policy reads both dialects and an
+    /// unsigned header could have been added by anyone on the path.
+    private func checkEveryPrefixedHeaderIsSigned(_ headers: HeaderFields, signedHeaders: Set<String>) throws(S3Error) {
+        var unsigned: [String] = []
+        for field in headers {
+            let name = field.name.asciiLowercased
+            if (name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix)),
+               !signedHeaders.contains(name), !unsigned.contains(name) {
+                unsigned.append(name)
+            }
+        }
+        guard unsigned.isEmpty else {
+            throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.joined(separator: ", "))")
+        }
+    }
+
+    private func checkScope(_ credential: SigV4Credential, amzDate: String,
+                            malformed: (String) -> S3Error) throws(S3Error) {
+        guard credential.scope.date == String(amzDate.prefix(8)) else {
+            throw malformed("Invalid credential date \"\(credential.scope.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\".")
+        }
+        guard settings.regions.contains(credential.scope.region) else {
+            let expected = settings.regions.sorted().joined(separator: "' or '")
+            throw malformed("The authorization header is malformed; the region '\(credential.scope.region)' is wrong; expecting '\(expected)'")
+        }
+        guard credential.scope.service == "s3" else {
+            throw malformed("The authorization header is malformed; incorrect service \"\(credential.scope.service)\". This endpoint belongs to \"s3\".")
+        }
+    }
+
+    private func payloadExpectation(_ value: String, chunks: SigV4ChunkContext) throws(S3Error) -> PayloadExpectation {
+        switch value {
+        case SigV4.unsignedPayload: return .unsigned
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": return .signedChunks(chunks, trailer: false)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": return .signedChunks(chunks, trailer: true)
+        case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": return .unsignedChunksWithTrailer
+        default:
+            guard value.utf8.count == 64, bytesFromHex(value) != nil else {
+                throw S3Error.invalidArgument("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER or a valid sha256 value.")
+            }
+            return .sha256(value.asciiLowercased)
+        }
+    }
+
+    // MARK: SigV2 and OBS
+
+    private func verifyHMACV1Header(_ request: SignedRequest, dialect: HMACV1Dialect, authorization: String,
+                                    now: Date) throws(S3Error) -> AuthenticatedRequest {
+        // "AWS" SP AccessKeyId ":" Signature — the access key may itself contain ':'
+        // (OpenStack Swift's "account:user"), the base64 signature never does.
+        let credentials = authorization.dropFirst(dialect.authorizationKeyword.count + 1)
+        guard let colon = credentials.lastIndex(of: ":"), colon != credentials.startIndex else {
+            throw S3Error.invalidArgument("The \(dialect.authorizationKeyword) Authorization header must be '\(dialect.authorizationKeyword) AccessKeyId:Signature'")
+        }
+        let accessKeyId = String(credentials[..<colon])
+        let signature = String(credentials[credentials.index(after: colon)...])
+        let secret = try secret(for: accessKeyId)
+        let dateText = request.headers[dialect.dateHeader] ?? request.headers[S3HeaderName.amzDate]
+            ?? request.headers[S3HeaderName.date]
+        guard let dateText, let date = SigningTime.parseHTTPDate(dateText.trimmingCharacters(in: .whitespaces)) else {
+            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        }
+        try checkSkew(date, requestTime: dateText, now: now)
+        try checkHMACV1(request, dialect: dialect, dateLine: HMACV1.headerDateLine(dialect: dialect, headers: request.headers),
+                        secret: secret, signature: signature)
+        return AuthenticatedRequest(accessKeyId: accessKeyId, scheme: dialect == .aws ? .sigV2Header : .obsHeader,
+                                    payload: .unsigned)
+    }
+
+    private func verifyHMACV1Query(_ request: SignedRequest, dialect: HMACV1Dialect,
+                                   now: Date) throws(S3Error) -> AuthenticatedRequest {
+        guard let accessKeyId = request.target.queryValue(dialect.accessKeyParameter),
+              let expiresText = request.target.queryValue("Expires"),
+              let signature = request.target.queryValue("Signature")
+        else {
+            throw S3Error.accessDenied("Query-string authentication requires the Signature, Expires and \(dialect.accessKeyParameter) parameters")
+        }
+        let secret = try secret(for: accessKeyId)
+        guard let expires = Int64(expiresText) else {
+            throw S3Error.accessDenied("Expires must be a number of seconds since the epoch")
+        }
+        guard now.timeIntervalSince1970 <= TimeInterval(expires) else {
+            throw S3Error(code: "AccessDenied", message: "Request has expired", status: 403,
+                          details: [("Expires", SigningTime.amzDate(Date(timeIntervalSince1970: TimeInterval(expires)))),
+                                    ("ServerTime", SigningTime.amzDate(now))])
+        }
+        try checkHMACV1(request, dialect: dialect, dateLine: expiresText, secret: secret, signature: signature)
+        return AuthenticatedRequest(accessKeyId: accessKeyId, scheme: dialect == .aws ? .sigV2Query : .obsQuery,
+                                    payload: .unsigned)
+    }
+
+    private func checkHMACV1(_ request: SignedRequest, dialect: HMACV1Dialect, dateLine: String,
+                             secret: String, signature: String) throws(S3Error) {
+        guard let provided = Data(base64Encoded: signature), provided.count == 20 else {
+            throw S3Error.signatureDoesNotMatch()
+        }
+        var matched = false
+        for resource in HMACV1.canonicalResources(dialect: dialect, address: request.address, target: request.target) {
+            let stringToSign = HMACV1.stringToSign(dialect: dialect, method: request.method, headers: request.headers,
+                                                   dateLine: dateLine, canonicalResource: resource)
+            matched = ConstantTime.equals(provided, HMACV1.macBytes(secret: secret, stringToSign: stringToSign)) || matched
+        }
+        guard matched else { throw S3Error.signatureDoesNotMatch() }
+    }
+
+    // MARK: Shared
+
+    private func secret(for accessKeyId: String) throws(S3Error) -> String {
+        guard let secret = secrets.secret(forAccessKey: accessKeyId) else { throw S3Error.invalidAccessKeyId() }
+        return secret
+    }
+
+    private func checkSkew(_ date: Date, requestTime: String, now: Date) throws(S3Error) {
+        guard abs(now.timeIntervalSince(date)) <= settings.maxClockSkew else {
+            throw S3Error.requestTimeTooSkewed(requestTime: requestTime, serverTime: SigningTime.amzDate(now),
+                                               maxSkewSeconds: Int(settings.maxClockSkew))
+        }
+    }
+}
+
+/// The parts of a request a signature covers.
+struct SignedRequest {
+    let method: String
+    let target: RequestTarget
+    let headers: HeaderFields
+    let address: S3Address
+}

@@ -1,0 +1,189 @@
+import Crypto
+import Foundation
+import S3Core
+import Synchronization
+
+/// AWS Signature Version 4 as S3 applies it (AWS S3 API reference, "Signature
+/// Calculations for the Authorization Header"):
+///
+///     CanonicalRequest =
+///       HTTPMethod + "\n" +
+///       CanonicalURI + "\n" +         ; UriEncode(path) once, "/" kept, no normalisation
+///       CanonicalQueryString + "\n" + ; UriEncode(name)=UriEncode(value), sorted, "&"-joined
+///       CanonicalHeaders + "\n" +     ; lowercase(name):trimall(value)\n, sorted
+///       SignedHeaders + "\n" +        ; lowercase names, ";"-joined
+///       HashedPayload                 ; hex sha256, UNSIGNED-PAYLOAD or STREAMING-...
+///
+///     StringToSign = "AWS4-HMAC-SHA256\n" + amz-date + "\n" + scope + "\n" + hex(SHA256(CanonicalRequest))
+///     scope        = YYYYMMDD "/" region "/" service "/aws4_request"
+///     SigningKey   = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, YYYYMMDD), region), service), "aws4_request")
+///     Signature    = hex(HMAC(SigningKey, StringToSign))
+///
+/// S3 differs from the generic AWS suite: the path is encoded once (a `%2F` the client
+/// sent stays `%2F`), and dot segments and `//` are kept.
+public enum SigV4 {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    /// CanonicalURI from the raw path: each `/`-separated segment is percent-decoded and
+    /// encoded again with `UriEncode`, so `$` sent raw and `%24` sent encoded both give
+    /// `%24`, and an encoded slash inside a segment stays `%2F`.
+    public static func canonicalURI(rawPath: String) throws(S3Error) -> String {
+        var segments: [String] = []
+        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: false) {
+            guard let decoded = PercentEncoding.decode(segment) else {
+                throw S3Error.invalidURI("the request path has an invalid percent-encoding")
+            }
+            segments.append(PercentEncoding.encode(decoded))
+        }
+        return segments.joined(separator: "/")
+    }
+
+    /// CanonicalQueryString: every parameter (a parameter without `=` has an empty value),
+    /// name and value `UriEncode`d, sorted by encoded name then value. `excluding` drops the
+    /// presigned URL's own `X-Amz-Signature`.
+    public static func canonicalQuery(_ parameters: [QueryParameter], excluding: String? = nil) -> String {
+        parameters
+            .filter { $0.name != excluding }
+            .map { (PercentEncoding.encode($0.name), PercentEncoding.encode($0.value)) }
+            .sorted { $0.0 == $1.0 ? $0.1.utf8.lexicographicallyPrecedes($1.1.utf8) : $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+            .map { "\($0.0)=\($0.1)" }
+            .joined(separator: "&")
+    }
+
+    /// CanonicalHeaders for the given signed header names (lowercase, in signing order):
+    /// repeated fields are joined with ",", values trimmed and inner runs of spaces
+    /// collapsed. Returns nil when a signed header is absent from the request.
+    public static func canonicalHeaders(_ headers: HeaderFields, signedHeaders: [String]) -> String? {
+        var out = ""
+        for name in signedHeaders {
+            let values = headers.values(name)
+            guard !values.isEmpty else { return nil }
+            out += name
+            out += ":"
+            out += values.map(trimAll).joined(separator: ",")
+            out += "\n"
+        }
+        return out
+    }
+
+    public static func canonicalRequest(method: String, canonicalURI: String, canonicalQuery: String,
+                                        canonicalHeaders: String, signedHeaders: [String],
+                                        payloadHash: String) -> String {
+        "\(method)\n\(canonicalURI)\n\(canonicalQuery)\n\(canonicalHeaders)\n"
+            + "\(signedHeaders.joined(separator: ";"))\n\(payloadHash)"
+    }
+
+    public static func stringToSign(amzDate: String, scope: SigV4Scope, canonicalRequest: String) -> String {
+        "\(algorithm)\n\(amzDate)\n\(scope.text)\n\(hexSHA256(Data(canonicalRequest.utf8)))"
+    }
+
+    /// hex(HMAC-SHA256(signingKey, text)).
+    public static func signature(signingKey: SymmetricKey, stringToSign: String) -> String {
+        hex(signatureBytes(signingKey: signingKey, stringToSign: stringToSign))
+    }
+
+    static func signatureBytes(signingKey: SymmetricKey, stringToSign: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey))
+    }
+
+    /// `trimall`: leading and trailing whitespace removed, inner runs of spaces and tabs
+    /// reduced to one space.
+    static func trimAll(_ value: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(value.utf8.count)
+        var pendingSpace = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                pendingSpace = !out.isEmpty
+            } else {
+                if pendingSpace { out.append(UInt8(ascii: " ")); pendingSpace = false }
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// The credential scope `YYYYMMDD/region/service/aws4_request`.
+public struct SigV4Scope: Sendable, Hashable {
+    public let date: String
+    public let region: String
+    public let service: String
+
+    public init(date: String, region: String, service: String = "s3") {
+        self.date = date
+        self.region = region
+        self.service = service
+    }
+
+    public var text: String { "\(date)/\(region)/\(service)/aws4_request" }
+}
+
+/// Derived SigV4 signing keys, cached per (secret, date, region, service): a derivation
+/// is four HMACs, a cache hit a dictionary look-up. Keys roll over daily, so the cache is
+/// bounded and simply emptied when full.
+public final class SigV4SigningKeyCache: Sendable {
+    private struct Entry: Hashable {
+        let secret: String
+        let scope: SigV4Scope
+    }
+
+    private let keys = Mutex<[Entry: SymmetricKey]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    public func signingKey(secret: String, scope: SigV4Scope) -> SymmetricKey {
+        let entry = Entry(secret: secret, scope: scope)
+        if let key = keys.withLock({ $0[entry] }) { return key }
+        let key = Self.derive(secret: secret, scope: scope)
+        keys.withLock {
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0[entry] = key
+        }
+        return key
+    }
+
+    public static func derive(secret: String, scope: SigV4Scope) -> SymmetricKey {
+        func hmac(_ key: SymmetricKey, _ text: String) -> SymmetricKey {
+            SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key))
+        }
+        let dateKey = hmac(SymmetricKey(data: Data(("AWS4" + secret).utf8)), scope.date)
+        return hmac(hmac(hmac(dateKey, scope.region), scope.service), "aws4_request")
+    }
+}
+
+/// Lowercase hexadecimal of any byte sequence (digests, MACs).
+public func hex(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+public func hexSHA256(_ data: some DataProtocol) -> String {
+    hex(SHA256.hash(data: data))
+}
+
+/// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.
+func bytesFromHex(_ text: String) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard utf8.count % 2 == 0 else { return nil }
+    var out = [UInt8]()
+    out.reserveCapacity(utf8.count / 2)
+    var index = 0
+    while index < utf8.count {
+        guard let high = PercentEncoding.hexValue(utf8[index]),
+              let low = PercentEncoding.hexValue(utf8[index + 1]) else { return nil }
+        out.append(high << 4 | low)
+        index += 2
+    }
+    return out
+}

@@ -1,0 +1,76 @@
+import Crypto
+import S3Core
+
+/// `Credential=AKID/YYYYMMDD/region/service/aws4_request`: the access key may contain `/`
+/// in principle, so the scope is taken from the right.
+public struct SigV4Credential: Sendable, Equatable {
+    public let accessKeyId: String
+    public let scope: SigV4Scope
+
+    init(parsing text: String, malformed: (String) -> S3Error) throws(S3Error) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 5, parts[parts.count - 1] == "aws4_request",
+              parts[parts.count - 4].utf8.count == 8, parts[parts.count - 4].utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        else {
+            throw malformed("The credential must be 'AccessKeyId/YYYYMMDD/region/s3/aws4_request'")
+        }
+        let accessKeyId = parts[..<(parts.count - 4)].joined(separator: "/")
+        guard !accessKeyId.isEmpty else { throw malformed("The credential has no access key id") }
+        self.accessKeyId = accessKeyId
+        scope = SigV4Scope(date: String(parts[parts.count - 4]), region: String(parts[parts.count - 3]),
+                           service: String(parts[parts.count - 2]))
+    }
+}
+
+/// The Authorization header of a SigV4 request:
+///
+///     AWS4-HMAC-SHA256 Credential=<credential>, SignedHeaders=<h1;h2>, Signature=<hex>
+///
+/// The separators may be `,` or `, ` (Huawei's SDK sends no space); each of the three
+/// components must appear exactly once.
+public struct SigV4Authorization: Sendable, Equatable {
+    public let credential: SigV4Credential
+    public let signedHeaders: [String]
+    public let signature: String
+
+    public init(header: String) throws(S3Error) {
+        let malformed = { (detail: String) in
+            S3Error.authorizationHeaderMalformed("The authorization header is malformed; \(detail)")
+        }
+        guard header.hasPrefix(SigV4.algorithm + " ") else { throw malformed("unsupported algorithm") }
+        var components: [String: String] = [:]
+        for component in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+            let trimmed = component.trimmingCharacters(in: [" "])
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw malformed("'\(trimmed.prefix(40))' is not a 'Name=value' component")
+            }
+            let name = String(trimmed[..<equals])
+            guard components[name] == nil else { throw malformed("\(name) is given twice") }
+            components[name] = String(trimmed[trimmed.index(after: equals)...])
+        }
+        guard let credentialText = components["Credential"], let signedHeadersText = components["SignedHeaders"],
+              let signature = components["Signature"], components.count == 3
+        else {
+            throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
+        }
+        credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
+        signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        self.signature = signature
+    }
+}
+
+/// What verifying an aws-chunked body needs from the request's seed signature.
+public struct SigV4ChunkContext: Sendable, Equatable {
+    public let signingKey: SymmetricKey
+    public let amzDate: String
+    public let scope: SigV4Scope
+    /// The request's own signature, lowercase hex: the first chunk signature chains from it.
+    public let seedSignature: String
+
+    public init(signingKey: SymmetricKey, amzDate: String, scope: SigV4Scope, seedSignature: String) {
+        self.signingKey = signingKey
+        self.amzDate = amzDate
+        self.scope = scope
+        self.seedSignature = seedSignature.asciiLowercased
+    }
+}
