@@ -39,10 +39,13 @@ public struct AuthenticationSettings: Sendable {
     /// The largest difference between a header-signed request's date and the gateway's
     /// clock; S3 uses 15 minutes. Presigned URLs are judged by their expiry instead.
     public var maxClockSkew: TimeInterval
+    /// The service a SigV4 credential scope must name: `s3`.
+    public var service: String
 
-    public init(regions: Set<String>, maxClockSkew: TimeInterval = 900) {
+    public init(regions: Set<String>, maxClockSkew: TimeInterval = 900, service: String = "s3") {
         self.regions = regions
         self.maxClockSkew = maxClockSkew
+        self.service = service
     }
 }
 
@@ -223,8 +226,8 @@ public struct RequestAuthenticator: Sendable {
             let expected = settings.regions.sorted().joined(separator: "' or '")
             throw malformed("The authorization header is malformed; the region '\(credential.scope.region)' is wrong; expecting '\(expected)'")
         }
-        guard credential.scope.service == "s3" else {
-            throw malformed("The authorization header is malformed; incorrect service \"\(credential.scope.service)\". This endpoint belongs to \"s3\".")
+        guard credential.scope.service == settings.service else {
+            throw malformed("The authorization header is malformed; incorrect service \"\(credential.scope.service)\". This endpoint belongs to \"\(settings.service)\".")
         }
     }
 
