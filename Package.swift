@@ -24,10 +24,8 @@ let package = Package(
             name: "S3Signing",
             dependencies: ["S3Core", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(
-            name: "Credentials",
-            dependencies: ["S3Core", "S3Signing", .product(name: "Yams", package: "Yams")]
-        ),
+        .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Credentials", dependencies: ["S3Signing", "YAMLConfig"]),
         .executableTarget(
             name: "obsgate",
             dependencies: [
@@ -42,6 +40,7 @@ let package = Package(
             exclude: ["Differential"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CredentialsTests", dependencies: ["Credentials"]),
+        .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
+        .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
     ]
 )

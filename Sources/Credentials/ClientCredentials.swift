@@ -1,1 +1,134 @@
-import S3Core
+import Foundation
+import S3Signing
+import YAMLConfig
+
+/// Who a gateway-issued access key belongs to.
+public struct ClientIdentity: Sendable, Equatable {
+    public let accessKeyId: String
+    /// The principal name policies and audit records use, e.g. `alice` or `ci-uploader`.
+    public let principal: String
+    public let groups: [String]
+    /// The upstream credential profile this principal's requests are re-signed with.
+    public let upstreamProfile: String
+}
+
+/// The client credentials file: gateway-issued access keys and their secrets, mapped to
+/// principals. It answers the verifier's secret look-ups and says who a key belongs to.
+///
+///     version: 1
+///     clients:
+///       - access_key: GWALICE000000000001
+///         secret_env: OBSGATE_ALICE_SECRET   # or secret: "...", or secret_file: path
+///         principal: alice
+///         groups: [finance]
+///         upstream_profile: default          # optional, "default" when absent
+///
+/// The whole file is validated at load; a relative `secret_file` is resolved against the
+/// credentials file's directory. No secret is ever part of an error or a description.
+public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible {
+    private let identities: [String: ClientIdentity]
+    private let secrets: [String: String]
+
+    public func secret(forAccessKey accessKeyId: String) -> String? { secrets[accessKeyId] }
+
+    public func identity(forAccessKey accessKeyId: String) -> ClientIdentity? { identities[accessKeyId] }
+
+    public var accessKeyIds: [String] { identities.keys.sorted() }
+
+    /// The upstream profiles the file names, so the gateway config can check each exists.
+    public var upstreamProfiles: Set<String> { Set(identities.values.map(\.upstreamProfile)) }
+
+    public var description: String { "ClientCredentials(\(identities.count) clients, secrets redacted)" }
+
+    /// Where secrets referenced by `secret_env` and `secret_file` come from; injectable so
+    /// tests do not depend on the process environment or the file system.
+    public struct SecretSources: Sendable {
+        public var environment: @Sendable (String) -> String?
+        public var readFile: @Sendable (String) throws -> String
+
+        public init(environment: @escaping @Sendable (String) -> String?,
+                    readFile: @escaping @Sendable (String) throws -> String) {
+            self.environment = environment
+            self.readFile = readFile
+        }
+
+        public static let process = SecretSources(
+            environment: { ProcessInfo.processInfo.environment[$0] },
+            readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+    }
+
+    public static func load(path: String, sources: SecretSources = .process) throws(ConfigError) -> ClientCredentials {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: 1, column: 1, message: "cannot read the client credentials file: \(error.localizedDescription)")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(text, file: path, baseDirectory: directory, sources: sources)
+    }
+
+    public static func parse(_ text: String, file: String, baseDirectory: String = ".",
+                             sources: SecretSources = .process) throws(ConfigError) -> ClientCredentials {
+        let root = try YAMLNode.parse(text, file: file).mapping(allowed: ["version", "clients"], required: ["version", "clients"])
+        guard try root["version"]!.int() == 1 else { throw root["version"]!.error("only version 1 is supported") }
+        var identities: [String: ClientIdentity] = [:]
+        var secrets: [String: String] = [:]
+        var principals: Set<String> = []
+        for entry in try root["clients"]!.sequence() {
+            let fields = try entry.mapping(
+                allowed: ["access_key", "secret", "secret_env", "secret_file", "principal", "groups", "upstream_profile"],
+                required: ["access_key", "principal"])
+            let accessKey = try fields["access_key"]!.nonEmptyString()
+            guard accessKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+                throw fields["access_key"]!.error("an access key is printable ASCII without spaces or '/'")
+            }
+            guard identities[accessKey] == nil else {
+                throw fields["access_key"]!.error("access key '\(accessKey)' is already defined")
+            }
+            let principal = try fields["principal"]!.nonEmptyString()
+            guard !principals.contains(principal) else {
+                throw fields["principal"]!.error("principal '\(principal)' already has an access key; give each principal one entry")
+            }
+            principals.insert(principal)
+            secrets[accessKey] = try secret(of: entry, fields: fields, baseDirectory: baseDirectory, sources: sources)
+            identities[accessKey] = ClientIdentity(
+                accessKeyId: accessKey, principal: principal,
+                groups: try fields["groups"]?.stringList() ?? [],
+                upstreamProfile: try fields["upstream_profile"]?.nonEmptyString() ?? "default")
+        }
+        return ClientCredentials(identities: identities, secrets: secrets)
+    }
+
+    /// Exactly one of `secret`, `secret_env`, `secret_file`.
+    private static func secret(of entry: YAMLNode, fields: [String: YAMLNode], baseDirectory: String,
+                               sources: SecretSources) throws(ConfigError) -> String {
+        let given = ["secret", "secret_env", "secret_file"].filter { fields[$0] != nil }
+        guard given.count == 1 else {
+            throw entry.error("give exactly one of secret, secret_env or secret_file (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
+        }
+        let node = fields[given[0]]!
+        let value: String
+        switch given[0] {
+        case "secret":
+            value = try node.string()
+        case "secret_env":
+            let name = try node.nonEmptyString()
+            guard let fromEnvironment = sources.environment(name) else {
+                throw node.error("environment variable \(name) is not set")
+            }
+            value = fromEnvironment
+        default:
+            let path = try node.nonEmptyString()
+            let resolved = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+            do {
+                // A trailing newline is how editors and `echo` end files; it is not part of the secret.
+                value = try sources.readFile(resolved).trimmingCharacters(in: .newlines)
+            } catch {
+                throw node.error("cannot read secret file \(resolved)")
+            }
+        }
+        guard !value.isEmpty else { throw node.error("the secret is empty") }
+        return value
+    }
+}

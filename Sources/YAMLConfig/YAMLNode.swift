@@ -1,0 +1,120 @@
+import Yams
+
+/// A node of a YAML configuration document with its location and its key path, and
+/// strict typed accessors: every wrong type, unknown key or duplicate key becomes a
+/// `ConfigError` at the offending line and column. Configuration loaders (client
+/// credentials, gateway config, policies) read their files through this one type.
+public struct YAMLNode {
+    public let node: Node
+    public let file: String
+    /// Where the node sits in the document, e.g. `clients[1].secret`; empty for the root.
+    public let path: String
+
+    /// Parses a whole document. An empty document is an error: a configuration file with
+    /// nothing in it is almost always a mistake (a truncated deploy, a wrong mount).
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> YAMLNode {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw Self.parseError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, line: 1, column: 1, message: "cannot parse YAML: \(error)")
+        }
+        guard let root else { throw ConfigError(file: file, line: 1, column: 1, message: "the document is empty") }
+        return YAMLNode(node: root, file: file, path: "")
+    }
+
+    private static func parseError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+            return ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)")
+        default:
+            return ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+        }
+    }
+
+    public var line: Int { node.mark?.line ?? 1 }
+    public var column: Int { node.mark?.column ?? 1 }
+
+    /// An error at this node, prefixed with its key path.
+    public func error(_ message: String) -> ConfigError {
+        ConfigError(file: file, line: line, column: column, message: path.isEmpty ? message : "\(path): \(message)")
+    }
+
+    /// The node as a mapping whose keys must all be in `allowed`; keys in `required` must
+    /// be present. Returns the values by key.
+    public func mapping(allowed: Set<String>, required: Set<String> = []) throws(ConfigError) -> [String: YAMLNode] {
+        guard let mapping = node.mapping else { throw error("expected a mapping (key: value), found \(kind)") }
+        var values: [String: YAMLNode] = [:]
+        for (keyNode, valueNode) in mapping {
+            let keyEntry = YAMLNode(node: keyNode, file: file, path: path)
+            guard let key = keyNode.scalar?.string else { throw keyEntry.error("keys must be plain strings") }
+            guard allowed.contains(key) else {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw keyEntry.error("unknown key '\(key)' (expected one of: \(known))")
+            }
+            guard values[key] == nil else { throw keyEntry.error("key '\(key)' is given twice") }
+            values[key] = YAMLNode(node: valueNode, file: file, path: path.isEmpty ? key : "\(path).\(key)")
+        }
+        for key in required.sorted() where values[key] == nil {
+            throw error("missing required key '\(key)'")
+        }
+        return values
+    }
+
+    public func sequence() throws(ConfigError) -> [YAMLNode] {
+        guard let sequence = node.sequence else { throw error("expected a list, found \(kind)") }
+        return sequence.enumerated().map { YAMLNode(node: $1, file: file, path: "\(path)[\($0)]") }
+    }
+
+    /// A string scalar. YAML's implicit typing would read `on` or `1e3` as other types;
+    /// a quoted or plain scalar is taken as the text written.
+    public func string() throws(ConfigError) -> String {
+        guard let scalar = node.scalar else { throw error("expected a string, found \(kind)") }
+        return scalar.string
+    }
+
+    /// A non-empty string.
+    public func nonEmptyString() throws(ConfigError) -> String {
+        let value = try string()
+        guard !value.isEmpty else { throw error("must not be empty") }
+        return value
+    }
+
+    public func int(in range: ClosedRange<Int>? = nil) throws(ConfigError) -> Int {
+        guard let scalar = node.scalar, scalar.style == .plain, let value = Int(scalar.string) else {
+            throw error("expected an integer")
+        }
+        if let range, !range.contains(value) {
+            throw error("must be between \(range.lowerBound) and \(range.upperBound), found \(value)")
+        }
+        return value
+    }
+
+    public func bool() throws(ConfigError) -> Bool {
+        guard let scalar = node.scalar, scalar.style == .plain else { throw error("expected true or false") }
+        switch scalar.string {
+        case "true": return true
+        case "false": return false
+        default: throw error("expected true or false, found '\(scalar.string)'")
+        }
+    }
+
+    public func stringList() throws(ConfigError) -> [String] {
+        var values: [String] = []
+        for item in try sequence() { values.append(try item.nonEmptyString()) }
+        return values
+    }
+
+    private var kind: String {
+        switch node {
+        case .scalar: "a scalar"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+}
