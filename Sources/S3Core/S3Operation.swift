@@ -91,7 +91,7 @@ public enum S3OperationClassifier {
     public static func classify(method: String, address: S3Address, target: RequestTarget,
                                 headers: HeaderFields) -> S3Operation {
         let names = Set(target.query.map(\.name))
-        if let stranger = names.first(where: { !knownParameters.contains($0) && !isResponseOverride($0) }) {
+        if let stranger = names.first(where: { !knownParameters.contains($0) && !isResponseOverride($0) && !isHeaderParameter($0) }) {
             return .unknown(reason: "unknown query parameter '\(stranger)'")
         }
         guard address.bucket != nil else {
@@ -167,6 +167,12 @@ public enum S3OperationClassifier {
         default:
             return .unknown(reason: "method \(method) on a bucket")
         }
+    }
+
+    /// `x-amz-*` / `x-obs-*` parameters: presigned URLs carry headers such as `x-amz-acl`
+    /// in the query, and S3 treats them as headers (the gateway lifts them into headers).
+    public static func isHeaderParameter(_ name: String) -> Bool {
+        name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix) || name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
     }
 
     /// `response-content-type` and the other response header overrides of GetObject.

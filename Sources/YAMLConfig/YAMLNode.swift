@@ -36,6 +36,12 @@ public struct YAMLNode {
         }
     }
 
+    /// A stand-in for a value given as a command-line flag, so that validation shared with
+    /// the file reports `<command line>:1:1: error: --flag: ...`.
+    public static func commandLine(_ flag: String) -> YAMLNode {
+        YAMLNode(node: Node(""), file: "<command line>", path: flag)
+    }
+
     public var line: Int { node.mark?.line ?? 1 }
     public var column: Int { node.mark?.column ?? 1 }
 
@@ -44,15 +50,15 @@ public struct YAMLNode {
         ConfigError(file: file, line: line, column: column, message: path.isEmpty ? message : "\(path): \(message)")
     }
 
-    /// The node as a mapping whose keys must all be in `allowed`; keys in `required` must
-    /// be present. Returns the values by key.
-    public func mapping(allowed: Set<String>, required: Set<String> = []) throws(ConfigError) -> [String: YAMLNode] {
+    /// The node as a mapping whose keys must all be in `allowed` (any key when nil, for
+    /// user-named entries); keys in `required` must be present. Returns the values by key.
+    public func mapping(allowed: Set<String>?, required: Set<String> = []) throws(ConfigError) -> [String: YAMLNode] {
         guard let mapping = node.mapping else { throw error("expected a mapping (key: value), found \(kind)") }
         var values: [String: YAMLNode] = [:]
         for (keyNode, valueNode) in mapping {
             let keyEntry = YAMLNode(node: keyNode, file: file, path: path)
             guard let key = keyNode.scalar?.string else { throw keyEntry.error("keys must be plain strings") }
-            guard allowed.contains(key) else {
+            if let allowed, !allowed.contains(key) {
                 let known = allowed.sorted().joined(separator: ", ")
                 throw keyEntry.error("unknown key '\(key)' (expected one of: \(known))")
             }

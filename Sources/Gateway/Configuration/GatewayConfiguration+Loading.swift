@@ -1,0 +1,229 @@
+import Foundation
+import S3Signing
+import YAMLConfig
+
+extension GatewayConfiguration {
+    /// Overrides given on the command line, applied after the file is read.
+    public struct Overrides: Sendable {
+        public var listen: String?
+        public var upstream: String?
+        public var credentials: String?
+        public var policy: String?
+        public var adminListen: String?
+
+        public init(listen: String? = nil, upstream: String? = nil, credentials: String? = nil,
+                    policy: String? = nil, adminListen: String? = nil) {
+            self.listen = listen
+            self.upstream = upstream
+            self.credentials = credentials
+            self.policy = policy
+            self.adminListen = adminListen
+        }
+    }
+
+    public static func load(path: String, overrides: Overrides = Overrides(),
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GatewayConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: 1, column: 1, message: "cannot read the configuration file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent,
+                         overrides: overrides, environment: environment)
+    }
+
+    /// Parses and validates a configuration document. Relative file paths in it are
+    /// resolved against `baseDirectory` (the configuration file's directory).
+    public static func parse(_ text: String, file: String, baseDirectory: String, overrides: Overrides = Overrides(),
+                             environment: [String: String]) throws(ConfigError) -> GatewayConfiguration {
+        let root = try YAMLNode.parse(text, file: file).mapping(
+            allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
+                      "anonymous", "clock_skew", "limits", "timeouts", "log_level"],
+            required: ["upstream", "credentials"])
+        let resolve = { (path: String) in path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path) }
+        let commandLine = YAMLNode.commandLine
+
+        var listeners: [Listener] = []
+        if let listen = overrides.listen {
+            listeners = [try Listener.parse(address: listen, at: commandLine("--listen"))]
+        } else if let node = root["listeners"] {
+            for item in try node.sequence() {
+                let fields = try item.mapping(allowed: ["address", "tls"], required: ["address"])
+                var listener = try Listener.parse(address: try fields["address"]!.nonEmptyString(), at: fields["address"]!)
+                if let tls = fields["tls"] {
+                    let tlsFields = try tls.mapping(allowed: ["certificate", "private_key"], required: ["certificate", "private_key"])
+                    listener.tls = TLSFiles(certificateChain: resolve(try tlsFields["certificate"]!.nonEmptyString()),
+                                            privateKey: resolve(try tlsFields["private_key"]!.nonEmptyString()))
+                }
+                listeners.append(listener)
+            }
+        } else {
+            listeners = [Listener(host: "127.0.0.1", port: 9000, tls: nil)]
+        }
+        guard !listeners.isEmpty else { throw root["listeners"]!.error("at least one listener is required") }
+
+        var adminListener: Listener?
+        if let adminListen = overrides.adminListen {
+            adminListener = try Listener.parse(address: adminListen, at: commandLine("--admin-listen"))
+        } else if let admin = root["admin"] {
+            let fields = try admin.mapping(allowed: ["address"], required: ["address"])
+            adminListener = try Listener.parse(address: try fields["address"]!.nonEmptyString(), at: fields["address"]!)
+        }
+
+        var upstream = try Upstream.parse(root["upstream"]!, resolve: resolve, environment: environment)
+        if let endpoint = overrides.upstream {
+            try upstream.setEndpoint(endpoint, at: commandLine("--upstream"))
+        }
+
+        let regions = Set(try root["regions"]?.stringList() ?? [upstream.region])
+        guard !regions.isEmpty else { throw root["regions"]!.error("at least one region is required") }
+
+        var anonymousReadBuckets: Set<String> = []
+        if let anonymous = root["anonymous"] {
+            let fields = try anonymous.mapping(allowed: ["read_buckets"], required: ["read_buckets"])
+            anonymousReadBuckets = Set(try fields["read_buckets"]!.stringList())
+        }
+
+        var limits = Limits()
+        if let node = root["limits"] {
+            let fields = try node.mapping(allowed: ["max_header_count", "max_header_bytes", "max_chunk_size",
+                                                    "max_idle_upstream_connections"])
+            if let v = fields["max_header_count"] { limits.maxHeaderCount = try v.int(in: 8...10_000) }
+            if let v = fields["max_header_bytes"] { limits.maxHeaderBytes = try v.int(in: 1024...1_048_576) }
+            if let v = fields["max_chunk_size"] { limits.maxChunkSize = try v.int(in: 8192...268_435_456) }
+            if let v = fields["max_idle_upstream_connections"] { limits.maxIdleUpstreamConnections = try v.int(in: 0...10_000) }
+        }
+
+        var timeouts = Timeouts()
+        if let node = root["timeouts"] {
+            let fields = try node.mapping(allowed: ["request_head", "body_idle", "client_idle", "upstream_connect",
+                                                    "upstream_first_byte", "upstream_idle", "drain"])
+            func seconds(_ key: String, _ target: inout TimeInterval) throws(ConfigError) {
+                if let v = fields[key] { target = TimeInterval(try v.int(in: 1...86_400)) }
+            }
+            try seconds("request_head", &timeouts.requestHead)
+            try seconds("body_idle", &timeouts.bodyIdle)
+            try seconds("client_idle", &timeouts.clientIdle)
+            try seconds("upstream_connect", &timeouts.upstreamConnect)
+            try seconds("upstream_first_byte", &timeouts.upstreamFirstByte)
+            try seconds("upstream_idle", &timeouts.upstreamIdle)
+            try seconds("drain", &timeouts.drain)
+        }
+
+        let logLevel = try root["log_level"]?.string() ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw root["log_level"]!.error("expected one of trace, debug, info, notice, warning, error, critical")
+        }
+
+        var credentialsFile = overrides.credentials ?? ""
+        if credentialsFile.isEmpty { credentialsFile = resolve(try root["credentials"]!.nonEmptyString()) }
+        var policyFile = overrides.policy
+        if policyFile == nil, let node = root["policy"] { policyFile = resolve(try node.nonEmptyString()) }
+        return GatewayConfiguration(
+            listeners: listeners,
+            adminListener: adminListener,
+            upstream: upstream,
+            regions: regions,
+            virtualHostDomains: try root["virtual_host_domains"]?.stringList() ?? [],
+            credentialsFile: credentialsFile,
+            policyFile: policyFile,
+            anonymousReadBuckets: anonymousReadBuckets,
+            maxClockSkew: TimeInterval(try root["clock_skew"]?.int(in: 1...86_400) ?? 900),
+            limits: limits,
+            timeouts: timeouts,
+            logLevel: logLevel)
+    }
+}
+
+extension GatewayConfiguration.Listener {
+    /// `host:port`, `[v6]:port` or `:port` (all interfaces).
+    static func parse(address: String, at node: YAMLNode) throws(ConfigError) -> Self {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+              (0...65_535).contains(port)
+        else { throw node.error("expected host:port, found '\(address)'") }
+        var host = String(address[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return Self(host: host.isEmpty ? "0.0.0.0" : host, port: port, tls: nil)
+    }
+}
+
+extension GatewayConfiguration.Upstream {
+    static func parse(_ node: YAMLNode, resolve: (String) -> String,
+                      environment: [String: String]) throws(ConfigError) -> Self {
+        let fields = try node.mapping(
+            allowed: ["endpoint", "region", "signing", "addressing", "ca_bundle", "server_name", "profiles"],
+            required: ["endpoint", "profiles"])
+        var upstream = Self(scheme: "http", host: "", port: 80, region: try fields["region"]?.nonEmptyString() ?? "us-east-1",
+                            signing: .v4, addressing: .path, caBundle: nil, serverName: nil, profiles: [:])
+        try upstream.setEndpoint(try fields["endpoint"]!.nonEmptyString(), at: fields["endpoint"]!)
+        if let signing = fields["signing"] {
+            guard let scheme = UpstreamSigner.Scheme(rawValue: try signing.string()) else {
+                throw signing.error("expected v4, v2 or obs")
+            }
+            upstream.signing = scheme
+        }
+        if let addressing = fields["addressing"] {
+            guard let value = Addressing(rawValue: try addressing.string()) else {
+                throw addressing.error("expected path or virtual-hosted")
+            }
+            upstream.addressing = value
+        }
+        if let caBundle = fields["ca_bundle"] { upstream.caBundle = resolve(try caBundle.nonEmptyString()) }
+        upstream.serverName = try fields["server_name"]?.nonEmptyString()
+        let profiles = try fields["profiles"]!.mapping(allowed: nil)
+        guard !profiles.isEmpty else { throw fields["profiles"]!.error("at least one profile is required") }
+        for (name, profile) in profiles {
+            upstream.profiles[name] = try parseProfile(profile, resolve: resolve, environment: environment)
+        }
+        return upstream
+    }
+
+    /// `http://host[:port]` or `https://host[:port]`, nothing after the authority.
+    mutating func setEndpoint(_ endpoint: String, at node: YAMLNode) throws(ConfigError) {
+        guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+              components.path.isEmpty || components.path == "/", components.query == nil, components.user == nil
+        else { throw node.error("expected an endpoint like http://host:port or https://host, found '\(endpoint)'") }
+        self.scheme = scheme
+        self.host = host
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+    }
+
+    /// A profile: `access_key` or `access_key_env`, and `secret_key`, `secret_key_env` or
+    /// `secret_key_file`; optionally `session_token_env`.
+    static func parseProfile(_ node: YAMLNode, resolve: (String) -> String,
+                             environment: [String: String]) throws(ConfigError) -> SigningCredentials {
+        let fields = try node.mapping(allowed: ["access_key", "access_key_env", "secret_key", "secret_key_env",
+                                                "secret_key_file", "session_token_env"])
+        func one(_ names: [String], what: String) throws(ConfigError) -> String {
+            let given = names.filter { fields[$0] != nil }
+            guard given.count == 1, let key = given.first, let valueNode = fields[key] else {
+                throw node.error("give exactly one of \(names.joined(separator: ", ")) for the \(what)")
+            }
+            let value = try valueNode.nonEmptyString()
+            if key.hasSuffix("_env") {
+                guard let fromEnvironment = environment[value], !fromEnvironment.isEmpty else {
+                    throw valueNode.error("environment variable \(value) is not set")
+                }
+                return fromEnvironment
+            }
+            if key.hasSuffix("_file") {
+                guard let text = try? String(contentsOfFile: resolve(value), encoding: .utf8),
+                      case let trimmed = text.trimmingCharacters(in: .newlines), !trimmed.isEmpty
+                else { throw valueNode.error("cannot read a secret from \(resolve(value))") }
+                return trimmed
+            }
+            return value
+        }
+        let accessKey = try one(["access_key", "access_key_env"], what: "access key")
+        let secret = try one(["secret_key", "secret_key_env", "secret_key_file"], what: "secret key")
+        var token: String?
+        if let tokenNode = fields["session_token_env"] {
+            let name = try tokenNode.nonEmptyString()
+            guard let value = environment[name] else { throw tokenNode.error("environment variable \(name) is not set") }
+            token = value
+        }
+        return SigningCredentials(accessKeyId: accessKey, secretAccessKey: secret, sessionToken: token)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import S3Signing
+
+/// Everything `obsgate serve` runs with, validated. Loaded from YAML by
+/// `GatewayConfiguration.load(path:)`; every key is documented in docs/configuration.md.
+public struct GatewayConfiguration: Sendable {
+    public struct Listener: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var tls: TLSFiles?
+    }
+
+    public struct TLSFiles: Sendable, Equatable {
+        public var certificateChain: String
+        public var privateKey: String
+    }
+
+    public struct Upstream: Sendable {
+        public enum Addressing: String, Sendable { case path, virtualHosted = "virtual-hosted" }
+        public var scheme: String          // "http" or "https"
+        public var host: String
+        public var port: Int
+        public var region: String
+        public var signing: UpstreamSigner.Scheme
+        public var addressing: Addressing
+        /// PEM bundle of CAs trusted for an https upstream; the system store when nil.
+        public var caBundle: String?
+        /// The TLS server name (SNI and certificate check); the endpoint host when nil.
+        public var serverName: String?
+        /// Credential profiles by name; client principals name the one they are re-signed with.
+        public var profiles: [String: SigningCredentials]
+
+        public var usesTLS: Bool { scheme == "https" }
+
+        /// `host[:port]` as the Host header names the endpoint (default ports omitted).
+        public var hostHeader: String {
+            (scheme == "http" && port == 80) || (scheme == "https" && port == 443) ? host : "\(host):\(port)"
+        }
+    }
+
+    public struct Limits: Sendable {
+        /// Most header fields in a request head (Envoy's default: 100).
+        public var maxHeaderCount = 100
+        /// Most bytes of all header fields together (Envoy's default: 60 KiB).
+        public var maxHeaderBytes = 60 * 1024
+        /// Largest signed aws-chunked chunk held in memory while its signature is checked.
+        public var maxChunkSize = 16 * 1024 * 1024
+        /// Idle upstream connections kept per event loop.
+        public var maxIdleUpstreamConnections = 64
+    }
+
+    public struct Timeouts: Sendable {
+        /// The whole request head must arrive within this time (slowloris protection).
+        public var requestHead: TimeInterval = 10
+        /// Longest pause while a request body is being received.
+        public var bodyIdle: TimeInterval = 30
+        /// A keep-alive client connection with no request in progress is closed after this.
+        public var clientIdle: TimeInterval = 60
+        public var upstreamConnect: TimeInterval = 5
+        /// From the end of the request to the upstream's response head.
+        public var upstreamFirstByte: TimeInterval = 60
+        /// Longest pause while the upstream's response is being received.
+        public var upstreamIdle: TimeInterval = 60
+        /// On SIGTERM, how long in-flight requests may take before connections are closed.
+        public var drain: TimeInterval = 25
+    }
+
+    public var listeners: [Listener]
+    public var adminListener: Listener?
+    public var upstream: Upstream
+    /// Regions clients may sign for.
+    public var regions: Set<String>
+    /// Base domains for virtual-hosted client requests (`bucket.<domain>`).
+    public var virtualHostDomains: [String]
+    public var credentialsFile: String
+    public var policyFile: String?
+    /// Buckets that anonymous (unsigned) requests may read; empty: no anonymous access.
+    public var anonymousReadBuckets: Set<String>
+    public var maxClockSkew: TimeInterval
+    public var limits: Limits
+    public var timeouts: Timeouts
+    public var logLevel: String
+}

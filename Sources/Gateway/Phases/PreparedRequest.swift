@@ -1,0 +1,29 @@
+import Credentials
+import S3Core
+import S3Signing
+
+/// A request that passed every phase before forwarding: who sent it, what it does, what
+/// its body must still prove, and the signed upstream request head.
+public struct PreparedRequest: Sendable {
+    public let operation: S3Operation
+    public let address: S3Address
+    /// nil for an anonymous request allowed by configuration.
+    public let identity: ClientIdentity?
+    public let scheme: SignatureScheme?
+    public let payload: PayloadExpectation
+    /// `x-amz-trailer` for the streaming-with-trailer forms.
+    public let trailerHeader: String?
+    public let upstream: UpstreamRequestHead
+    public let upstreamBody: UpstreamBodyLength
+    /// The client asked for `100 Continue` before sending its body.
+    public let expectsContinue: Bool
+
+    /// Whether the body's verification concludes only at its end, so the gateway must
+    /// hold back the last bytes until then.
+    public var bodyVerifiedAtEnd: Bool {
+        switch payload {
+        case .unsigned: false
+        case .sha256, .signedChunks, .unsignedChunksWithTrailer: true
+        }
+    }
+}

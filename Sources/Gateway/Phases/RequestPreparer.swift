@@ -1,0 +1,228 @@
+import Credentials
+import Foundation
+import S3Core
+import S3Signing
+
+/// The phases every request passes before a byte goes upstream (GUIDE §1), in order:
+///
+///     parse      request-target (origin-form only), Host → bucket and key
+///     classify   method + address + query → S3Operation; unknown shapes are refused
+///     authenticate  SigV4 header/presigned, SigV2, OBS → principal; or anonymous, where allowed
+///     frame      the body's length for the upstream (aws-chunked is decoded in flight)
+///     police     the upload policy (its own issue: plugs in between frame and rebuild)
+///     rebuild    the upstream request head from validated parts, re-signed
+///
+/// Each phase either passes the request on or throws the S3 error the client gets. The
+/// preparer is a value with no I/O: the connection handler calls it on the event loop.
+public struct RequestPreparer: Sendable {
+    public let configuration: GatewayConfiguration
+    public let credentials: ClientCredentials
+    private let resolver: S3AddressResolver
+    private let authenticator: RequestAuthenticator
+    private let signers: [String: UpstreamSigner]
+
+    /// The profile anonymous requests (where allowed) are re-signed with.
+    static let anonymousProfile = "default"
+
+    public init(configuration: GatewayConfiguration, credentials: ClientCredentials,
+                keyCache: SigV4SigningKeyCache = SigV4SigningKeyCache()) throws(GatewayStartupError) {
+        self.configuration = configuration
+        self.credentials = credentials
+        resolver = S3AddressResolver(baseDomains: configuration.virtualHostDomains)
+        authenticator = RequestAuthenticator(
+            settings: AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew),
+            secrets: credentials, keyCache: keyCache)
+        var signers: [String: UpstreamSigner] = [:]
+        for (name, profile) in configuration.upstream.profiles {
+            signers[name] = UpstreamSigner(scheme: configuration.upstream.signing, credentials: profile,
+                                           region: configuration.upstream.region, keyCache: keyCache)
+        }
+        self.signers = signers
+        let missing = credentials.upstreamProfiles.subtracting(signers.keys).sorted()
+        guard missing.isEmpty else {
+            throw GatewayStartupError("the client credentials name upstream profiles that the configuration does not define: \(missing.joined(separator: ", "))")
+        }
+        if !configuration.anonymousReadBuckets.isEmpty, signers[Self.anonymousProfile] == nil {
+            throw GatewayStartupError("anonymous reads need an upstream profile named '\(Self.anonymousProfile)'")
+        }
+    }
+
+    public func prepare(_ head: ClientRequestHead, now: Date) throws(S3Error) -> PreparedRequest {
+        // parse
+        let target = try RequestTarget(parsing: head.uri)
+        guard head.headers.values(S3HeaderName.host).count == 1, let host = head.headers[S3HeaderName.host] else {
+            throw S3Error.invalidRequest("A request must carry exactly one Host header")
+        }
+        let address = try resolver.resolve(host: host, target: target)
+
+        // classify
+        let operation = S3OperationClassifier.classify(method: head.method, address: address, target: target,
+                                                       headers: head.headers)
+        if case .unknown(let reason) = operation {
+            throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
+        }
+
+        // authenticate
+        var identity: ClientIdentity?
+        var authenticated: AuthenticatedRequest?
+        do throws(S3Error) {
+            if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
+                let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,
+                                                            address: address, now: now)
+                guard let known = credentials.identity(forAccessKey: result.accessKeyId) else { throw S3Error.invalidAccessKeyId() }
+                identity = known
+                authenticated = result
+            } else {
+                try allowAnonymous(operation: operation, address: address)
+            }
+        } catch {
+            throw error.about(address.resource)
+        }
+
+        // Header-like query parameters of presigned URLs (`x-amz-acl=...`) act as headers:
+        // from here on the policy and the upstream see them as headers.
+        var headers = head.headers
+        try liftHeaderParameters(from: target, into: &headers)
+
+        // frame
+        let payload = authenticated?.payload ?? .unsigned
+        let body = try upstreamBodyLength(method: head.method, headers: headers, payload: payload)
+
+        // rebuild
+        let upstream = try upstreamHead(method: head.method, target: target, address: address, headers: headers,
+                                        body: body, payload: payload,
+                                        profile: identity?.upstreamProfile ?? Self.anonymousProfile, now: now)
+        return PreparedRequest(
+            operation: operation, address: address, identity: identity, scheme: authenticated?.scheme,
+            payload: payload, trailerHeader: head.headers[S3HeaderName.trailer], upstream: upstream,
+            upstreamBody: body,
+            expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")
+    }
+
+    private func allowAnonymous(operation: S3Operation, address: S3Address) throws(S3Error) {
+        guard let bucket = address.bucket, configuration.anonymousReadBuckets.contains(bucket),
+              operation == .getObject || operation == .headObject
+        else { throw S3Error.accessDenied("Anonymous access is not allowed; sign the request with a gateway-issued key") }
+    }
+
+    /// Moves `x-amz-*` / `x-obs-*` query parameters that are not part of a presigned
+    /// signature into the headers. A parameter that contradicts a header is refused.
+    private func liftHeaderParameters(from target: RequestTarget, into headers: inout HeaderFields) throws(S3Error) {
+        for parameter in target.query where Self.isHeaderParameter(parameter.name) {
+            let name = parameter.name.asciiLowercased
+            if let existing = headers[name], existing != parameter.value {
+                throw S3Error.invalidArgument("The query parameter \(name) contradicts the header of the same name")
+            }
+            if !headers.contains(name) { headers.add(name, parameter.value) }
+        }
+    }
+
+    static func isHeaderParameter(_ name: String) -> Bool {
+        !S3OperationClassifier.authenticationParameters.contains(name)
+            && S3OperationClassifier.isHeaderParameter(name)
+    }
+
+    /// The body length the upstream gets. aws-chunked bodies are decoded on the way, so
+    /// their upstream length is `x-amz-decoded-content-length`; a body of unknown length
+    /// is refused with 411 as S3 does (the gateway never forwards unframed bytes).
+    func upstreamBodyLength(method: String, headers: HeaderFields, payload: PayloadExpectation) throws(S3Error) -> UpstreamBodyLength {
+        let lengths = Set(headers.values(S3HeaderName.contentLength).flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) })
+        guard lengths.count <= 1 else { throw S3Error.badRequest("Conflicting Content-Length values") }
+        let chunkedTransfer = headers.values("transfer-encoding").contains { $0.asciiLowercased.contains("chunked") }
+        let awsChunkedEncoding = headers.values(S3HeaderName.contentEncoding)
+            .flatMap { $0.split(separator: ",") }.contains { $0.trimmingCharacters(in: .whitespaces).asciiLowercased == "aws-chunked" }
+        switch payload {
+        case .signedChunks, .unsignedChunksWithTrailer:
+            guard let text = headers[S3HeaderName.decodedContentLength], let decoded = Int(text), decoded >= 0 else {
+                throw S3Error.missingContentLength()
+            }
+            return .exactly(decoded)
+        case .unsigned, .sha256:
+            guard !awsChunkedEncoding else {
+                throw S3Error.invalidRequest("Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256")
+            }
+            if let text = lengths.first {
+                guard let length = Int(text), length >= 0 else { throw S3Error.badRequest("Invalid Content-Length") }
+                return .exactly(length)
+            }
+            if chunkedTransfer { throw S3Error.missingContentLength() }
+            return .none
+        }
+    }
+
+    /// Hop-by-hop fields (RFC 9110 §7.6.1) and the client's own authentication, framing and
+    /// signing fields: the upstream request gets its own.
+    static let fieldsNotForwarded: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade", "host", "authorization", "expect", "content-length", "date",
+        S3HeaderName.amzDate, S3HeaderName.contentSHA256, S3HeaderName.securityToken, S3HeaderName.decodedContentLength,
+        OBSHeaderName.date, OBSHeaderName.securityToken,
+    ]
+
+    func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
+                      body: UpstreamBodyLength, payload: PayloadExpectation, profile: String,
+                      now: Date) throws(S3Error) -> UpstreamRequestHead {
+        let upstream = configuration.upstream
+        let connectionTokens = Set(clientHeaders.values("connection").flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
+        var decodesChunks = false
+        if case .signedChunks = payload { decodesChunks = true }
+        if case .unsignedChunksWithTrailer = payload { decodesChunks = true }
+
+        var headers = HeaderFields()
+        for field in clientHeaders {
+            let name = field.name.asciiLowercased
+            if Self.fieldsNotForwarded.contains(name) || connectionTokens.contains(name) { continue }
+            if decodesChunks && (name == S3HeaderName.trailer || name == "x-amz-sdk-checksum-algorithm") { continue }
+            if name == S3HeaderName.contentEncoding {
+                let remaining = field.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { $0.asciiLowercased != "aws-chunked" }
+                if !remaining.isEmpty { headers.add(field.name, remaining.joined(separator: ", ")) }
+                continue
+            }
+            headers.add(field.name, field.value)
+        }
+
+        let upstreamAddress: S3Address
+        var path: String
+        let host: String
+        switch (upstream.addressing, address.bucket) {
+        case (.virtualHosted, .some(let bucket)):
+            upstreamAddress = S3Address(style: .virtualHosted, bucket: bucket, key: address.key)
+            host = "\(bucket).\(upstream.hostHeader)"
+            path = "/" + (address.key.map { PercentEncoding.encode($0, encodeSlash: false) } ?? "")
+        default:
+            upstreamAddress = S3Address(style: .path, bucket: address.bucket, key: address.key)
+            host = upstream.hostHeader
+            path = "/"
+            if let bucket = address.bucket {
+                path += PercentEncoding.encode(bucket)
+                if let key = address.key { path += "/" + PercentEncoding.encode(key, encodeSlash: false) }
+            }
+        }
+        let query = target.query
+            .filter { !S3OperationClassifier.authenticationParameters.contains($0.name) && !Self.isHeaderParameter($0.name) }
+            .map { parameter in parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName }
+        if !query.isEmpty { path += "?" + query.joined(separator: "&") }
+        let upstreamTarget = try RequestTarget(parsing: path)
+
+        headers.add("Host", host)
+        if case .exactly(let length) = body { headers.add("Content-Length", String(length)) }
+        guard let signer = signers[profile] else {
+            throw S3Error.internalError("No upstream profile named \(profile)")
+        }
+        var payloadHash = SigV4.unsignedPayload
+        if case .sha256(let hash) = payload { payloadHash = hash }
+        if body == .none || body == .exactly(0), case .unsigned = payload { payloadHash = SigV4.emptyPayloadHash }
+        try signer.sign(method: method, target: upstreamTarget, address: upstreamAddress, headers: &headers,
+                        payloadHash: payloadHash, now: now)
+        return UpstreamRequestHead(method: method, target: path, headers: headers)
+    }
+}
+
+/// A configuration problem found while starting; `obsgate serve` exits with code 2.
+public struct GatewayStartupError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
