@@ -33,6 +33,7 @@ let package = Package(
             dependencies: [
                 "S3Core", "S3Signing", "Credentials", "YAMLConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -44,8 +45,11 @@ let package = Package(
         .executableTarget(
             name: "obsgate",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "Gateway",
+                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "S3CoreTests", dependencies: ["S3Core"]),

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `obsgate` command line: one subcommand per job the gateway does.
 @main
-struct ObsgateCommand: ParsableCommand {
+struct ObsgateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "obsgate",
         abstract: "A policy gateway for S3-compatible object storage (Huawei OBS, Ceph, ...).",
@@ -12,7 +12,7 @@ struct ObsgateCommand: ParsableCommand {
             and streams it to the store.
             """,
         version: ObsgateVersion.current,
-        subcommands: [CredentialsCommand.self]
+        subcommands: [ServeCommand.self, CredentialsCommand.self]
     )
 }
 

@@ -1,0 +1,75 @@
+import NIOCore
+import S3Core
+import S3Signing
+
+/// Turns the client's request body into the upstream's, verifying it on the way, and
+/// holds back the last bytes until the verification that only the end can give has
+/// passed: the upstream's Content-Length is then never met by a body that failed, so it
+/// cannot store the object.
+///
+/// Plain bodies (`UNSIGNED-PAYLOAD`, a hex hash, SigV2/OBS) are forwarded as the same
+/// buffers they arrived in; aws-chunked bodies are decoded, and a signed chunk leaves only
+/// once its signature checked.
+struct BodyForwarder {
+    private var verifier: PayloadVerifier
+    private let decodes: Bool
+    private let holdsBack: Bool
+    private var heldBack: ByteBuffer?
+    private(set) var receivedBytes = 0
+
+    init(prepared: PreparedRequest, maxChunkSize: Int) throws(S3Error) {
+        var declaredLength: Int?
+        if case .exactly(let length) = prepared.upstreamBody { declaredLength = length }
+        switch prepared.payload {
+        case .signedChunks, .unsignedChunksWithTrailer: decodes = true
+        case .unsigned, .sha256: decodes = false
+        }
+        verifier = try PayloadVerifier(expectation: prepared.payload, trailerHeader: prepared.trailerHeader,
+                                       decodedContentLength: decodes ? declaredLength : nil,
+                                       maxChunkSize: maxChunkSize)
+        holdsBack = prepared.bodyVerifiedAtEnd
+    }
+
+    /// The buffers that may go upstream now.
+    mutating func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
+        receivedBytes += buffer.readableBytes
+        var released: ByteBuffer
+        if decodes {
+            var decoded = allocator.buffer(capacity: buffer.readableBytes)
+            var failure: S3Error?
+            buffer.withUnsafeReadableBytes { bytes in
+                do throws(S3Error) {
+                    try verifier.consume(bytes) { decoded.writeBytes($0) }
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            released = decoded
+        } else {
+            var failure: S3Error?
+            buffer.withUnsafeReadableBytes { bytes in
+                do throws(S3Error) {
+                    try verifier.consume(bytes) { _ in }
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            released = buffer
+        }
+        guard released.readableBytes > 0 else { return [] }
+        guard holdsBack else { return [released] }
+        // Keep the newest bytes; what was held before may go.
+        let previous = heldBack
+        heldBack = released
+        return previous.map { [$0] } ?? []
+    }
+
+    /// The body ended: the final verification, then the held-back bytes.
+    mutating func finish() throws(S3Error) -> [ByteBuffer] {
+        _ = try verifier.finish()
+        defer { heldBack = nil }
+        return heldBack.map { [$0] } ?? []
+    }
+}

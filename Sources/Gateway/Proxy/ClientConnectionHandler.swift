@@ -1,0 +1,489 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import S3Core
+import S3Signing
+
+/// The gateway's handler of one client connection: it runs the request phases on each
+/// request head, forwards the verified request to a pooled upstream connection and the
+/// upstream's response back, with backpressure both ways, and answers every refusal with
+/// an S3 XML error. NIO's `HTTPServerPipelineHandler` in front of it keeps pipelined
+/// requests in order, so there is at most one exchange at a time.
+final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseReceiver {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Environment: Sendable {
+        /// The preparer in force for a new request (it changes on reload).
+        let preparer: @Sendable () -> RequestPreparer
+        let pools: UpstreamPools
+        let timeouts: GatewayConfiguration.Timeouts
+        let limits: GatewayConfiguration.Limits
+        let logger: Logger
+        let isTLS: Bool
+    }
+
+    private let environment: Environment
+    private var context: ChannelHandlerContext?
+    private var exchange: Exchange?
+    private var pendingRead = false
+
+    init(environment: Environment) {
+        self.environment = environment
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: - Client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): start(head)
+        case .body(let buffer): requestBody(buffer)
+        case .end: requestEnd()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, !exchange.discardingBody, !exchange.clientEnded,
+           !(exchange.upstream?.isWritable ?? false) {
+            // The upstream cannot take more yet (not connected, or its buffer is full).
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.upstreamHandler?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, exchange == nil {
+            context.close(promise: nil)
+            return
+        }
+        if event is ChannelShouldQuiesceEvent, exchange == nil {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange {
+            exchange.cancelTimers()
+            abortUpstream(exchange)
+            if !exchange.responseComplete { exchange.errorCode = "ClientDisconnected" }
+            log(exchange)
+            self.exchange = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    private func start(_ head: HTTPRequestHead) {
+        guard let context else { return }
+        context.triggerUserOutboundEvent(RequestHeadEvent.headReceived, promise: nil)
+        let exchange = Exchange(requestId: Self.newRequestId(), head: head)
+        self.exchange = exchange
+        let clientHead = ClientRequestHead(
+            method: head.method.rawValue, uri: head.uri,
+            headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
+        do throws(S3Error) {
+            let prepared = try environment.preparer().prepare(clientHead, now: Date())
+            exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
+            exchange.prepared = prepared
+        } catch {
+            refuse(exchange, with: error)
+            return
+        }
+        connectUpstream(exchange)
+    }
+
+    private func requestBody(_ buffer: ByteBuffer) {
+        guard let exchange, !exchange.discardingBody else { return }
+        exchange.bytesIn += buffer.readableBytes
+        armBodyIdleTimer(exchange)
+        if exchange.upstream == nil {
+            exchange.bufferedBody.append(buffer)
+        } else {
+            forward(buffer, of: exchange)
+        }
+    }
+
+    private func requestEnd() {
+        guard let exchange else { return }
+        exchange.clientEnded = true
+        exchange.bodyIdleTimer?.cancel()
+        if exchange.discardingBody {
+            completeIfDone(exchange)
+        } else if exchange.upstream != nil {
+            finishRequest(exchange)
+        }
+    }
+
+    // MARK: - Upstream side
+
+    private func connectUpstream(_ exchange: Exchange) {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        environment.pools.pool(for: context.eventLoop).acquire().whenComplete { result in
+            bound.value.upstreamAcquired(result, for: exchange)
+        }
+    }
+
+    private func upstreamAcquired(_ result: Result<(channel: any Channel, reused: Bool), any Error>, for exchange: Exchange) {
+        guard let context, self.exchange === exchange, let prepared = exchange.prepared else {
+            if case .success(let connection) = result { connection.channel.close(promise: nil) }
+            return
+        }
+        let connection: (channel: any Channel, reused: Bool)
+        switch result {
+        case .success(let value): connection = value
+        case .failure(let error):
+            refuse(exchange, with: Self.upstreamConnectError(error))
+            return
+        }
+        guard let handler = try? connection.channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
+            connection.channel.close(promise: nil)
+            refuse(exchange, with: S3Error.badGateway("The upstream connection could not be set up."))
+            return
+        }
+        handler.receiver = self
+        exchange.upstream = connection.channel
+        exchange.upstreamHandler = handler
+        exchange.upstreamReused = connection.reused
+
+        var headers = HTTPHeaders()
+        for field in prepared.upstream.headers { headers.add(name: field.name, value: field.value) }
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: prepared.upstream.method),
+                                   uri: prepared.upstream.target, headers: headers)
+        connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+
+        if prepared.expectsContinue, !exchange.clientEnded {
+            // Authenticated and allowed: now the client may send its body.
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                  promise: nil)
+        }
+        let buffered = exchange.bufferedBody
+        exchange.bufferedBody = []
+        for buffer in buffered where self.exchange === exchange && !exchange.discardingBody {
+            forward(buffer, of: exchange)
+        }
+        guard self.exchange === exchange, !exchange.discardingBody else { return }
+        if exchange.clientEnded {
+            finishRequest(exchange)
+        } else {
+            connection.channel.flush()
+        }
+        resumeClientReadIfPossible()
+    }
+
+    private func forward(_ buffer: ByteBuffer, of exchange: Exchange) {
+        guard let upstream = exchange.upstream, var forwarder = exchange.forwarder else { return }
+        do throws(S3Error) {
+            let buffers = try forwarder.forward(buffer, allocator: upstream.allocator)
+            exchange.forwarder = forwarder
+            for part in buffers { upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil) }
+            upstream.flush()
+        } catch {
+            exchange.forwarder = forwarder
+            abortUpstream(exchange)
+            refuse(exchange, with: error)
+        }
+    }
+
+    private func finishRequest(_ exchange: Exchange) {
+        guard let upstream = exchange.upstream, var forwarder = exchange.forwarder, let context else { return }
+        do throws(S3Error) {
+            let buffers = try forwarder.finish()
+            exchange.forwarder = forwarder
+            for part in buffers { upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil) }
+            upstream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            exchange.requestForwarded = true
+            if !exchange.responseStarted {
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                exchange.firstByteTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.upstreamFirstByte)) {
+                    bound.value.upstreamTimedOut(exchange)
+                }
+            }
+        } catch {
+            abortUpstream(exchange)
+            refuse(exchange, with: error)
+        }
+    }
+
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        guard let exchange, let context else { return }
+        armUpstreamIdleTimer(exchange)
+        switch part {
+        case .head(let head):
+            if head.status.code < 200 && head.status != .switchingProtocols { return }
+            exchange.firstByteTimer?.cancel()
+            exchange.upstreamKeepAlive = head.isKeepAlive
+            exchange.upstreamRequestId = head.headers.first(name: "x-amz-request-id") ?? head.headers.first(name: "x-obs-request-id")
+            exchange.status = Int(head.status.code)
+            let isXML = head.headers.first(name: "content-type")?.lowercased().contains("xml") ?? false
+            if head.status.code >= 400, exchange.head.method != .HEAD, isXML {
+                exchange.response = .collectingError(head, context.channel.allocator.buffer(capacity: 512))
+            } else {
+                exchange.response = .streaming
+                context.write(wrapOutboundOut(.head(responseHead(from: head, of: exchange))), promise: nil)
+            }
+        case .body(let buffer):
+            switch exchange.response {
+            case .collectingError(let head, var collected):
+                collected.writeImmutableBuffer(buffer)
+                exchange.response = .collectingError(head, collected)
+                if collected.readableBytes > UpstreamErrorSanitizer.maxBodyBytes {
+                    abortUpstream(exchange)
+                    exchange.response = .notStarted
+                    refuse(exchange, with: S3Error.badGateway("The upstream answered with an oversized error body."))
+                }
+            case .streaming:
+                exchange.bytesOut += buffer.readableBytes
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            case .notStarted, .complete:
+                break
+            }
+        case .end:
+            if case .collectingError(let head, let collected) = exchange.response {
+                writeSanitizedError(head: head, body: collected, of: exchange)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+            exchange.response = .complete
+            exchange.upstreamIdleTimer?.cancel()
+            releaseUpstream(exchange)
+            if !exchange.clientEnded { exchange.mustClose = true }
+            completeIfDone(exchange)
+        }
+    }
+
+    func upstreamWritabilityChanged() {
+        resumeClientReadIfPossible()
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard let exchange else { return }
+        exchange.upstream = nil
+        exchange.upstreamHandler = nil
+        exchange.firstByteTimer?.cancel()
+        switch exchange.response {
+        case .notStarted:
+            // A pooled connection the upstream had closed: an idempotent request that sent
+            // no body is retried once on a fresh connection; anything else is not.
+            let idempotent = exchange.head.method == .GET || exchange.head.method == .HEAD
+            if exchange.upstreamReused, idempotent, !exchange.retriedOnFreshConnection, exchange.bytesIn == 0 {
+                exchange.retriedOnFreshConnection = true
+                exchange.requestForwarded = false
+                connectUpstream(exchange)
+                return
+            }
+            refuse(exchange, with: S3Error.badGateway("The upstream closed the connection before answering."))
+        case .collectingError, .streaming:
+            // Part of the response went out: the client cannot be given a whole one.
+            exchange.errorCode = "UpstreamClosedMidResponse"
+            context?.close(promise: nil)
+        case .complete:
+            break
+        }
+    }
+
+    private func upstreamTimedOut(_ exchange: Exchange) {
+        guard self.exchange === exchange, !exchange.responseComplete else { return }
+        abortUpstream(exchange)
+        if exchange.responseStarted {
+            exchange.errorCode = "UpstreamIdleTimeout"
+            context?.close(promise: nil)
+        } else {
+            refuse(exchange, with: S3Error.gatewayTimeout("The upstream did not answer in time."))
+        }
+    }
+
+    // MARK: - Completion
+
+    /// Answers the exchange with an S3 error. Its body, if still coming, is not forwarded;
+    /// if part of it may still be on the wire the connection closes after the answer.
+    private func refuse(_ exchange: Exchange, with error: S3Error) {
+        guard let context, self.exchange === exchange else { return }
+        exchange.discardingBody = true
+        exchange.bufferedBody = []
+        exchange.bodyIdleTimer?.cancel()
+        if exchange.announcesBody && !exchange.clientEnded { exchange.mustClose = true }
+        guard !exchange.responseStarted else {
+            // The head already went out: the only honest signal left is to close.
+            exchange.errorCode = error.code
+            context.close(promise: nil)
+            return
+        }
+        exchange.status = error.status
+        exchange.errorCode = error.code
+        var error = error
+        if error.resource == nil { error.resource = exchange.prepared?.address.resource }
+        let body = exchange.head.method == .HEAD ? "" : error.xmlBody(requestId: exchange.requestId)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/xml")
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        headers.add(name: "x-amz-request-id", value: exchange.requestId)
+        headers.add(name: ResponseHeadRewriter.requestIdHeader, value: exchange.requestId)
+        if exchange.mustClose || !exchange.head.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: error.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: status, headers: headers))), promise: nil)
+        if !body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        exchange.response = .complete
+        completeIfDone(exchange)
+    }
+
+    private func writeSanitizedError(head: HTTPResponseHead, body: ByteBuffer, of exchange: Exchange) {
+        guard let context else { return }
+        let text = String(buffer: body)
+        let sanitized = UpstreamErrorSanitizer.sanitize(text)
+        let code = UpstreamErrorSanitizer.code(of: text)
+        exchange.errorCode = code
+        if code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" {
+            environment.logger.error("the upstream refused the gateway's own signature: check the upstream credential profiles and region", metadata: [
+                "request_id": "\(exchange.requestId)", "upstream_code": "\(code ?? "")",
+            ])
+        }
+        var rewritten = responseHead(from: head, of: exchange)
+        rewritten.headers.replaceOrAdd(name: "Content-Length", value: String(sanitized.utf8.count))
+        exchange.bytesOut += sanitized.utf8.count
+        context.write(wrapOutboundOut(.head(rewritten)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: sanitized)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
+        var rewritten = ResponseHeadRewriter.rewrite(head, requestId: exchange.requestId)
+        rewritten.version = exchange.head.version
+        if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
+        return rewritten
+    }
+
+    /// The exchange is over once its response is written and the client's request has
+    /// ended (or the connection is to be closed anyway).
+    private func completeIfDone(_ exchange: Exchange) {
+        guard let context, self.exchange === exchange, exchange.responseComplete,
+              exchange.clientEnded || exchange.mustClose
+        else { return }
+        exchange.cancelTimers()
+        if exchange.upstream != nil { abortUpstream(exchange) }
+        log(exchange)
+        self.exchange = nil
+        if exchange.mustClose || !exchange.head.isKeepAlive {
+            context.close(promise: nil)
+            return
+        }
+        context.triggerUserOutboundEvent(RequestHeadEvent.awaitingHead, promise: nil)
+        if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    /// A connection whose exchange finished cleanly goes back to the pool; any other is
+    /// closed.
+    private func releaseUpstream(_ exchange: Exchange) {
+        guard let upstream = exchange.upstream, let context else { return }
+        exchange.upstreamHandler?.receiver = nil
+        exchange.upstream = nil
+        exchange.upstreamHandler = nil
+        if exchange.requestForwarded && exchange.upstreamKeepAlive {
+            environment.pools.pool(for: context.eventLoop).release(upstream)
+        } else {
+            upstream.close(promise: nil)
+        }
+    }
+
+    /// Drops the upstream connection mid-exchange. A request whose body was not complete
+    /// never meets its Content-Length, so the upstream cannot store it.
+    private func abortUpstream(_ exchange: Exchange) {
+        exchange.firstByteTimer?.cancel()
+        exchange.upstreamHandler?.receiver = nil
+        exchange.upstream?.close(promise: nil)
+        exchange.upstream = nil
+        exchange.upstreamHandler = nil
+    }
+
+    private func resumeClientReadIfPossible() {
+        guard pendingRead, let context, let exchange, exchange.upstream?.isWritable ?? false else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    private func armBodyIdleTimer(_ exchange: Exchange) {
+        guard let context else { return }
+        exchange.bodyIdleTimer?.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        exchange.bodyIdleTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.bodyIdle)) {
+            let handler = bound.value
+            guard handler.exchange === exchange, !exchange.clientEnded else { return }
+            handler.abortUpstream(exchange)
+            handler.refuse(exchange, with: S3Error(
+                code: "RequestTimeout",
+                message: "Your socket connection to the server was not read from or written to within the timeout period.",
+                status: 400))
+        }
+    }
+
+    private func armUpstreamIdleTimer(_ exchange: Exchange) {
+        guard let context else { return }
+        exchange.upstreamIdleTimer?.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        exchange.upstreamIdleTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.upstreamIdle)) {
+            bound.value.upstreamTimedOut(exchange)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func log(_ exchange: Exchange) {
+        let elapsed = (NIODeadline.now() - exchange.started).nanoseconds / 1_000_000
+        var metadata: Logger.Metadata = [
+            "request_id": "\(exchange.requestId)",
+            "method": "\(exchange.head.method.rawValue)",
+            "status": "\(exchange.status.map(String.init) ?? "-")",
+            "bytes_in": "\(exchange.bytesIn)",
+            "bytes_out": "\(exchange.bytesOut)",
+            "duration_ms": "\(elapsed)",
+        ]
+        if let prepared = exchange.prepared {
+            metadata["operation"] = "\(prepared.operation.name)"
+            metadata["resource"] = "\(prepared.address.resource)"
+            metadata["principal"] = "\(prepared.identity?.principal ?? "anonymous")"
+        }
+        if let code = exchange.errorCode { metadata["error"] = "\(code)" }
+        if let upstreamId = exchange.upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamId)" }
+        environment.logger.info("request", metadata: metadata)
+    }
+
+    static func upstreamConnectError(_ error: any Error) -> S3Error {
+        if let connectError = error as? ChannelError, case .connectTimeout = connectError {
+            return S3Error.gatewayTimeout("Connecting to the upstream timed out.")
+        }
+        if error is NIOConnectionError || error is IOError {
+            return S3Error.badGateway("The upstream refused or could not be reached.")
+        }
+        return S3Error.badGateway("The upstream could not be reached.")
+    }
+
+    static func newRequestId() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16, uppercase: true)
+            .padding(toLength: 16, withPad: "0", startingAt: 0)
+    }
+
+    static func amount(_ seconds: TimeInterval) -> TimeAmount {
+        .milliseconds(Int64(seconds * 1000))
+    }
+}

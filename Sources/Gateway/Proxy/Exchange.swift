@@ -1,0 +1,78 @@
+import NIOCore
+import NIOHTTP1
+
+/// One request/response exchange on a client connection, from request head to the end of
+/// the response. Lives on the connection's event loop.
+final class Exchange {
+    enum ResponseState {
+        case notStarted
+        /// An upstream error body collected so it can be sanitised before the client sees it.
+        case collectingError(HTTPResponseHead, ByteBuffer)
+        case streaming
+        case complete
+    }
+
+    let requestId: String
+    let head: HTTPRequestHead
+    let started = NIODeadline.now()
+    var prepared: PreparedRequest?
+    var forwarder: BodyForwarder?
+
+    var upstream: (any Channel)?
+    var upstreamHandler: UpstreamConnectionHandler?
+    var upstreamReused = false
+    var retriedOnFreshConnection = false
+    /// Body parts that arrived before the upstream connection was ready.
+    var bufferedBody: [ByteBuffer] = []
+
+    /// The client's `.end` arrived.
+    var clientEnded = false
+    /// The whole request, `.end` included, was written upstream.
+    var requestForwarded = false
+    /// The request was refused: its body (if any) is not forwarded.
+    var discardingBody = false
+    /// The client connection is closed once the response is written.
+    var mustClose = false
+    var response = ResponseState.notStarted
+    var upstreamKeepAlive = false
+
+    var status: Int?
+    var errorCode: String?
+    var upstreamRequestId: String?
+    var bytesIn = 0
+    var bytesOut = 0
+
+    var firstByteTimer: Scheduled<Void>?
+    var bodyIdleTimer: Scheduled<Void>?
+    var upstreamIdleTimer: Scheduled<Void>?
+
+    init(requestId: String, head: HTTPRequestHead) {
+        self.requestId = requestId
+        self.head = head
+    }
+
+    var responseComplete: Bool {
+        if case .complete = response { return true }
+        return false
+    }
+
+    var responseStarted: Bool {
+        if case .notStarted = response { return false }
+        return true
+    }
+
+    /// Whether the request announces a body (RFC 9112 §6.3).
+    var announcesBody: Bool {
+        head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+            || head.headers[canonicalForm: "content-length"].contains { $0 != "0" }
+    }
+
+    func cancelTimers() {
+        firstByteTimer?.cancel()
+        bodyIdleTimer?.cancel()
+        upstreamIdleTimer?.cancel()
+        firstByteTimer = nil
+        bodyIdleTimer = nil
+        upstreamIdleTimer = nil
+    }
+}

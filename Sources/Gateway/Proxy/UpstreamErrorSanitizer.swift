@@ -1,0 +1,32 @@
+import Foundation
+
+/// An upstream error body may carry what only the gateway should see: the string to sign
+/// and canonical request of a failed signature (which echo the upstream access key), and
+/// the access key itself. Those elements are removed before the body reaches the client.
+enum UpstreamErrorSanitizer {
+    static let hiddenElements = [
+        "StringToSign", "StringToSignBytes", "CanonicalRequest", "CanonicalRequestBytes",
+        "SignatureProvided", "AWSAccessKeyId", "AccessKeyId", "HostId",
+    ]
+
+    /// Error bodies larger than this are replaced by a generic error rather than parsed.
+    static let maxBodyBytes = 64 * 1024
+
+    static func sanitize(_ body: String) -> String {
+        var text = body
+        for name in hiddenElements {
+            while let open = text.range(of: "<\(name)>"), let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) {
+                text.removeSubrange(open.lowerBound..<close.upperBound)
+            }
+            while let empty = text.range(of: "<\(name)/>") { text.removeSubrange(empty) }
+        }
+        return text
+    }
+
+    /// The `<Code>` of an S3 error body, if any.
+    static func code(of body: String) -> String? {
+        guard let open = body.range(of: "<Code>"), let close = body.range(of: "</Code>", range: open.upperBound..<body.endIndex)
+        else { return nil }
+        return String(body[open.upperBound..<close.lowerBound])
+    }
+}

@@ -1,0 +1,135 @@
+import Credentials
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// The running gateway: its listeners, the admin listener, the upstream pools, and the
+/// configuration in force. `start()` binds everything; `shutdown()` drains: listeners stop
+/// accepting, in-flight requests get `timeouts.drain` to finish, then connections close.
+public final class GatewayServer: Sendable {
+    public let configuration: GatewayConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let pools: UpstreamPools
+    private let preparer: NIOLockedValueBox<RequestPreparer>
+    private let quiesce: ServerQuiescingHelper
+    private let channels = Mutex<[any Channel]>([])
+    private let admin = Mutex<(any Channel)?>(nil)
+
+    public init(configuration: GatewayConfiguration, credentials: ClientCredentials, group: any EventLoopGroup,
+                logger: Logger) throws {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials))
+        pools = UpstreamPools(group: group, upstream: configuration.upstream,
+                              sslContext: try Self.upstreamTLSContext(configuration.upstream),
+                              timeouts: configuration.timeouts, limits: configuration.limits)
+        quiesce = ServerQuiescingHelper(group: group)
+    }
+
+    /// Binds every listener; returns their bound addresses (ephemeral ports resolved).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        var addresses: [SocketAddress] = []
+        for listener in configuration.listeners {
+            let tls = try listener.tls.map(Self.serverTLSContext)
+            let channel = try await bootstrap(tls: tls).bind(host: listener.host, port: listener.port).get()
+            channels.withLock { $0.append(channel) }
+            if let address = channel.localAddress { addresses.append(address) }
+            logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                                                  "tls": "\(tls != nil)"])
+        }
+        if let adminListener = configuration.adminListener {
+            let readiness = UpstreamReadinessProbe(upstream: configuration.upstream, group: group)
+            let channel = try await AdminServer.bind(listener: adminListener, group: group, readiness: readiness)
+            admin.withLock { $0 = channel }
+            logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        }
+        return addresses
+    }
+
+    /// The port of the admin listener, once started.
+    public var adminPort: Int? { admin.withLock { $0?.localAddress?.port } }
+
+    /// Stops accepting, lets in-flight exchanges finish for up to the drain time, then
+    /// closes what is left.
+    public func shutdown() async {
+        logger.notice("draining", metadata: ["drain_seconds": "\(configuration.timeouts.drain)"])
+        let drained = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let deadline = group.next().scheduleTask(in: .milliseconds(Int64(configuration.timeouts.drain * 1000))) {
+            drained.succeed()
+        }
+        try? await drained.futureResult.get()
+        deadline.cancel()
+        try? await admin.withLock({ $0 })?.close().get()
+        pools.closeAll()
+        logger.notice("stopped")
+    }
+
+    private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
+        let environment = ClientConnectionHandler.Environment(
+            preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
+            limits: configuration.limits, logger: logger, isTLS: tls != nil)
+        let limits = configuration.limits
+        let timeouts = configuration.timeouts
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { [quiesce] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configureClientPipeline(channel, tls: tls, limits: limits, timeouts: timeouts,
+                                                     environment: environment)
+                }
+            }
+    }
+
+    /// The client connection's pipeline, protections on by default:
+    ///
+    ///     [TLS] → idle timeout → head deadline → HTTP/1.1 decoder with header limits,
+    ///     encoder, pipelining, protocol-error answers → gateway handler
+    static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
+                                        timeouts: GatewayConfiguration.Timeouts,
+                                        environment: ClientConnectionHandler.Environment) throws {
+        let sync = channel.pipeline.syncOperations
+        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+        try sync.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeouts.clientIdle * 1000))))
+        try sync.addHandler(RequestHeadDeadlineHandler(deadline: .milliseconds(Int64(timeouts.requestHead * 1000))))
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
+                                             withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                                             withDecoderLimitConfiguration: decoderLimits)
+        try sync.addHandler(ClientConnectionHandler(environment: environment))
+    }
+
+    static func serverTLSContext(_ files: GatewayConfiguration.TLSFiles) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
+                                                                    privateKey: .file(files.privateKey))
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    static func upstreamTLSContext(_ upstream: GatewayConfiguration.Upstream) throws -> NIOSSLContext? {
+        guard upstream.usesTLS else { return nil }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let bundle = upstream.caBundle { configuration.trustRoots = .file(bundle) }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Keep-alive connections to the upstream, one pool per event loop: a client connection
+/// and the upstream connection serving it run on the same loop, so the proxy's two halves
+/// never need a lock or a hop between threads. Sendable only so that the registry can hold
+/// it: every method checks that it runs on the pool's own event loop.
+final class UpstreamPool: @unchecked Sendable {
+    private let eventLoop: any EventLoop
+    private let upstream: GatewayConfiguration.Upstream
+    private let sslContext: NIOSSLContext?
+    private let connectTimeout: TimeAmount
+    private let maxIdle: Int
+    private var idle: [any Channel] = []
+
+    init(eventLoop: any EventLoop, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
+         connectTimeout: TimeAmount, maxIdle: Int) {
+        self.eventLoop = eventLoop
+        self.upstream = upstream
+        self.sslContext = sslContext
+        self.connectTimeout = connectTimeout
+        self.maxIdle = maxIdle
+    }
+
+    /// A connection for one exchange: an idle pooled one when there is one (`reused`), a new
+    /// one otherwise.
+    func acquire() -> EventLoopFuture<(channel: any Channel, reused: Bool)> {
+        eventLoop.preconditionInEventLoop()
+        while let channel = idle.popLast() {
+            if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
+        }
+        return connect().map { ($0, false) }
+    }
+
+    /// Returns a connection whose exchange completed cleanly.
+    func release(_ channel: any Channel) {
+        eventLoop.preconditionInEventLoop()
+        guard channel.isActive, idle.count < maxIdle else {
+            channel.close(promise: nil)
+            return
+        }
+        idle.append(channel)
+        channel.closeFuture.whenComplete { [weak self] _ in
+            self?.idle.removeAll { $0 === channel }
+        }
+    }
+
+    func closeAll() {
+        eventLoop.preconditionInEventLoop()
+        for channel in idle { channel.close(promise: nil) }
+        idle.removeAll()
+    }
+
+    private func connect() -> EventLoopFuture<any Channel> {
+        let sslContext = self.sslContext
+        let serverName = upstream.serverName ?? upstream.host
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext {
+                        let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
+                        try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName))
+                    }
+                    try sync.addHTTPClientHandlers()
+                    try sync.addHandler(UpstreamConnectionHandler())
+                }
+            }
+            .connect(host: upstream.host, port: upstream.port)
+    }
+}
+
+/// One pool per event loop of the group, created at start-up.
+final class UpstreamPools: Sendable {
+    private let pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)]
+
+    init(group: any EventLoopGroup, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
+         timeouts: GatewayConfiguration.Timeouts, limits: GatewayConfiguration.Limits) {
+        var pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)] = [:]
+        for eventLoop in group.makeIterator() {
+            let pool = UpstreamPool(eventLoop: eventLoop, upstream: upstream, sslContext: sslContext,
+                                    connectTimeout: .milliseconds(Int64(timeouts.upstreamConnect * 1000)),
+                                    maxIdle: limits.maxIdleUpstreamConnections)
+            pools[ObjectIdentifier(eventLoop)] = (eventLoop, pool)
+        }
+        self.pools = pools
+    }
+
+    /// The pool of the current event loop.
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        guard let entry = pools[ObjectIdentifier(eventLoop)] else {
+            preconditionFailure("no upstream pool for an event loop outside the gateway's group")
+        }
+        return entry.pool
+    }
+
+    func closeAll() {
+        for entry in pools.values {
+            entry.eventLoop.execute { entry.pool.closeAll() }
+        }
+    }
+}
