@@ -66,15 +66,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, exchange == nil {
-            context.close(promise: nil)
-            return
-        }
         if event is ChannelShouldQuiesceEvent, exchange == nil {
             context.close(promise: nil)
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Broken HTTP (NIO's protocol-error handler has already answered 400) and any other
+    /// error on the client connection end it: nothing half-parsed may go on.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let exchange {
+            exchange.errorCode = exchange.errorCode ?? "ClientProtocolError"
+            abortUpstream(exchange)
+        }
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -100,15 +100,15 @@ public final class GatewayServer: Sendable {
 
     /// The client connection's pipeline, protections on by default:
     ///
-    ///     [TLS] → idle timeout → head deadline → HTTP/1.1 decoder with header limits,
+    ///     [TLS] → idle and head deadlines → HTTP/1.1 decoder with header limits,
     ///     encoder, pipelining, protocol-error answers → gateway handler
     static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
                                         timeouts: GatewayConfiguration.Timeouts,
                                         environment: ClientConnectionHandler.Environment) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-        try sync.addHandler(IdleStateHandler(readTimeout: .milliseconds(Int64(timeouts.clientIdle * 1000))))
-        try sync.addHandler(RequestHeadDeadlineHandler(deadline: .milliseconds(Int64(timeouts.requestHead * 1000))))
+        try sync.addHandler(RequestHeadDeadlineHandler(idle: .milliseconds(Int64(timeouts.clientIdle * 1000)),
+                                                       head: .milliseconds(Int64(timeouts.requestHead * 1000))))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes

@@ -10,29 +10,48 @@ enum RequestHeadEvent {
     case awaitingHead
 }
 
-/// Slowloris protection: once the first byte of a request head arrives, the whole head must
-/// arrive within the deadline, however slowly the bytes trickle in; otherwise the
-/// connection is closed. A connection that sends nothing at all is closed by the idle
-/// timeout instead.
+/// The two deadlines of a connection between requests, on the event loop's clock:
+///
+/// - idle: a keep-alive connection that sends nothing for `idle` is closed;
+/// - head (slowloris): once the first byte of a request head arrives, the whole head must
+///   arrive within `head`, however slowly the bytes trickle in.
+///
+/// While an exchange is in progress neither applies: the body and the upstream have
+/// timeouts of their own.
 final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = Any
 
-    private let deadline: TimeAmount
-    private var awaitingHead = true
+    private enum State {
+        case waitingForFirstByte
+        case receivingHead
+        case inExchange
+    }
+
+    private let idle: TimeAmount
+    private let head: TimeAmount
+    private var state = State.waitingForFirstByte
     private var timer: Scheduled<Void>?
 
-    init(deadline: TimeAmount) {
-        self.deadline = deadline
+    init(idle: TimeAmount, head: TimeAmount) {
+        self.idle = idle
+        self.head = head
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(idle, context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(idle, context: context)
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if awaitingHead, timer == nil {
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(in: deadline) {
-                bound.value.close(promise: nil)
-            }
+        if case .waitingForFirstByte = state {
+            state = .receivingHead
+            arm(head, context: context)
         }
         context.fireChannelRead(data)
     }
@@ -44,11 +63,12 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
         }
         switch event {
         case .headReceived:
-            awaitingHead = false
+            state = .inExchange
             timer?.cancel()
             timer = nil
         case .awaitingHead:
-            awaitingHead = true
+            state = .waitingForFirstByte
+            arm(idle, context: context)
         }
         promise?.succeed()
     }
@@ -57,5 +77,13 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+
+    private func arm(_ amount: TimeAmount, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: amount) {
+            bound.value.close(promise: nil)
+        }
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import S3Core
+import S3Signing
+import Testing
+@testable import Gateway
+
+@Suite struct RequestPreparerTests {
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    /// Verifies an upstream head the way the upstream store would: with the upstream's keys.
+    func verifyAsUpstream(_ head: UpstreamRequestHead, addressing: [String] = []) throws -> AuthenticatedRequest {
+        let target = try RequestTarget(parsing: head.target)
+        let address = try S3AddressResolver(baseDomains: addressing).resolve(host: head.headers["Host"], target: target)
+        let authenticator = RequestAuthenticator(
+            settings: AuthenticationSettings(regions: ["us-east-1"]),
+            secrets: StaticUpstreamSecrets())
+        return try authenticator.authenticate(method: head.method, target: target, headers: head.headers,
+                                              address: address, now: now)
+    }
+
+    struct StaticUpstreamSecrets: SecretLookup {
+        func secret(forAccessKey accessKeyId: String) -> String? {
+            accessKeyId == TestSetup.upstreamKey ? TestSetup.upstreamSecret : nil
+        }
+    }
+
+    @Test func aSignedInitiateIsRebuiltAndReSignedForTheUpstream() throws {
+        let head = try TestSetup.signedClientHead(
+            method: "POST", target: "/bucket/dir/a%20b%2Bc%3D%3A%40%C3%A9?uploads",
+            headers: [("x-amz-storage-class", "STANDARD_IA"), ("Connection", "keep-alive, x-custom"),
+                      ("x-custom", "hop"), ("User-Agent", "test")],
+            now: now)
+        let prepared = try TestSetup.preparer().prepare(head, now: now)
+        #expect(prepared.operation == .createMultipartUpload)
+        #expect(prepared.address.key == "dir/a b+c=:@é")
+        #expect(prepared.identity?.principal == "tester")
+        #expect(prepared.upstream.target == "/bucket/dir/a%20b%2Bc%3D%3A%40%C3%A9?uploads")
+        #expect(prepared.upstream.headers["Host"] == "127.0.0.1:8000")
+        #expect(prepared.upstream.headers["x-amz-storage-class"] == "STANDARD_IA")
+        #expect(prepared.upstream.headers["User-Agent"] == "test")
+        // Hop-by-hop fields, including one named in Connection, stay on this hop.
+        #expect(prepared.upstream.headers["Connection"] == nil)
+        #expect(prepared.upstream.headers["x-custom"] == nil)
+        // The client's signature is gone; the upstream's verifies with the upstream key.
+        #expect(!(prepared.upstream.headers["Authorization"]?.contains(TestSetup.clientKey) ?? true))
+        let verified = try verifyAsUpstream(prepared.upstream)
+        #expect(verified.accessKeyId == TestSetup.upstreamKey)
+    }
+
+    @Test func presignedAuthenticationParametersAreNotForwarded() throws {
+        // Presign with the gateway's own signer logic: sign a URL whose query carries X-Amz-*.
+        let credential = "\(TestSetup.clientKey)/\(SigningTime.amzDate(now).prefix(8))/us-east-1/s3/aws4_request"
+        var query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(PercentEncoding.encode(credential))"
+            + "&X-Amz-Date=\(SigningTime.amzDate(now))&X-Amz-Expires=300&X-Amz-SignedHeaders=host&versionId=v1"
+        let target = try RequestTarget(parsing: "/bucket/key?\(query)")
+        let scope = SigV4Scope(date: String(SigningTime.amzDate(now).prefix(8)), region: "us-east-1")
+        let canonical = SigV4.canonicalRequest(
+            method: "GET", canonicalURI: "/bucket/key", canonicalQuery: SigV4.canonicalQuery(target.query),
+            canonicalHeaders: "host:127.0.0.1:9000\n", signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
+        let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: TestSetup.clientSecret, scope: scope),
+                                        stringToSign: SigV4.stringToSign(amzDate: SigningTime.amzDate(now), scope: scope, canonicalRequest: canonical))
+        query += "&X-Amz-Signature=\(signature)"
+        let head = ClientRequestHead(method: "GET", uri: "/bucket/key?\(query)", headers: HeaderFields([("Host", "127.0.0.1:9000")]))
+        let prepared = try TestSetup.preparer().prepare(head, now: now)
+        #expect(prepared.scheme == .sigV4Presigned)
+        #expect(prepared.upstream.target == "/bucket/key?versionId=v1")
+        #expect(try verifyAsUpstream(prepared.upstream).accessKeyId == TestSetup.upstreamKey)
+    }
+
+    @Test func virtualHostedClientToVirtualHostedUpstream() throws {
+        let head = try TestSetup.signedClientHead(method: "GET", target: "/some/key", host: "my.bucket.s3.gateway.test", now: now)
+        let prepared = try TestSetup.preparer(TestSetup.configurationYAML(addressing: "virtual-hosted")).prepare(head, now: now)
+        #expect(prepared.address == S3Address(style: .virtualHosted, bucket: "my.bucket", key: "some/key"))
+        #expect(prepared.upstream.headers["Host"] == "my.bucket.127.0.0.1:8000")
+        #expect(prepared.upstream.target == "/some/key")
+    }
+
+    @Test(arguments: ["v2", "obs"])
+    func hmacV1UpstreamSignaturesVerify(_ scheme: String) throws {
+        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/k?uploadId=u1&partNumber=2",
+                                                  headers: [("Content-Length", "5")], now: now)
+        let prepared = try TestSetup.preparer(TestSetup.configurationYAML(signing: scheme)).prepare(head, now: now)
+        #expect(prepared.operation == .uploadPart)
+        #expect(prepared.upstream.headers["Authorization"]?.hasPrefix(scheme == "v2" ? "AWS " : "OBS ") == true)
+        #expect(prepared.upstream.headers["Content-Length"] == "5")
+        let verified = try verifyAsUpstream(prepared.upstream)
+        #expect(verified.scheme == (scheme == "v2" ? .sigV2Header : .obsHeader))
+    }
+
+    @Test func awsChunkedBodiesGoUpstreamDecodedWithTheirDecodedLength() throws {
+        let head = try TestSetup.signedClientHead(
+            method: "PUT", target: "/bucket/key",
+            headers: [("Content-Encoding", "aws-chunked"), ("Transfer-Encoding", "chunked"),
+                      ("x-amz-decoded-content-length", "1234"), ("x-amz-trailer", "x-amz-checksum-crc32"),
+                      ("x-amz-sdk-checksum-algorithm", "CRC32")],
+            payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER", now: now)
+        let prepared = try TestSetup.preparer().prepare(head, now: now)
+        #expect(prepared.upstreamBody == .exactly(1234))
+        #expect(prepared.upstream.headers["Content-Length"] == "1234")
+        #expect(prepared.upstream.headers["Content-Encoding"] == nil)
+        #expect(prepared.upstream.headers["Transfer-Encoding"] == nil)
+        #expect(prepared.upstream.headers["x-amz-trailer"] == nil)
+        #expect(prepared.upstream.headers["x-amz-decoded-content-length"] == nil)
+        #expect(prepared.bodyVerifiedAtEnd)
+    }
+
+    @Test func aChunkedBodyWithoutALengthIsRefused() throws {
+        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/key",
+                                                  headers: [("Transfer-Encoding", "chunked")], now: now)
+        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.code == "MissingContentLength")
+        #expect(error?.status == 411)
+    }
+
+    @Test func unsignedRequestsAreRefusedUnlessTheBucketAllowsAnonymousReads() throws {
+        let anonymousGet = ClientRequestHead(method: "GET", uri: "/public/logo.png", headers: HeaderFields([("Host", "gw")]))
+        let refused = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(anonymousGet, now: now) }
+        #expect(refused?.code == "AccessDenied")
+        #expect(refused?.resource == "/public/logo.png")
+
+        let open = try TestSetup.preparer(TestSetup.configurationYAML(extra: "anonymous: {read_buckets: [public]}"))
+        let prepared = try open.prepare(anonymousGet, now: now)
+        #expect(prepared.identity == nil)
+        #expect(try verifyAsUpstream(prepared.upstream).accessKeyId == TestSetup.upstreamKey)
+        let anonymousPut = ClientRequestHead(method: "PUT", uri: "/public/x", headers: HeaderFields([("Host", "gw")]))
+        #expect(throws: S3Error.self) { try open.prepare(anonymousPut, now: now) }
+    }
+
+    @Test func unknownShapesAreNotForwarded() throws {
+        let head = try TestSetup.signedClientHead(method: "POST", target: "/bucket/key?frobnicate", now: now)
+        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.code == "NotImplemented")
+        #expect(error?.status == 501)
+    }
+
+    @Test func headerParametersOfAPresignedURLBecomeHeaders() throws {
+        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/key?x-amz-acl=private",
+                                                  headers: [("Content-Length", "0")], now: now)
+        let prepared = try TestSetup.preparer().prepare(head, now: now)
+        #expect(prepared.upstream.headers["x-amz-acl"] == "private")
+        #expect(prepared.upstream.target == "/bucket/key")
+    }
+
+    @Test func aHeaderParameterThatContradictsAHeaderIsRefused() throws {
+        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/key?x-amz-acl=public-read",
+                                                  headers: [("x-amz-acl", "private"), ("Content-Length", "0")], now: now)
+        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.code == "InvalidArgument")
+    }
+
+    @Test func aSecondHostHeaderIsRefused() throws {
+        var head = try TestSetup.signedClientHead(method: "GET", target: "/bucket/key", now: now)
+        head.headers.add("Host", "other.example")
+        #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
+    }
+
+    @Test func credentialsNamingAnUndefinedProfileAreRefusedAtStart() throws {
+        let credentials = try ClientCredentialsFixture.withProfile("archive")
+        #expect(throws: GatewayStartupError.self) {
+            try RequestPreparer(configuration: try TestSetup.configuration(), credentials: credentials)
+        }
+    }
+}
+
+import Credentials
+
+enum ClientCredentialsFixture {
+    static func withProfile(_ profile: String) throws -> ClientCredentials {
+        try ClientCredentials.parse("""
+            version: 1
+            clients:
+              - {access_key: AK1, secret: s, principal: p, upstream_profile: \(profile)}
+            """, file: "clients.yaml")
+    }
+}

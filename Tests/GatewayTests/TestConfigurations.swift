@@ -1,0 +1,68 @@
+import Credentials
+import Foundation
+import S3Core
+import S3Signing
+@testable import Gateway
+
+/// Configurations and credentials shared by the gateway tests.
+enum TestSetup {
+    static let clientKey = "GWTESTCLIENT00000001"
+    static let clientSecret = "client-secret/with+symbols="
+    static let upstreamKey = "UPSTREAMKEY000000001"
+    static let upstreamSecret = "upstream-secret-0123456789"
+
+    static let clientsYAML = """
+        version: 1
+        clients:
+          - access_key: \(clientKey)
+            secret: "\(clientSecret)"
+            principal: tester
+            groups: [qa]
+        """
+
+    static func configurationYAML(upstream: String = "http://127.0.0.1:8000", signing: String = "v4",
+                                  addressing: String = "path", extra: String = "") -> String {
+        """
+        listeners:
+          - address: 127.0.0.1:0
+        upstream:
+          endpoint: \(upstream)
+          region: us-east-1
+          signing: \(signing)
+          addressing: \(addressing)
+          profiles:
+            default:
+              access_key: \(upstreamKey)
+              secret_key: \(upstreamSecret)
+        virtual_host_domains: [s3.gateway.test]
+        credentials: clients.yaml
+        \(extra)
+        """
+    }
+
+    static func configuration(_ yaml: String = configurationYAML()) throws -> GatewayConfiguration {
+        try GatewayConfiguration.parse(yaml, file: "obsgate.yaml", baseDirectory: "/etc/obsgate", environment: [:])
+    }
+
+    static func credentials() throws -> ClientCredentials {
+        try ClientCredentials.parse(clientsYAML, file: "clients.yaml")
+    }
+
+    static func preparer(_ yaml: String = configurationYAML()) throws -> RequestPreparer {
+        try RequestPreparer(configuration: try configuration(yaml), credentials: try credentials())
+    }
+
+    /// A client request signed with SigV4 (header form) by the gateway's own signer, as a
+    /// client with the gateway-issued key would send it.
+    static func signedClientHead(method: String, target: String, headers: [(String, String)] = [],
+                                 payloadHash: String = SigV4.unsignedPayload, host: String = "127.0.0.1:9000",
+                                 now: Date) throws -> ClientRequestHead {
+        var fields = HeaderFields([("Host", host)] + headers)
+        let parsed = try RequestTarget(parsing: target)
+        let address = try S3AddressResolver(baseDomains: ["s3.gateway.test"]).resolve(host: host, target: parsed)
+        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: clientKey, secretAccessKey: clientSecret),
+                                    region: "us-east-1")
+        try signer.sign(method: method, target: parsed, address: address, headers: &fields, payloadHash: payloadHash, now: now)
+        return ClientRequestHead(method: method, uri: target, headers: fields)
+    }
+}
