@@ -1,0 +1,61 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A raw TCP upstream that answers every request head with a fixed byte string (or never
+/// answers), and records what it received: for the upstream-failure tests.
+final class ScriptedUpstream: Sendable {
+    let port: Int
+    private let channel: any Channel
+    private let received: NIOLockedValueBox<[UInt8]>
+
+    var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
+
+    private init(port: Int, channel: any Channel, received: NIOLockedValueBox<[UInt8]>) {
+        self.port = port
+        self.channel = channel
+        self.received = received
+    }
+
+    /// - Parameter answer: sent once a request head (up to the blank line) has arrived;
+    ///   nil never answers.
+    static func start(answer: String?) async throws -> ScriptedUpstream {
+        let received = NIOLockedValueBox<[UInt8]>([])
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer, received: received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ScriptedUpstream(port: channel.localAddress!.port!, channel: channel, received: received)
+    }
+
+    func stop() async {
+        try? await channel.close().get()
+    }
+
+    private final class Answerer: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answer: String?
+        let received: NIOLockedValueBox<[UInt8]>
+
+        init(answer: String?, received: NIOLockedValueBox<[UInt8]>) {
+            self.answer = answer
+            self.received = received
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let complete = received.withLockedValue { all -> Bool in
+                all += bytes
+                return String(decoding: all, as: UTF8.self).contains("\r\n\r\n")
+            }
+            if complete, let answer {
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
+            }
+        }
+    }
+}
