@@ -123,7 +123,9 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
             let resolved = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
             do {
                 // A trailing newline is how editors and `echo` end files; it is not part of the secret.
-                value = try sources.readFile(resolved).trimmingCharacters(in: .newlines)
+                var text = try sources.readFile(resolved)
+                while let last = text.last, last.isNewline { text.removeLast() }
+                value = text
             } catch {
                 throw node.error("cannot read secret file \(resolved)")
             }

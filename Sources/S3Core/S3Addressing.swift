@@ -66,13 +66,15 @@ public struct S3AddressResolver: Sendable {
         return S3Address(style: .path, bucket: bucket, key: try decodedKey(String(keyPart)))
     }
 
-    /// The bucket named by a `Host` value of the form `<bucket>.<base>[:port]`.
+    /// The bucket named by a `Host` value of the form `<bucket>.<base>[:port]`. A host
+    /// that is itself a base domain is path-style, and with nested bases
+    /// (`example.com`, `s3.example.com`) the longest one that matches wins.
     public func virtualHostedBucket(host: String) -> String? {
         let name = Self.hostWithoutPort(host).asciiLowercased
-        for base in baseDomains where name.count > base.count + 1 && name.hasSuffix("." + base) {
-            return String(name.dropLast(base.count + 1))
-        }
-        return nil
+        if baseDomains.contains(name) { return nil }
+        let base = baseDomains.filter { name.count > $0.count + 1 && name.hasSuffix("." + $0) }
+            .max { $0.count < $1.count }
+        return base.map { String(name.dropLast($0.count + 1)) }
     }
 
     /// `host[:port]` or `[v6]:port` without the port.

@@ -98,16 +98,32 @@ public enum S3OperationClassifier {
             return method == "GET" && names.subtracting(authenticationParameters).isEmpty
                 ? .listBuckets : .unknown(reason: "\(method) on the service endpoint")
         }
+        // Headers may also arrive as query parameters (presigned URLs); a copy source given
+        // that way still makes the request a copy.
+        let lowercasedNames = Set(names.map { $0.asciiLowercased })
+        let hasCopySource = headers.contains(S3HeaderName.copySource) || headers.contains(OBSHeaderName.copySource)
+            || lowercasedNames.contains(S3HeaderName.copySource) || lowercasedNames.contains(OBSHeaderName.copySource)
         if address.key != nil {
-            return classifyObject(method: method, names: names, headers: headers)
+            let bucketOnly = names.intersection(bucketOnlyParameters)
+            if !bucketOnly.isEmpty {
+                return .unknown(reason: "bucket parameter '\(bucketOnly.sorted()[0])' on an object")
+            }
+            return classifyObject(method: method, names: names, hasCopySource: hasCopySource)
+        }
+        let objectOnly = names.intersection(objectOnlyParameters)
+        if !objectOnly.isEmpty, !(method == "GET" && objectOnly == ["uploads"]) {
+            return .unknown(reason: "object parameter '\(objectOnly.sorted()[0])' on a bucket")
         }
         return classifyBucket(method: method, names: names, headers: headers)
     }
 
-    private static func classifyObject(method: String, names: Set<String>, headers: HeaderFields) -> S3Operation {
+    private static func classifyObject(method: String, names: Set<String>, hasCopySource: Bool) -> S3Operation {
         let sub = names.intersection(objectConfigurationSubresources)
         if sub.count > 1 { return .unknown(reason: "several sub-resources: \(sub.sorted().joined(separator: ", "))") }
-        let hasCopySource = headers.contains(S3HeaderName.copySource) || headers.contains(OBSHeaderName.copySource)
+        let selectors = names.intersection(["uploads", "uploadId", "append", "restore", "select", "metadata", "attributes"])
+        if selectors.count > 1 {
+            return .unknown(reason: "conflicting selectors: \(selectors.sorted().joined(separator: ", "))")
+        }
         switch method {
         case "POST":
             if names.contains("uploads") { return .createMultipartUpload }
@@ -177,6 +193,18 @@ public enum S3OperationClassifier {
 
     /// `response-content-type` and the other response header overrides of GetObject.
     static func isResponseOverride(_ name: String) -> Bool { name.hasPrefix("response-") }
+
+    /// Parameters that only make sense on a bucket; on an object they make the shape unknown.
+    static let bucketOnlyParameters: Set<String> = bucketConfigurationSubresources
+        .subtracting(objectConfigurationSubresources)
+        .union(["delete", "versions", "list-type", "max-uploads", "key-marker", "upload-id-marker"])
+
+    /// Parameters that only make sense on an object; on a bucket they make the shape
+    /// unknown (except `uploads` with GET: ListMultipartUploads).
+    static let objectOnlyParameters: Set<String> = [
+        "uploads", "uploadId", "partNumber", "append", "position", "metadata", "restore", "select",
+        "attributes", "retention", "legal-hold", "torrent",
+    ]
 
     /// Sub-resources that address a configuration of an object rather than its content.
     static let objectConfigurationSubresources: Set<String> = [

@@ -17,23 +17,42 @@ public struct YAMLNode {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw Self.parseError(error, file: file)
+            throw Self.parseError(error, text: text, file: file)
         } catch {
-            throw ConfigError(file: file, line: 1, column: 1, message: "cannot parse YAML: \(error)")
+            throw ConfigError(file: file, line: 1, column: 1, message: "cannot parse the YAML document")
         }
         guard let root else { throw ConfigError(file: file, line: 1, column: 1, message: "the document is empty") }
         return YAMLNode(node: root, file: file, path: "")
     }
 
-    private static func parseError(_ error: YamlError, file: String) -> ConfigError {
+    /// A located message for a libyaml error. Only libyaml's own descriptions and key names
+    /// go into it, never document text: the document may hold secrets.
+    private static func parseError(_ error: YamlError, text: String, file: String) -> ConfigError {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return ConfigError(file: file, line: context.mark.line, column: context.mark.column,
+                               message: "key \(keys) is given twice")
+        case .reader(let problem, let offset, _, _):
+            let (line, column) = offset.map { location(ofScalarOffset: $0, in: text) } ?? (1, 1)
+            return ConfigError(file: file, line: line, column: column, message: "invalid YAML: \(problem)")
         default:
-            return ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)")
+            return ConfigError(file: file, line: 1, column: 1, message: "cannot parse the YAML document")
         }
+    }
+
+    /// Line and column (1-based, columns in Unicode scalars as libyaml counts) of a scalar offset.
+    private static func location(ofScalarOffset offset: Int, in text: String) -> (Int, Int) {
+        var line = 1, column = 1
+        for (index, scalar) in text.unicodeScalars.enumerated() {
+            if index == offset { break }
+            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
     }
 
     /// A stand-in for a value given as a command-line flag, so that validation shared with
@@ -80,6 +99,9 @@ public struct YAMLNode {
     /// a quoted or plain scalar is taken as the text written.
     public func string() throws(ConfigError) -> String {
         guard let scalar = node.scalar else { throw error("expected a string, found \(kind)") }
+        if scalar.style == .plain, ["~", "null", "Null", "NULL"].contains(scalar.string) {
+            throw error("expected a string, found null (quote it if it is meant as text)")
+        }
         return scalar.string
     }
 

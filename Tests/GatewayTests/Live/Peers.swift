@@ -1,0 +1,46 @@
+import Foundation
+
+/// The real peers the suite runs against, started by `scripts/test` (through
+/// `scripts/peers.sh`) before `swift test`. A test that needs a peer that is not running
+/// fails with the command that starts it: it never skips.
+enum Peers {
+    struct Radosgw {
+        let endpoint: String
+        let accessKey = "0555b35654ad1656d804"
+        let secretKey = "h7GhxuBLTrlhVUyxSPUKUV8r/2EI4ngqJxD7iBdBYLhwluN30JaT3Q=="
+    }
+
+    struct PeerMissing: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func radosgw() throws -> Radosgw {
+        guard let endpoint = ProcessInfo.processInfo.environment["OBSGATE_RGW_ENDPOINT"] else {
+            throw PeerMissing(description: "radosgw is not running: run scripts/test, or `bash scripts/peers.sh start-rgw` and export OBSGATE_RGW_ENDPOINT=http://127.0.0.1:8000")
+        }
+        return Radosgw(endpoint: endpoint)
+    }
+
+    /// Runs a program to completion with a time limit; returns its exit status and output.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 600) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let timer = DispatchSource.makeTimerSource()
+        timer.schedule(deadline: .now() + timeout)
+        timer.setEventHandler { process.terminate() }
+        timer.resume()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        timer.cancel()
+        return (process.terminationStatus, text)
+    }
+
+    static let clientsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Clients")
+}

@@ -1,0 +1,547 @@
+import Testing
+@testable import S3Core
+
+/// What classification must give: one exact operation, or `.unknown` with a reason that
+/// contains the given text.
+enum ExpectedOperation: Sendable, CustomStringConvertible {
+    case operation(S3Operation)
+    case unknown(reasonContains: String)
+
+    var description: String {
+        switch self {
+        case .operation(let operation): operation.name
+        case .unknown(let reason): "unknown(\(reason))"
+        }
+    }
+}
+
+struct OperationCase: Sendable, CustomTestStringConvertible {
+    let method: String
+    let target: String
+    let headers: [(String, String)]
+    let host: String
+    let expected: ExpectedOperation
+
+    init(_ method: String, _ target: String, _ headers: [(String, String)] = [], host: String = "s3.example.com",
+         is expected: S3Operation) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.host = host
+        self.expected = .operation(expected)
+    }
+
+    init(_ method: String, _ target: String, _ headers: [(String, String)] = [], host: String = "s3.example.com",
+         unknown reason: String) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.host = host
+        self.expected = .unknown(reasonContains: reason)
+    }
+
+    var testDescription: String {
+        let headerText = headers.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
+        return "\(method) \(target)\(host == "s3.example.com" ? "" : " Host: \(host)")\(headerText.isEmpty ? "" : " [\(headerText)]") → \(expected)"
+    }
+}
+
+/// Index of every case of `S3Operation`. The switch has no `default`, so adding a case to
+/// the enum does not compile until this list, and with it the coverage check below, knows it.
+private func caseIndex(_ operation: S3Operation) -> Int {
+    switch operation {
+    case .listBuckets: 0
+    case .createBucket: 1
+    case .deleteBucket: 2
+    case .headBucket: 3
+    case .listObjects: 4
+    case .listObjectsV2: 5
+    case .listObjectVersions: 6
+    case .listMultipartUploads: 7
+    case .deleteObjects: 8
+    case .postObject: 9
+    case .getBucketConfiguration: 10
+    case .putBucketConfiguration: 11
+    case .deleteBucketConfiguration: 12
+    case .createMultipartUpload: 13
+    case .uploadPart: 14
+    case .uploadPartCopy: 15
+    case .completeMultipartUpload: 16
+    case .abortMultipartUpload: 17
+    case .listParts: 18
+    case .putObject: 19
+    case .copyObject: 20
+    case .appendObject: 21
+    case .modifyObjectMetadata: 22
+    case .getObject: 23
+    case .headObject: 24
+    case .deleteObject: 25
+    case .restoreObject: 26
+    case .selectObjectContent: 27
+    case .getObjectAttributes: 28
+    case .getObjectConfiguration: 29
+    case .putObjectConfiguration: 30
+    case .deleteObjectConfiguration: 31
+    case .unknown: 32
+    }
+}
+private let caseCount = 33
+
+private let sigV4Query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404&X-Amz-Security-Token=tok"
+private let sigV2Query = "AWSAccessKeyId=AKID&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D"
+private let obsQuery = "AccessKeyId=AKID&Expires=1532779451&Signature=0Akylf43Bm3mD1bh2rM3dmVp1Bo%3D"
+private let formData = ("Content-Type", "multipart/form-data; boundary=9431149156168")
+
+@Suite("S3Operation")
+struct S3OperationTests {
+    static let resolver = S3AddressResolver(baseDomains: ["s3.example.com"])
+
+    static func classify(_ method: String, _ target: String, headers: [(String, String)] = [],
+                         host: String = "s3.example.com") throws -> S3Operation {
+        let parsed = try RequestTarget(parsing: target)
+        let address = try resolver.resolve(host: host, target: parsed)
+        return S3OperationClassifier.classify(method: method, address: address, target: parsed,
+                                              headers: HeaderFields(headers))
+    }
+
+    // MARK: - the table
+
+    static let serviceCases: [OperationCase] = [
+        // Service level
+        OperationCase("GET", "/", is: .listBuckets),
+        OperationCase("GET", "/?\(sigV4Query)", is: .listBuckets),
+        OperationCase("GET", "/?\(sigV2Query)", is: .listBuckets),
+        OperationCase("GET", "/?\(obsQuery)", is: .listBuckets),
+        OperationCase("HEAD", "/", unknown: "HEAD on the service endpoint"),
+        OperationCase("PUT", "/", unknown: "PUT on the service endpoint"),
+        OperationCase("POST", "/", unknown: "POST on the service endpoint"),
+        OperationCase("DELETE", "/", unknown: "DELETE on the service endpoint"),
+        OperationCase("PATCH", "/", unknown: "PATCH on the service endpoint"),
+        OperationCase("GET", "/?prefix=a", unknown: "GET on the service endpoint"),
+        OperationCase("GET", "/?acl", unknown: "GET on the service endpoint"),
+        OperationCase("GET", "/?response-content-type=x", unknown: "GET on the service endpoint"),
+        OperationCase("GET", "/?foo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("GET", "/?x-amz-acl=private", unknown: "GET on the service endpoint"),
+
+    ]
+
+    static let bucketCases: [OperationCase] = [
+        // Bucket level: CRUD
+        OperationCase("PUT", "/bucket", is: .createBucket),
+        OperationCase("PUT", "/bucket/", is: .createBucket),
+        OperationCase("PUT", "/", host: "bucket.s3.example.com", is: .createBucket),
+        OperationCase("PUT", "/bucket?\(sigV4Query)", is: .createBucket),
+        OperationCase("DELETE", "/bucket", is: .deleteBucket),
+        OperationCase("DELETE", "/", host: "bucket.s3.example.com", is: .deleteBucket),
+        OperationCase("HEAD", "/bucket", is: .headBucket),
+        OperationCase("HEAD", "/", host: "bucket.s3.example.com", is: .headBucket),
+        // Bucket level: listings
+        OperationCase("GET", "/bucket", is: .listObjects),
+        OperationCase("GET", "/", host: "bucket.s3.example.com", is: .listObjects),
+        OperationCase("GET", "/bucket?prefix=photos%2F&delimiter=%2F&marker=m&max-keys=100&encoding-type=url", is: .listObjects),
+        OperationCase("GET", "/bucket?\(sigV2Query)", is: .listObjects),
+        OperationCase("GET", "/bucket?list-type=2", is: .listObjectsV2),
+        OperationCase("GET", "/bucket?list-type=2&continuation-token=t&start-after=a&fetch-owner=true&prefix=p", is: .listObjectsV2),
+        OperationCase("GET", "/?list-type=2&\(sigV4Query)", host: "bucket.s3.example.com", is: .listObjectsV2),
+        OperationCase("GET", "/bucket?versions", is: .listObjectVersions),
+        OperationCase("GET", "/bucket?versions&key-marker=k&version-id-marker=v&prefix=p&max-keys=5", is: .listObjectVersions),
+        OperationCase("GET", "/bucket?uploads", is: .listMultipartUploads),
+        OperationCase("GET", "/bucket?uploads&key-marker=k&upload-id-marker=u&max-uploads=10&prefix=p&delimiter=/", is: .listMultipartUploads),
+        // Bucket level: POST
+        OperationCase("POST", "/bucket?delete", is: .deleteObjects),
+        OperationCase("POST", "/bucket?delete=", is: .deleteObjects),
+        OperationCase("POST", "/?delete", host: "bucket.s3.example.com", is: .deleteObjects),
+        OperationCase("POST", "/bucket", [formData], is: .postObject),
+        OperationCase("POST", "/bucket", [("content-type", "multipart/form-data")], is: .postObject),
+        OperationCase("POST", "/bucket", [("CONTENT-TYPE", "Multipart/Form-Data; boundary=x")], is: .postObject),
+        OperationCase("POST", "/", [formData], host: "bucket.s3.example.com", is: .postObject),
+        OperationCase("POST", "/bucket", unknown: "POST on a bucket that is neither DeleteObjects nor a form upload"),
+        OperationCase("POST", "/bucket", [("Content-Type", "application/x-www-form-urlencoded")], unknown: "POST on a bucket"),
+        OperationCase("POST", "/bucket", [("Content-Type", "application/xml")], unknown: "POST on a bucket"),
+        OperationCase("POST", "/bucket", [("Content-Type", "text/plain; x=multipart/form-data")], unknown: "POST on a bucket"),
+        OperationCase("POST", "/bucket?acl", [formData], unknown: "POST on a bucket"),
+        OperationCase("POST", "/bucket?cors", unknown: "POST on a bucket"),
+        // Bucket level: other methods
+        OperationCase("PATCH", "/bucket", unknown: "method PATCH on a bucket"),
+        OperationCase("OPTIONS", "/bucket", unknown: "method OPTIONS on a bucket"),
+        OperationCase("get", "/bucket", unknown: "method get on a bucket"),           // methods are case-sensitive
+        OperationCase("HEAD", "/bucket?acl", unknown: "HEAD with a sub-resource"),
+        OperationCase("HEAD", "/bucket?versioning", unknown: "HEAD with a sub-resource"),
+        OperationCase("GET", "/bucket?cors&policy", unknown: "several sub-resources: cors, policy"),
+        OperationCase("PUT", "/bucket?acl&tagging", unknown: "several sub-resources: acl, tagging"),
+        OperationCase("DELETE", "/bucket?lifecycle&website&cors", unknown: "several sub-resources: cors, lifecycle, website"),
+        OperationCase("GET", "/bucket?foo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("GET", "/bucket?Acl", unknown: "unknown query parameter 'Acl'"),                  // names are case-sensitive
+        OperationCase("GET", "/bucket?list-type=2&x-unknown=1", unknown: "unknown query parameter 'x-unknown'"),
+
+    ]
+
+    static let multipartCases: [OperationCase] = [
+        // Object level: multipart
+        OperationCase("POST", "/bucket/key?uploads", is: .createMultipartUpload),
+        OperationCase("POST", "/bucket/key?uploads=", is: .createMultipartUpload),
+        OperationCase("POST", "/bucket/key?%75ploads", is: .createMultipartUpload),        // names are decoded
+        OperationCase("POST", "/key?uploads", host: "bucket.s3.example.com", is: .createMultipartUpload),
+        OperationCase("POST", "/bucket/key?uploads&\(sigV4Query)", is: .createMultipartUpload),
+        OperationCase("POST", "/bucket/key?uploads&x-id=CreateMultipartUpload", is: .createMultipartUpload),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc", is: .uploadPart),
+        OperationCase("PUT", "/bucket/key?uploadId=abc&partNumber=10000", is: .uploadPart),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc&\(sigV4Query)", is: .uploadPart),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc", [("x-amz-copy-source", "/src/key")], is: .uploadPartCopy),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc", [("X-Amz-Copy-Source", "/src/key")], is: .uploadPartCopy),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc", [("x-obs-copy-source", "/src/key")], is: .uploadPartCopy),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc", [("X-OBS-COPY-SOURCE", "/src/key")], is: .uploadPartCopy),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=abc",
+                      [("x-amz-copy-source", "/src/key"), ("x-amz-copy-source-range", "bytes=0-9")], is: .uploadPartCopy),
+        OperationCase("POST", "/bucket/key?uploadId=abc", is: .completeMultipartUpload),
+        OperationCase("DELETE", "/bucket/key?uploadId=abc", is: .abortMultipartUpload),
+        OperationCase("GET", "/bucket/key?uploadId=abc", is: .listParts),
+        OperationCase("GET", "/bucket/key?uploadId=abc&max-parts=10&part-number-marker=2", is: .listParts),
+        OperationCase("PUT", "/bucket/key?uploadId=abc", unknown: "PUT with an incomplete multipart parameter set"),
+        OperationCase("PUT", "/bucket/key?partNumber=1", unknown: "PUT with an incomplete multipart parameter set"),
+        OperationCase("PUT", "/bucket/key?uploads", unknown: "PUT with an incomplete multipart parameter set"),
+        OperationCase("PUT", "/bucket/key?uploadId=abc", [("x-amz-copy-source", "/src/key")], unknown: "incomplete multipart"),
+
+    ]
+
+    static let contentCases: [OperationCase] = [
+        // Object level: content
+        OperationCase("PUT", "/bucket/key", is: .putObject),
+        OperationCase("PUT", "/key", host: "bucket.s3.example.com", is: .putObject),
+        OperationCase("PUT", "/bucket/key?\(sigV4Query)", is: .putObject),
+        OperationCase("PUT", "/bucket/key?\(sigV2Query)", is: .putObject),
+        OperationCase("PUT", "/bucket/key?\(obsQuery)", is: .putObject),
+        OperationCase("PUT", "/bucket/key?x-id=PutObject", is: .putObject),
+        // header-like parameters of presigned URLs are allowed, in any case
+        OperationCase("PUT", "/bucket/key?x-amz-acl=private&x-amz-meta-a=1", is: .putObject),
+        OperationCase("PUT", "/bucket/key?X-Amz-Storage-Class=STANDARD&\(sigV4Query)", is: .putObject),
+        OperationCase("PUT", "/bucket/key?x-obs-acl=private&X-OBS-META-A=1&\(obsQuery)", is: .putObject),
+        OperationCase("GET", "/bucket/key?x-amz-algorithm=AWS4-HMAC-SHA256", is: .getObject),
+        OperationCase("GET", "/bucket/key?x-amz-server-side-encryption-customer-algorithm=AES256", is: .getObject),
+        OperationCase("POST", "/bucket/key?uploads&x-amz-acl=private", is: .createMultipartUpload),
+        OperationCase("GET", "/bucket?x-amz-expected-bucket-owner=1", is: .listObjects),
+        OperationCase("PUT", "/bucket/key", [("Content-Type", "multipart/form-data")], is: .putObject),
+        OperationCase("PUT", "/bucket/key", [("x-amz-copy-source", "/src/key")], is: .copyObject),
+        OperationCase("PUT", "/bucket/key", [("X-AMZ-COPY-SOURCE", "src/key?versionId=1")], is: .copyObject),
+        OperationCase("PUT", "/bucket/key", [("x-obs-copy-source", "/src/key")], is: .copyObject),
+        OperationCase("PUT", "/bucket/key", [("X-Obs-Copy-Source", "/src/key")], is: .copyObject),
+        OperationCase("PUT", "/key", [("x-amz-copy-source", "/src/key")], host: "bucket.s3.example.com", is: .copyObject),
+        OperationCase("PUT", "/bucket/key", [("x-amz-copy-source-if-match", "etag")], is: .putObject),  // not a copy-source header
+        OperationCase("PUT", "/bucket/key?metadata", is: .modifyObjectMetadata),
+        OperationCase("PUT", "/bucket/key?metadata", [("x-obs-metadata-directive", "REPLACE_NEW")], is: .modifyObjectMetadata),
+        OperationCase("PUT", "/bucket/key?metadata&versionId=v", is: .modifyObjectMetadata),
+        OperationCase("POST", "/bucket/key?append&position=0", is: .appendObject),
+        OperationCase("POST", "/bucket/key?append&position=1048576", is: .appendObject),
+        OperationCase("POST", "/bucket/key?position=5&append", is: .appendObject),
+        OperationCase("POST", "/bucket/key?append=&position=0&\(obsQuery)", is: .appendObject),
+        OperationCase("POST", "/key?append&position=0", host: "bucket.s3.example.com", is: .appendObject),
+        OperationCase("GET", "/bucket/key", is: .getObject),
+        OperationCase("GET", "/key", host: "bucket.s3.example.com", is: .getObject),
+        OperationCase("GET", "/bucket/key?versionId=3", is: .getObject),
+        OperationCase("GET", "/bucket/key?partNumber=2", is: .getObject),
+        OperationCase("GET", "/bucket/key?response-content-type=text%2Fplain&response-content-disposition=attachment&response-cache-control=no&response-expires=0&response-content-language=en&response-content-encoding=gzip", is: .getObject),
+        OperationCase("GET", "/bucket/key?response-x-anything=1", is: .getObject),
+        OperationCase("GET", "/bucket/key?\(sigV4Query)&response-content-type=a", is: .getObject),
+        OperationCase("GET", "/bucket/key?\(sigV2Query)", is: .getObject),
+        OperationCase("GET", "/bucket/key?\(obsQuery)", is: .getObject),
+        OperationCase("GET", "/bucket/key?x-id=GetObject", is: .getObject),
+        OperationCase("HEAD", "/bucket/key", is: .headObject),
+        OperationCase("HEAD", "/bucket/key?versionId=3&partNumber=1", is: .headObject),
+        OperationCase("HEAD", "/key?\(sigV4Query)", host: "bucket.s3.example.com", is: .headObject),
+        OperationCase("DELETE", "/bucket/key", is: .deleteObject),
+        OperationCase("DELETE", "/bucket/key?versionId=3", is: .deleteObject),
+        OperationCase("DELETE", "/key", host: "bucket.s3.example.com", is: .deleteObject),
+        OperationCase("POST", "/bucket/key?restore", is: .restoreObject),
+        OperationCase("POST", "/bucket/key?restore&versionId=1", is: .restoreObject),
+        OperationCase("POST", "/bucket/key?select&select-type=2", is: .selectObjectContent),
+        OperationCase("GET", "/bucket/key?attributes", is: .getObjectAttributes),
+        OperationCase("GET", "/bucket/key?attributes&versionId=1", is: .getObjectAttributes),
+
+    ]
+
+    static let unknownObjectCases: [OperationCase] = [
+        // Object level: unknown shapes
+        OperationCase("GET", "/bucket/key?foo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("PUT", "/bucket/key?foo=bar", unknown: "unknown query parameter 'foo'"),
+        OperationCase("PUT", "/bucket/key?Uploads", unknown: "unknown query parameter 'Uploads'"),
+        OperationCase("POST", "/bucket/key?uploads&foo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("PUT", "/bucket/key?partNumber=1&uploadId=x&foo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("GET", "/bucket/key?amz-acl=private", unknown: "unknown query parameter 'amz-acl'"),
+        OperationCase("GET", "/bucket/key?x-amzacl=private", unknown: "unknown query parameter 'x-amzacl'"),
+        OperationCase("GET", "/bucket/key?x_amz_acl=private", unknown: "unknown query parameter 'x_amz_acl'"),
+        OperationCase("GET", "/bucket/key?%66oo", unknown: "unknown query parameter 'foo'"),
+        OperationCase("POST", "/bucket/key", unknown: "POST on an object without a known sub-resource"),
+        OperationCase("POST", "/bucket/key", [formData], unknown: "POST on an object without a known sub-resource"),
+        OperationCase("POST", "/bucket/key?position=0", unknown: "POST on an object without a known sub-resource"),
+        OperationCase("POST", "/bucket/key?acl", unknown: "POST on an object without a known sub-resource"),
+        OperationCase("HEAD", "/bucket/key?acl", unknown: "HEAD with a sub-resource"),
+        OperationCase("HEAD", "/bucket/key?tagging", unknown: "HEAD with a sub-resource"),
+        OperationCase("GET", "/bucket/key?acl&tagging", unknown: "several sub-resources: acl, tagging"),
+        OperationCase("PUT", "/bucket/key?retention&legal-hold", unknown: "several sub-resources: legal-hold, retention"),
+        OperationCase("DELETE", "/bucket/key?tagging&acl", unknown: "several sub-resources: acl, tagging"),
+        OperationCase("HEAD", "/bucket/key?acl&tagging", unknown: "several sub-resources"),
+        OperationCase("PATCH", "/bucket/key", unknown: "method PATCH on an object"),
+        OperationCase("OPTIONS", "/bucket/key", unknown: "method OPTIONS on an object"),
+        OperationCase("TRACE", "/bucket/key", unknown: "method TRACE on an object"),
+        OperationCase("put", "/bucket/key", unknown: "method put on an object"),
+        OperationCase("", "/bucket/key", unknown: "method  on an object"),
+    ]
+
+    static let cases: [OperationCase] = serviceCases + bucketCases + multipartCases + contentCases + unknownObjectCases
+
+    @Test("classification table", arguments: cases)
+    func classify(_ testCase: OperationCase) throws {
+        let operation = try Self.classify(testCase.method, testCase.target, headers: testCase.headers, host: testCase.host)
+        switch testCase.expected {
+        case .operation(let expected):
+            #expect(operation == expected)
+        case .unknown(let reasonContains):
+            guard case .unknown(let reason) = operation else {
+                Issue.record("expected unknown(\(reasonContains)), got \(operation)")
+                return
+            }
+            #expect(reason.contains(reasonContains), "reason: \(reason)")
+        }
+    }
+
+    @Test func tableCoversEveryCase() throws {
+        var seen = Set<Int>()
+        for testCase in Self.cases {
+            switch testCase.expected {
+            case .operation(let operation): seen.insert(caseIndex(operation))
+            case .unknown: seen.insert(caseIndex(.unknown(reason: "")))
+            }
+        }
+        for sub in Self.bucketSubresources {
+            seen.insert(caseIndex(.getBucketConfiguration(sub)))
+            seen.insert(caseIndex(.putBucketConfiguration(sub)))
+            seen.insert(caseIndex(.deleteBucketConfiguration(sub)))
+        }
+        for sub in Self.objectSubresources {
+            seen.insert(caseIndex(.getObjectConfiguration(sub)))
+            seen.insert(caseIndex(.putObjectConfiguration(sub)))
+            seen.insert(caseIndex(.deleteObjectConfiguration(sub)))
+        }
+        #expect(seen == Set(0..<caseCount))
+    }
+
+    // MARK: - configuration sub-resources
+
+    static let bucketSubresources = [
+        "accelerate", "acl", "analytics", "cors", "encryption", "intelligent-tiering",
+        "inventory", "lifecycle", "location", "logging", "metrics", "notification",
+        "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
+        "replication", "requestPayment", "tagging", "versioning", "website",
+        "storageClass", "quota", "storageinfo", "storagePolicy", "customdomain",
+        "directcoldaccess", "mirrorBackToSource", "obsworkflowtriggerpolicy",
+    ]
+    static let objectSubresources = ["acl", "tagging", "retention", "legal-hold", "torrent"]
+
+    @Test func subresourceListsMatchTheClassifier() {
+        #expect(Set(Self.bucketSubresources) == S3OperationClassifier.bucketConfigurationSubresources)
+        #expect(Set(Self.objectSubresources) == S3OperationClassifier.objectConfigurationSubresources)
+    }
+
+    @Test("bucket configuration sub-resources", arguments: bucketSubresources)
+    func bucketConfiguration(_ sub: String) throws {
+        #expect(try Self.classify("GET", "/bucket?\(sub)") == .getBucketConfiguration(sub))
+        #expect(try Self.classify("GET", "/bucket?\(sub)=") == .getBucketConfiguration(sub))
+        #expect(try Self.classify("PUT", "/bucket?\(sub)") == .putBucketConfiguration(sub))
+        #expect(try Self.classify("DELETE", "/bucket?\(sub)") == .deleteBucketConfiguration(sub))
+        #expect(try Self.classify("GET", "/?\(sub)", host: "bucket.s3.example.com") == .getBucketConfiguration(sub))
+        #expect(try Self.classify("PUT", "/?\(sub)&" + sigV4Query, host: "bucket.s3.example.com") == .putBucketConfiguration(sub))
+        #expect(try Self.classify("GET", "/bucket?\(sub)&id=x") == .getBucketConfiguration(sub))
+        guard case .unknown = try Self.classify("HEAD", "/bucket?\(sub)") else {
+            Issue.record("HEAD /bucket?\(sub) is not unknown")
+            return
+        }
+        guard case .unknown = try Self.classify("POST", "/bucket?\(sub)", headers: [formData]) else {
+            Issue.record("POST /bucket?\(sub) is not unknown")
+            return
+        }
+    }
+
+    @Test("object configuration sub-resources", arguments: objectSubresources)
+    func objectConfiguration(_ sub: String) throws {
+        #expect(try Self.classify("GET", "/bucket/key?\(sub)") == .getObjectConfiguration(sub))
+        #expect(try Self.classify("GET", "/bucket/key?\(sub)&versionId=1") == .getObjectConfiguration(sub))
+        #expect(try Self.classify("PUT", "/bucket/key?\(sub)") == .putObjectConfiguration(sub))
+        // A copy-source header does not turn a configuration write into a copy.
+        #expect(try Self.classify("PUT", "/bucket/key?\(sub)", headers: [("x-amz-copy-source", "/a/b")]) == .putObjectConfiguration(sub))
+        #expect(try Self.classify("DELETE", "/bucket/key?\(sub)") == .deleteObjectConfiguration(sub))
+        #expect(try Self.classify("GET", "/key?\(sub)", host: "bucket.s3.example.com") == .getObjectConfiguration(sub))
+        guard case .unknown = try Self.classify("HEAD", "/bucket/key?\(sub)") else {
+            Issue.record("HEAD /bucket/key?\(sub) is not unknown")
+            return
+        }
+    }
+
+    /// Two operation selectors that lead to different operations on POST are an unknown
+    /// shape, not the first one the classifier happens to test. In particular
+    /// `?append&uploadId=` must not be taken for CompleteMultipartUpload (which the upload
+    /// policy does not see) when OBS may perform an append.
+    @Test("POST with conflicting operation selectors is unknown", arguments: [
+        "/bucket/key?append&position=0&uploadId=abc",
+        "/bucket/key?uploadId=abc&restore",
+        "/bucket/key?uploadId=abc&select&select-type=2",
+        "/bucket/key?uploads&append&position=0",
+        "/bucket/key?append&position=0&restore",
+    ])
+    func postWithConflictingSelectors(_ target: String) throws {
+        let operation = try Self.classify("POST", target)
+        guard case .unknown = operation else {
+            Issue.record("POST \(target) classified as \(operation.name)")
+            return
+        }
+    }
+
+    // MARK: - authentication parameters
+
+    @Test("authentication parameters never change the classification",
+          arguments: S3OperationClassifier.authenticationParameters.sorted())
+    func authenticationParametersIgnored(_ parameter: String) throws {
+        for (method, target, expected) in [
+            ("GET", "/", S3Operation.listBuckets),
+            ("GET", "/bucket", .listObjects),
+            ("GET", "/bucket/key", .getObject),
+            ("PUT", "/bucket/key", .putObject),
+            ("POST", "/bucket/key?uploads", .createMultipartUpload),
+            ("DELETE", "/bucket?policy", .deleteBucketConfiguration("policy")),
+        ] {
+            let separator = target.contains("?") ? "&" : "?"
+            #expect(try Self.classify(method, target + separator + parameter + "=x") == expected)
+            #expect(try Self.classify(method, target + separator + parameter) == expected)
+        }
+    }
+
+    @Test func authenticationParameterNames() {
+        #expect(S3OperationClassifier.authenticationParameters == [
+            "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+            "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+            "AWSAccessKeyId", "Expires", "Signature", "AccessKeyId",
+        ])
+    }
+
+    @Test("response-* overrides are allowed on any object request", arguments: [
+        "response-content-type", "response-content-language", "response-expires",
+        "response-cache-control", "response-content-disposition", "response-content-encoding",
+    ])
+    func responseOverrides(_ name: String) throws {
+        #expect(try Self.classify("GET", "/bucket/key?\(name)=v") == .getObject)
+        #expect(try Self.classify("GET", "/bucket/key?\(name)=v&versionId=1&" + sigV4Query) == .getObject)
+        #expect(S3OperationClassifier.isResponseOverride(name))
+    }
+
+    @Test("isHeaderParameter", arguments: [
+        ("x-amz-acl", true), ("X-Amz-Acl", true), ("X-AMZ-META-A", true), ("x-amz-", true),
+        ("x-obs-acl", true), ("X-Obs-Storage-Class", true), ("x-obs-", true),
+        ("X-Amz-Signature", true),                 // the prefix rule alone; authentication is checked first
+        ("x-amz", false), ("x-obs", false), ("amz-acl", false), ("x-amzacl", false), ("x_amz_acl", false),
+        ("xx-amz-acl", false), ("response-x-amz", false), ("", false), ("x-\u{212A}", false),
+    ] as [(String, Bool)])
+    func isHeaderParameter(_ name: String, _ expected: Bool) {
+        #expect(S3OperationClassifier.isHeaderParameter(name) == expected)
+    }
+
+    /// A presigned URL may carry `x-amz-copy-source` (or `x-obs-copy-source`) in its query;
+    /// the gateway lifts such parameters into headers before forwarding, so the upstream
+    /// performs a copy. The classification must say so too, or the policy sees PutObject /
+    /// UploadPart while the store copies from a source the policy never checked.
+    @Test("a copy source given as a query parameter is a copy", arguments: [
+        ("/bucket/key?x-amz-copy-source=%2Fsrc%2Fkey", S3Operation.copyObject),
+        ("/bucket/key?X-Amz-Copy-Source=%2Fsrc%2Fkey", .copyObject),
+        ("/bucket/key?x-obs-copy-source=%2Fsrc%2Fkey", .copyObject),
+        ("/bucket/key?partNumber=1&uploadId=u&x-amz-copy-source=%2Fsrc%2Fkey", .uploadPartCopy),
+        ("/bucket/key?partNumber=1&uploadId=u&x-obs-copy-source=%2Fsrc%2Fkey", .uploadPartCopy),
+    ])
+    func copySourceAsQueryParameter(_ target: String, _ expected: S3Operation) throws {
+        #expect(try Self.classify("PUT", target) == expected)
+    }
+
+    @Test func isResponseOverride() {
+        #expect(S3OperationClassifier.isResponseOverride("response-"))
+        #expect(!S3OperationClassifier.isResponseOverride("Response-content-type"))
+        #expect(!S3OperationClassifier.isResponseOverride("response"))
+        #expect(!S3OperationClassifier.isResponseOverride("x-response-content-type"))
+    }
+
+    // MARK: - name and createsObject
+
+    static let names: [(S3Operation, String)] = [
+        (.listBuckets, "ListBuckets"),
+        (.createBucket, "CreateBucket"),
+        (.deleteBucket, "DeleteBucket"),
+        (.headBucket, "HeadBucket"),
+        (.listObjects, "ListObjects"),
+        (.listObjectsV2, "ListObjectsV2"),
+        (.listObjectVersions, "ListObjectVersions"),
+        (.listMultipartUploads, "ListMultipartUploads"),
+        (.deleteObjects, "DeleteObjects"),
+        (.postObject, "PostObject"),
+        (.getBucketConfiguration("acl"), "GetBucket:acl"),
+        (.putBucketConfiguration("policy"), "PutBucket:policy"),
+        (.deleteBucketConfiguration("cors"), "DeleteBucket:cors"),
+        (.createMultipartUpload, "CreateMultipartUpload"),
+        (.uploadPart, "UploadPart"),
+        (.uploadPartCopy, "UploadPartCopy"),
+        (.completeMultipartUpload, "CompleteMultipartUpload"),
+        (.abortMultipartUpload, "AbortMultipartUpload"),
+        (.listParts, "ListParts"),
+        (.putObject, "PutObject"),
+        (.copyObject, "CopyObject"),
+        (.appendObject, "AppendObject"),
+        (.modifyObjectMetadata, "ModifyObjectMetadata"),
+        (.getObject, "GetObject"),
+        (.headObject, "HeadObject"),
+        (.deleteObject, "DeleteObject"),
+        (.restoreObject, "RestoreObject"),
+        (.selectObjectContent, "SelectObjectContent"),
+        (.getObjectAttributes, "GetObjectAttributes"),
+        (.getObjectConfiguration("tagging"), "GetObject:tagging"),
+        (.putObjectConfiguration("legal-hold"), "PutObject:legal-hold"),
+        (.deleteObjectConfiguration("tagging"), "DeleteObject:tagging"),
+        (.unknown(reason: "anything"), "Unknown"),
+    ]
+
+    @Test func namesCoverEveryCase() {
+        #expect(Set(Self.names.map { caseIndex($0.0) }) == Set(0..<caseCount))
+    }
+
+    @Test("API names", arguments: names)
+    func name(_ operation: S3Operation, _ expected: String) {
+        #expect(operation.name == expected)
+    }
+
+    /// The operations the upload policy must see. Exactly these, and never a configuration
+    /// write or a multipart step after the upload was created.
+    static let creating: Set<Int> = Set([
+        S3Operation.createMultipartUpload, .putObject, .copyObject, .postObject, .appendObject, .modifyObjectMetadata,
+    ].map(caseIndex))
+
+    @Test("createsObject is true exactly for the object-creating operations", arguments: names.map(\.0))
+    func createsObject(_ operation: S3Operation) {
+        #expect(operation.createsObject == Self.creating.contains(caseIndex(operation)))
+    }
+
+    @Test func createsObjectForClassifiedRequests() throws {
+        #expect(try Self.classify("PUT", "/b/k").createsObject)
+        #expect(try Self.classify("PUT", "/b/k", headers: [("x-obs-copy-source", "/a/b")]).createsObject)
+        #expect(try Self.classify("POST", "/b/k?uploads").createsObject)
+        #expect(try Self.classify("POST", "/b/k?append&position=0").createsObject)
+        #expect(try Self.classify("PUT", "/b/k?metadata").createsObject)
+        #expect(try Self.classify("POST", "/b", headers: [formData]).createsObject)
+        #expect(try !Self.classify("PUT", "/b/k?partNumber=1&uploadId=u").createsObject)
+        #expect(try !Self.classify("PUT", "/b/k?partNumber=1&uploadId=u", headers: [("x-amz-copy-source", "/a/b")]).createsObject)
+        #expect(try !Self.classify("POST", "/b/k?uploadId=u").createsObject)
+        #expect(try !Self.classify("PUT", "/b/k?acl").createsObject)
+        #expect(try !Self.classify("PUT", "/b/k?foo").createsObject)
+        #expect(try !Self.classify("PUT", "/b").createsObject)
+    }
+
+    @Test func unknownOperationsCompareByReason() {
+        #expect(S3Operation.unknown(reason: "a") == .unknown(reason: "a"))
+        #expect(S3Operation.unknown(reason: "a") != .unknown(reason: "b"))
+        #expect(S3Operation.getBucketConfiguration("acl") != .getObjectConfiguration("acl"))
+        #expect(S3Operation.getBucketConfiguration("acl") != .getBucketConfiguration("cors"))
+    }
+}
