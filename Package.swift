@@ -26,6 +26,18 @@ let package = Package(
         ),
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Credentials", dependencies: ["S3Signing", "YAMLConfig"]),
+        // In-memory S3 store for development, tests and benchmarks; not a product.
+        .target(
+            name: "DevUpstream",
+            dependencies: [
+                "S3Core", "S3Signing",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "obsgate",
             dependencies: [
@@ -42,5 +54,13 @@ let package = Package(
         ),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
+        .testTarget(
+            name: "DevUpstreamTests",
+            dependencies: [
+                "DevUpstream", "S3Core", "S3Signing",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )
