@@ -58,6 +58,8 @@ let package = Package(
             name: "DevUpstreamTests",
             dependencies: [
                 "DevUpstream", "S3Core", "S3Signing",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
