@@ -60,11 +60,6 @@ struct ObjectBody: Sendable {
         segments.forEach(body)
     }
 
-    /// All bytes in one array; for small bodies and tests.
-    var bytes: [UInt8] {
-        Array(segments.joined())
-    }
-
     private func segmentIndex(containing offset: Int) -> Int {
         var low = 0, high = starts.count - 1
         while low < high {

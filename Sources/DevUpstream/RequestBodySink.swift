@@ -10,8 +10,6 @@ struct ReceivedBody: Sendable {
     var md5: [UInt8]
     /// The flexible checksums the client declared, in a header or a trailer, verified.
     var checksums: [ChecksumAlgorithm: String]
-
-    static let empty = ReceivedBody(bytes: [], md5: Array(Insecure.MD5.hash(data: [UInt8]())), checksums: [:])
 }
 
 /// Receives a request body as it streams in. PayloadVerifier decodes aws-chunked framing

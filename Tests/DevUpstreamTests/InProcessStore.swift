@@ -35,11 +35,11 @@ struct InProcessStore {
     @discardableResult
     func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
               scheme: UpstreamSigner.Scheme = .v4, payloadHash: String? = nil,
-              secret: String = credentials.secretAccessKey) throws -> Answer {
-        var fields = HeaderFields([("Host", "127.0.0.1:9000")] + headers)
+              secret: String = credentials.secretAccessKey, host: String = "127.0.0.1:9000") throws -> Answer {
+        var fields = HeaderFields([("Host", host)] + headers)
         if !body.isEmpty { fields.add("Content-Length", String(body.count)) }
         let requestTarget = try RequestTarget(parsing: target)
-        let address = try S3AddressResolver(baseDomains: ["localhost"]).resolve(host: "127.0.0.1:9000", target: requestTarget)
+        let address = try S3AddressResolver(baseDomains: ["localhost"]).resolve(host: host, target: requestTarget)
         let signer = UpstreamSigner(scheme: scheme, credentials: SigningCredentials(
             accessKeyId: Self.credentials.accessKeyId, secretAccessKey: secret), region: "us-east-1")
         try signer.sign(method: method, target: requestTarget, address: address, headers: &fields,

@@ -110,3 +110,12 @@ import Testing
 func md5(_ text: String) -> [UInt8] {
     Array(Insecure.MD5.hash(data: Array(text.utf8)))
 }
+
+extension ObjectBody {
+    /// All bytes in one array.
+    var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        forEachSegment { bytes += $0 }
+        return bytes
+    }
+}

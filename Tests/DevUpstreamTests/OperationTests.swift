@@ -233,6 +233,14 @@ import Testing
         #expect(try s3.send("DELETE", "/bucket").status == 204)
     }
 
+    @Test func virtualHostedRequestsUnderLocalhost() throws {
+        for scheme in UpstreamSigner.Scheme.allCases {
+            #expect(try s3.send("PUT", "/vh.txt", body: bytes("virtual"), scheme: scheme, host: "bucket.localhost:9000").status == 200)
+            #expect(try s3.send("GET", "/bucket/vh.txt", scheme: scheme).text == "virtual")
+            #expect(try s3.send("GET", "/?list-type=2", scheme: scheme, host: "bucket.localhost").text.contains("<Key>vh.txt</Key>"))
+        }
+    }
+
     @Test func unsupportedOperationsAreNotImplemented() throws {
         for (method, target) in [("GET", "/bucket?versions"), ("PUT", "/bucket?acl"), ("POST", "/bucket/k?restore"),
                                  ("GET", "/bucket/k?unknown-thing")] {
