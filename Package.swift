@@ -5,7 +5,7 @@ import PackageDescription
 // 2.101.3 (header-limit and request-smuggling advisories were fixed there).
 let package = Package(
     name: "obsgate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "obsgate", targets: ["obsgate"]),
     ],
@@ -42,10 +42,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // In-memory S3 store for development, tests and benchmarks; not a product.
+        .target(
+            name: "DevUpstream",
+            dependencies: [
+                "S3Core", "S3Signing",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "obsgate",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig",
+                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig", "DevUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -64,11 +76,22 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials",
+                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "DevUpstreamTests",
+            dependencies: [
+                "DevUpstream", "S3Core", "S3Signing",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

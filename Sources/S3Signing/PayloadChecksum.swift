@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import S3Core
 
 /// The flexible-checksum algorithms of S3 (`x-amz-checksum-<algorithm>`), computed
 /// incrementally over a payload. The value S3 exchanges is the base64 of the digest, CRCs
@@ -11,7 +12,7 @@ public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
     public var headerName: String { "x-amz-checksum-" + rawValue }
 
     public init?(headerName: String) {
-        let lower = headerName.lowercased()
+        let lower = headerName.asciiLowercased
         guard lower.hasPrefix("x-amz-checksum-") else { return nil }
         self.init(rawValue: String(lower.dropFirst("x-amz-checksum-".count)))
     }

@@ -109,7 +109,17 @@ public struct RequestAuthenticator: Sendable {
                                    now: Date) throws(S3Error) -> AuthenticatedRequest {
         let parsed = try SigV4Authorization(header: authorization)
         let secret = try secret(for: parsed.credential.accessKeyId)
-        guard let amzDate = request.headers[S3HeaderName.amzDate], let date = SigningTime.parseAmzDate(amzDate) else {
+        // x-amz-date, or failing that the Date header (which S3 also accepts; the string to
+        // sign then carries it in the basic ISO 8601 form).
+        let amzDate: String
+        let date: Date
+        if let text = request.headers[S3HeaderName.amzDate], let parsed = SigningTime.parseAmzDate(text) {
+            (amzDate, date) = (text, parsed)
+        } else if request.headers[S3HeaderName.amzDate] == nil, let text = request.headers[S3HeaderName.date],
+                  let parsed = SigningTime.parseHTTPDate(text.trimmingCharacters(in: .whitespaces)),
+                  parsed.timeIntervalSince1970.truncatingRemainder(dividingBy: 1) == 0 {
+            (amzDate, date) = (SigningTime.amzDate(parsed), parsed)
+        } else {
             throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkScope(parsed.credential, amzDate: amzDate, malformed: S3Error.authorizationHeaderMalformed)
@@ -258,8 +268,10 @@ public struct RequestAuthenticator: Sendable {
         let accessKeyId = String(credentials[..<colon])
         let signature = String(credentials[credentials.index(after: colon)...])
         let secret = try secret(for: accessKeyId)
-        let dateText = request.headers[dialect.dateHeader] ?? request.headers[S3HeaderName.amzDate]
-            ?? request.headers[S3HeaderName.date]
+        // Only a date the signature covers counts: the dialect's own date header (signed
+        // among its prefixed headers) or Date (signed on the Date line). An x-amz-date on an
+        // OBS-signed request is not signed, so it must not be able to refresh a replay.
+        let dateText = request.headers[dialect.dateHeader] ?? request.headers[S3HeaderName.date]
         guard let dateText, let date = SigningTime.parseHTTPDate(dateText.trimmingCharacters(in: .whitespaces)) else {
             throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }

@@ -266,6 +266,34 @@ enum KnownAnswers {
         }
     }
 
+    /// An OBS signature covers Date (or x-obs-date), not x-amz-date: an unsigned x-amz-date
+    /// added to a captured request must not make an old signature fresh again.
+    @Test func anUnsignedDateHeaderCannotRefreshAReplayedOBSRequest() throws {
+        let vector = KnownAnswers.hmacV1.first { $0.name == "6 obs-1 minimal" }!
+        let later = vector.nowDate.addingTimeInterval(3600)
+        let replayed = vector.headers + [("x-amz-date", SigningTime.httpDate(later))]
+        let error = #expect(throws: S3Error.self) { try vector.authenticate(headers: replayed, at: later) }
+        #expect(error?.code == "RequestTimeTooSkewed")
+    }
+
+    /// SigV4 with only a Date header: S3 accepts it, signing the date in ISO 8601 basic form.
+    @Test func sigV4AcceptsTheDateHeaderWhenThereIsNoXAmzDate() throws {
+        let now = SigningTime.parseAmzDate("20150701T051452Z")!
+        var headers = HeaderFields([("Host", "examplebucket.s3.amazonaws.com"), ("Date", SigningTime.httpDate(now)),
+                                    ("x-amz-content-sha256", SigV4.unsignedPayload)])
+        let scope = SigV4Scope(date: "20150701", region: "us-east-1")
+        let signed = ["date", "host", "x-amz-content-sha256"]
+        let canonical = SigV4.canonicalRequest(method: "GET", canonicalURI: "/k", canonicalQuery: "",
+                                               canonicalHeaders: SigV4.canonicalHeaders(headers, signedHeaders: signed)!,
+                                               signedHeaders: signed, payloadHash: SigV4.unsignedPayload)
+        let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", scope: scope),
+                                        stringToSign: SigV4.stringToSign(amzDate: "20150701T051452Z", scope: scope, canonicalRequest: canonical))
+        headers.add("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/\(scope.text), SignedHeaders=date;host;x-amz-content-sha256, Signature=\(signature)")
+        let vector = KnownAnswer(name: "date only", method: "GET", target: "/k", headers: headers.map { ($0.name, $0.value) },
+                                 baseDomains: ["s3.amazonaws.com"], now: "20150701T051452Z", scheme: .sigV4Header)
+        #expect(try vector.authenticate().scheme == .sigV4Header)
+    }
+
     @Test func sigV2QueryExpires() throws {
         let vector = KnownAnswers.hmacV1.first { $0.scheme == .sigV2Query }!
         let expiry = Date(timeIntervalSince1970: 1_175_139_620)

@@ -33,7 +33,6 @@ import base64
 import contextlib
 import datetime
 import hashlib
-import hmac
 import http.client
 import io
 import json
@@ -42,6 +41,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,7 +58,6 @@ import botocore
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
-import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -197,7 +196,7 @@ class Matrix:
 
     # -- cleanup ------------------------------------------------------------------
     def cleanup_bucket(self, bucket):
-        """Deletes every object, version-less, and every multipart upload, then the bucket.
+        """Aborts every multipart upload, deletes every object, then the bucket.
         Returns None, or what went wrong."""
         c = self.client()
         try:
@@ -545,6 +544,10 @@ def boto3_full(m, bucket, steps, client):
     check(head["ContentLength"] == len(data), f"head ContentLength {head['ContentLength']}")
     check(head["ETag"].strip('"') == hashlib.md5(data).hexdigest(), f"head ETag {head['ETag']}")
 
+    steps("upstream errors pass through: NoSuchKey, NoSuchBucket")
+    expect_error(lambda: client.get_object(Bucket=bucket, Key=SPECIAL_KEY + ".missing"), "NoSuchKey", 404, "get missing")
+    expect_error(lambda: client.list_objects_v2(Bucket=bucket + "-missing"), "NoSuchBucket", 404, "list missing bucket")
+
     steps("upload_fileobj 40 MiB, 5 MiB parts")
     tc = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4)
     with open(m.big_path, "rb") as f:
@@ -709,7 +712,10 @@ def s_expect(m, bucket, steps):
     cap = Captured(client)
     steps("create_bucket")
     client.create_bucket(Bucket=bucket)
-    steps("put_object 20 MiB file body (botocore adds Expect for file-like bodies)")
+    # botocore (handlers.add_expect_header) adds Expect: 100-continue to every PUT/POST whose
+    # body is file-like, whatever its size; PutObject/UploadPart bodies always are (bytes are
+    # wrapped in BytesIO by convert_body_to_file_like_object).
+    steps("put_object 20 MiB body with Expect: 100-continue")
     key = "dir/expect " + SPECIAL_KEY[4:]
     with open(m.big_path, "rb") as f:
         data = f.read(20 * MiB)
@@ -723,6 +729,16 @@ def s_expect(m, bucket, steps):
 
     # The gateway must answer 100 Continue itself once the request is authenticated (botocore
     # would send the body after 1 s anyway, so check on the wire).
+    steps("put_object 0-byte body (botocore still sends Expect)")
+    key0 = "dir/expect-empty " + SPECIAL_KEY[4:]
+    client.put_object(Bucket=bucket, Key=key0, Body=b"")
+    req = cap.last("PUT")
+    check(req[2].get("expect") == "100-continue" and req[2].get("content-length") == "0",
+          f"unexpected request: {Captured.describe(req)}")
+    head = client.head_object(Bucket=bucket, Key=key0)
+    check(head["ContentLength"] == 0, f"empty object has {head['ContentLength']} bytes")
+    check_roundtrip(client, bucket, key0, b"", "empty object")
+
     steps("raw socket: Expect → 100 Continue before the body")
     key2 = "dir/expect-raw " + SPECIAL_KEY[4:]
     body = os.urandom(2 * MiB)
@@ -748,7 +764,6 @@ def s_expect(m, bucket, steps):
 def expect_exchange(m, req, body, wait=5.0):
     """Sends the head, waits up to `wait` s for the first status line. On 100 sends the
     body and reads the final response. Returns (first status, 100 or None, final status, final body)."""
-    import socket
     parts = urllib.parse.urlsplit(req.url)
     sock = socket.create_connection((m.host, m.port), timeout=wait)
     try:
@@ -1246,7 +1261,8 @@ def select(only):
     chosen = [s for s in SCENARIOS if any(s["name"] == w or s["name"].startswith(w) for w in wanted)]
     unknown = [w for w in wanted if not any(s["name"] == w or s["name"].startswith(w) for s in SCENARIOS)]
     if unknown:
-        sys.exit(f"client_matrix: unknown scenario(s): {', '.join(unknown)} (see --list)")
+        print(f"client_matrix: unknown scenario(s): {', '.join(unknown)} (see --list)", file=sys.stderr)
+        sys.exit(2)
     return chosen
 
 
