@@ -61,6 +61,13 @@ public struct RequestPreparer: Sendable {
         if case .unknown(let reason) = operation {
             throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
         }
+        if operation == .postObject {
+            // A form upload authenticates through its form fields, which must be verified
+            // (and re-signed) before its file part may go anywhere; until the gateway does
+            // that, it refuses form uploads rather than forward them unverified.
+            throw S3Error.notImplemented("Browser form uploads (POST Object) are not supported by this gateway yet.")
+                .about(address.resource)
+        }
 
         // authenticate
         var identity: ClientIdentity?

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Credentials
+import DevUpstream
+import Foundation
+import Gateway
+import Logging
+import NIOPosix
+import S3Signing
+
+/// `obsgate demo`: the gateway on loopback, with an embedded configuration, in front of
+/// the in-memory development upstream, plus the commands to try it with awscli.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the gateway on loopback in front of an in-memory development store (Ctrl-C stops both).")
+
+    @Option(name: .long, help: "Port of the S3 endpoint.")
+    var port = 9000
+
+    @Option(name: .customLong("admin-port"), help: "Port of the admin endpoint (/healthz, /readyz, /metrics).")
+    var adminPort = 9001
+
+    static let clientAccessKey = "GWDEMOACCESSKEY00001"
+    static let clientSecret = "demo-secret-not-for-production"
+
+    func run() async throws {
+        // The development upstream has credentials of its own, which only the gateway knows:
+        // clients never see them.
+        let upstreamCredentials = SigningCredentials(accessKeyId: "DEVUPSTREAMKEY000001",
+                                                     secretAccessKey: UUID().uuidString)
+        let upstream = try await DevUpstreamServer.start(
+            DevUpstreamConfiguration(credentials: [upstreamCredentials]),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "dev-upstream"))
+
+        let yaml = """
+            listeners:
+              - address: 127.0.0.1:\(port)
+            admin:
+              address: 127.0.0.1:\(adminPort)
+            upstream:
+              endpoint: http://127.0.0.1:\(upstream.port)
+              region: us-east-1
+              profiles:
+                default:
+                  access_key: \(upstreamCredentials.accessKeyId)
+                  secret_key: \(upstreamCredentials.secretAccessKey)
+            virtual_host_domains: [localhost]
+            credentials: embedded
+            timeouts:
+              drain: 2
+            """
+        let clients = """
+            version: 1
+            clients:
+              - access_key: \(Self.clientAccessKey)
+                secret: \(Self.clientSecret)
+                principal: demo
+                groups: [developers]
+            """
+        let loaded: GatewayLoader.Loaded
+        do {
+            loaded = GatewayLoader.Loaded(
+                configuration: try GatewayConfiguration.parse(yaml, file: "<demo configuration>", baseDirectory: "/",
+                                                              environment: [:]),
+                credentials: try ClientCredentials.parse(clients, file: "<demo clients>"))
+        } catch {
+            FileHandle.standardError.write(Data("obsgate demo: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let port = self.port
+        let adminPort = self.adminPort
+        try await GatewayLoader.run(loaded) { _ in
+            // Written unbuffered: the instructions must appear while the demo runs, also when
+            // stdout is a pipe.
+            FileHandle.standardOutput.write(Data(Self.instructions(port: port, adminPort: adminPort).utf8))
+        }
+        try? await upstream.shutdown()
+    }
+
+    static func instructions(port: Int, adminPort: Int) -> String {
+        let endpoint = "--endpoint-url http://127.0.0.1:\(port)"
+        return """
+
+            obsgate demo — the gateway is running in front of an IN-MEMORY DEVELOPMENT STORE
+            (data is lost when it stops; the store is for trying obsgate, not for keeping data).
+
+              S3 endpoint     http://127.0.0.1:\(port)   (path-style, or virtual-hosted as <bucket>.localhost)
+              admin endpoint  http://127.0.0.1:\(adminPort)/healthz  /readyz  /metrics
+              access key      \(clientAccessKey)
+              secret key      \(clientSecret)
+              region          us-east-1
+
+            Try it with awscli in another terminal:
+
+              export AWS_ACCESS_KEY_ID=\(clientAccessKey) AWS_SECRET_ACCESS_KEY=\(clientSecret) AWS_DEFAULT_REGION=us-east-1
+              aws \(endpoint) s3 mb s3://demo
+              aws \(endpoint) s3 cp README.md s3://demo/docs/README.md
+              aws \(endpoint) s3 ls s3://demo --recursive
+              aws \(endpoint) s3api create-multipart-upload --bucket demo --key big.bin --storage-class STANDARD_IA
+              aws \(endpoint) s3 presign s3://demo/docs/README.md
+              AWS_SECRET_ACCESS_KEY=wrong aws \(endpoint) s3 ls s3://demo    # refused: SignatureDoesNotMatch
+
+            Ctrl-C stops the gateway and the store.
+
+            """
+    }
+}
