@@ -20,13 +20,16 @@ final class LiveGateway: Sendable {
     }
 
     static func start(upstream: String, upstreamKey: String = TestSetup.upstreamKey,
-                      upstreamSecret: String = TestSetup.upstreamSecret, extra: String = "") async throws -> LiveGateway {
+                      upstreamSecret: String = TestSetup.upstreamSecret, listenerTLS: String = "",
+                      upstreamExtra: String = "", extra: String = "") async throws -> LiveGateway {
         let yaml = """
             listeners:
               - address: 127.0.0.1:0
+                \(listenerTLS)
             upstream:
               endpoint: \(upstream)
               region: us-east-1
+              \(upstreamExtra)
               profiles:
                 default:
                   access_key: "\(upstreamKey)"
