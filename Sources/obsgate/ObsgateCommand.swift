@@ -12,7 +12,7 @@ struct ObsgateCommand: AsyncParsableCommand {
             and streams it to the store.
             """,
         version: ObsgateVersion.current,
-        subcommands: [ServeCommand.self, DemoCommand.self, CredentialsCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, CredentialsCommand.self, DevUpstreamCommand.self]
     )
 }
 
