@@ -52,17 +52,25 @@ enum TestSetup {
         try RequestPreparer(configuration: try configuration(yaml), credentials: try credentials())
     }
 
-    /// A client request signed with SigV4 (header form) by the gateway's own signer, as a
-    /// client with the gateway-issued key would send it.
-    static func signedClientHead(method: String, target: String, headers: [(String, String)] = [],
-                                 payloadHash: String = SigV4.unsignedPayload, host: String = "127.0.0.1:9000",
-                                 now: Date) throws -> ClientRequestHead {
+    /// Headers of a request signed (SigV4 header form) with the test client key, as a
+    /// client with the gateway-issued key would send them.
+    static func signedHeaders(method: String, target: String, host: String, headers: [(String, String)] = [],
+                              payloadHash: String = SigV4.unsignedPayload, now: Date = Date(),
+                              secret: String = clientSecret) throws -> HeaderFields {
         var fields = HeaderFields([("Host", host)] + headers)
         let parsed = try RequestTarget(parsing: target)
         let address = try S3AddressResolver(baseDomains: ["s3.gateway.test"]).resolve(host: host, target: parsed)
-        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: clientKey, secretAccessKey: clientSecret),
+        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: clientKey, secretAccessKey: secret),
                                     region: "us-east-1")
         try signer.sign(method: method, target: parsed, address: address, headers: &fields, payloadHash: payloadHash, now: now)
-        return ClientRequestHead(method: method, uri: target, headers: fields)
+        return fields
+    }
+
+    static func signedClientHead(method: String, target: String, headers: [(String, String)] = [],
+                                 payloadHash: String = SigV4.unsignedPayload, host: String = "127.0.0.1:9000",
+                                 now: Date) throws -> ClientRequestHead {
+        ClientRequestHead(method: method, uri: target,
+                          headers: try signedHeaders(method: method, target: target, host: host, headers: headers,
+                                                     payloadHash: payloadHash, now: now))
     }
 }

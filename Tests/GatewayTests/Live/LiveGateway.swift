@@ -53,12 +53,7 @@ final class LiveGateway: Sendable {
     func signedHeaders(method: String, target: String, headers: [(String, String)] = [],
                        payloadHash: String = SigV4.unsignedPayload, now: Date = Date(),
                        secret: String = TestSetup.clientSecret) throws -> [(String, String)] {
-        var fields = HeaderFields([("Host", "127.0.0.1:\(port)")] + headers)
-        let parsed = try RequestTarget(parsing: target)
-        let address = try S3AddressResolver(baseDomains: []).resolve(host: "127.0.0.1", target: parsed)
-        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: TestSetup.clientKey, secretAccessKey: secret),
-                                    region: "us-east-1")
-        try signer.sign(method: method, target: parsed, address: address, headers: &fields, payloadHash: payloadHash, now: now)
-        return fields.map { ($0.name, $0.value) }
+        try TestSetup.signedHeaders(method: method, target: target, host: "127.0.0.1:\(port)", headers: headers,
+                                    payloadHash: payloadHash, now: now, secret: secret).map { ($0.name, $0.value) }
     }
 }

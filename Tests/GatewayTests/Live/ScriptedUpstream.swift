@@ -19,12 +19,12 @@ final class ScriptedUpstream: Sendable {
 
     /// - Parameter answer: sent once a request head (up to the blank line) has arrived;
     ///   nil never answers.
-    static func start(answer: String?) async throws -> ScriptedUpstream {
+    static func start(answer: String?, delay: TimeAmount = .zero) async throws -> ScriptedUpstream {
         let received = NIOLockedValueBox<[UInt8]>([])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer, received: received))
+                    try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer, delay: delay, received: received))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -39,10 +39,12 @@ final class ScriptedUpstream: Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
         let answer: String?
+        let delay: TimeAmount
         let received: NIOLockedValueBox<[UInt8]>
 
-        init(answer: String?, received: NIOLockedValueBox<[UInt8]>) {
+        init(answer: String?, delay: TimeAmount, received: NIOLockedValueBox<[UInt8]>) {
             self.answer = answer
+            self.delay = delay
             self.received = received
         }
 
@@ -54,7 +56,11 @@ final class ScriptedUpstream: Sendable {
                 return String(decoding: all, as: UTF8.self).contains("\r\n\r\n")
             }
             if complete, let answer {
-                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: answer)), promise: nil)
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                let buffer = context.channel.allocator.buffer(string: answer)
+                context.eventLoop.scheduleTask(in: delay) {
+                    bound.value.writeAndFlush(NIOAny(buffer), promise: nil)
+                }
             }
         }
     }

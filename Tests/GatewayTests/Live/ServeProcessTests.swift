@@ -1,0 +1,69 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import Gateway
+
+/// `obsgate serve` as a process: configuration errors, --check-config, and SIGTERM draining.
+@Suite(.serialized) struct ServeProcessTests {
+    static let binary: String = ProcessInfo.processInfo.environment["OBSGATE_BINARY"]
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/obsgate").path
+
+    static func writeConfiguration(_ yaml: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try TestSetup.clientsYAML.write(to: directory.appendingPathComponent("clients.yaml"), atomically: true, encoding: .utf8)
+        let file = directory.appendingPathComponent("obsgate.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test func aBadConfigurationExitsWith2AndSaysWhere() throws {
+        let file = try Self.writeConfiguration(TestSetup.configurationYAML(extra: "timeouts:\n  drain: soon"))
+        let result = try Peers.run([Self.binary, "serve", "--config", file.path], timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.output.contains("obsgate.yaml:"), "\(result.output)")
+        #expect(result.output.contains("error: timeouts.drain: expected an integer"), "\(result.output)")
+    }
+
+    @Test func checkConfigValidatesAndExits() throws {
+        let file = try Self.writeConfiguration(TestSetup.configurationYAML())
+        let result = try Peers.run([Self.binary, "serve", "--config", file.path, "--check-config"], timeout: 30)
+        #expect(result.status == 0, "\(result.output)")
+        let missingSecret = try Self.writeConfiguration(
+            TestSetup.configurationYAML().replacingOccurrences(of: "secret_key: \(TestSetup.upstreamSecret)",
+                                                               with: "secret_key_env: OBSGATE_TEST_UNSET_VARIABLE"))
+        let failed = try Peers.run([Self.binary, "serve", "--config", missingSecret.path, "--check-config"], timeout: 30)
+        #expect(failed.status == 2)
+        #expect(failed.output.contains("OBSGATE_TEST_UNSET_VARIABLE is not set"))
+    }
+
+    @Test func sigtermLetsAnInFlightRequestFinishThenExits() async throws {
+        let upstream = try await ScriptedUpstream.start(
+            answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", delay: .seconds(2))
+        let port = Int.random(in: 20_000...40_000)
+        let file = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                                          extra: "timeouts:\n  drain: 10"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--config", file.path, "--listen", "127.0.0.1:\(port)"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try await Task.sleep(for: .milliseconds(800))
+
+        let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(port)")
+        async let inFlight = TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
+                                                 headers: headers.map { ($0.name, $0.value) })
+        try await Task.sleep(for: .milliseconds(500))
+        kill(process.processIdentifier, SIGTERM)
+        let response = try await inFlight
+        #expect(response.status == 200)
+        #expect(response.bodyText == "slow")
+        for _ in 0..<50 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning, "the gateway exits once drained")
+        #expect(process.terminationStatus == 0)
+        await upstream.stop()
+    }
+}
+
