@@ -61,6 +61,9 @@ public struct PolicyDecision: Sendable, Equatable {
     public var matchedRules: [String]
     /// The enforce-mode rule that refused the request (the first in file order).
     public var deniedBy: String?
+    /// Why `deniedBy` refused, in the policy's words (also when the rule's `deny_message`
+    /// replaced it in the client's error): for audit records and `policy explain`.
+    public var denyReason: String?
     /// Changes to apply (S3 dialect names) before re-signing.
     public var mutations: [HeaderMutation]
     /// Set when audit-mode rules matched: the outcome had they been enforced (`allow`,
@@ -68,20 +71,23 @@ public struct PolicyDecision: Sendable, Equatable {
     public var wouldHave: Outcome?
     /// The rule that would have refused the request, had audit-mode rules been enforced.
     public var wouldHaveDeniedBy: String?
+    public var wouldHaveDenyReason: String?
     /// The mutations that would have been applied, had audit-mode rules been enforced.
     public var wouldHaveMutations: [HeaderMutation]
     /// Hex SHA-256 of the policy file.
     public var policyVersion: String
 
-    public init(outcome: Outcome, matchedRules: [String] = [], deniedBy: String? = nil,
+    public init(outcome: Outcome, matchedRules: [String] = [], deniedBy: String? = nil, denyReason: String? = nil,
                 mutations: [HeaderMutation] = [], wouldHave: Outcome? = nil, wouldHaveDeniedBy: String? = nil,
-                wouldHaveMutations: [HeaderMutation] = [], policyVersion: String) {
+                wouldHaveDenyReason: String? = nil, wouldHaveMutations: [HeaderMutation] = [], policyVersion: String) {
         self.outcome = outcome
         self.matchedRules = matchedRules
         self.deniedBy = deniedBy
+        self.denyReason = denyReason
         self.mutations = mutations
         self.wouldHave = wouldHave
         self.wouldHaveDeniedBy = wouldHaveDeniedBy
+        self.wouldHaveDenyReason = wouldHaveDenyReason
         self.wouldHaveMutations = wouldHaveMutations
         self.policyVersion = policyVersion
     }
@@ -115,8 +121,9 @@ extension HeaderMutation: Encodable {
 
 extension PolicyDecision: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case outcome, error, matchedRules = "matched_rules", deniedBy = "denied_by", mutations
+        case outcome, error, matchedRules = "matched_rules", deniedBy = "denied_by", denyReason = "deny_reason", mutations
         case wouldHave = "would_have", wouldHaveError = "would_have_error", wouldHaveDeniedBy = "would_have_denied_by"
+        case wouldHaveDenyReason = "would_have_deny_reason"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version"
     }
 
@@ -134,6 +141,7 @@ extension PolicyDecision: Encodable {
         }
         try container.encode(matchedRules, forKey: .matchedRules)
         try container.encodeIfPresent(deniedBy, forKey: .deniedBy)
+        try container.encodeIfPresent(denyReason, forKey: .denyReason)
         try container.encode(mutations, forKey: .mutations)
         if let wouldHave {
             try container.encode(wouldHave.name, forKey: .wouldHave)
@@ -142,6 +150,7 @@ extension PolicyDecision: Encodable {
                                      forKey: .wouldHaveError)
             }
             try container.encodeIfPresent(wouldHaveDeniedBy, forKey: .wouldHaveDeniedBy)
+            try container.encodeIfPresent(wouldHaveDenyReason, forKey: .wouldHaveDenyReason)
             try container.encode(wouldHaveMutations, forKey: .wouldHaveMutations)
         }
         try container.encode(policyVersion, forKey: .policyVersion)

@@ -50,6 +50,9 @@ struct Specificity: Comparable, Sendable {
 struct RuleMatch: Sendable {
     var bucketLiterals: Set<String> = []
     var bucketGlobs: [Glob] = []
+    /// `exclude_buckets`: buckets the rule never selects, even when `buckets` does.
+    var excludedBucketLiterals: Set<String> = []
+    var excludedBucketGlobs: [Glob] = []
     var keyPrefix: [UInt8]?
     var keyGlob: Glob?
     var principals: Set<String>?
@@ -74,6 +77,10 @@ struct RuleMatch: Sendable {
             } else {
                 return nil
             }
+        }
+        if let bucket, let bucketBytes,
+           excludedBucketLiterals.contains(bucket) || excludedBucketGlobs.contains(where: { $0.matches(utf8: bucketBytes) }) {
+            return nil
         }
         var keyLength = 0
         if let keyPrefix {

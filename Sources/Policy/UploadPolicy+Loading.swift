@@ -93,7 +93,7 @@ private enum RuleLoader {
     // MARK: match
 
     static func match(_ node: YAMLNode) throws(ConfigError) -> RuleMatch {
-        let fields = try node.mapping(allowed: ["buckets", "keys", "principals", "groups", "operations"])
+        let fields = try node.mapping(allowed: ["buckets", "exclude_buckets", "keys", "principals", "groups", "operations"])
         var match = RuleMatch()
         if let buckets = fields["buckets"] {
             for item in try nonEmptySequence(buckets) {
@@ -102,6 +102,19 @@ private enum RuleLoader {
                     match.bucketLiterals.insert(literal)
                 } else {
                     match.bucketGlobs.append(glob)
+                }
+            }
+        }
+        if let excluded = fields["exclude_buckets"] {
+            for item in try nonEmptySequence(excluded) {
+                let glob = try item.glob()
+                if let literal = glob.literalText {
+                    guard !match.bucketLiterals.contains(literal) else {
+                        throw item.error("bucket '\(literal)' is both selected and excluded")
+                    }
+                    match.excludedBucketLiterals.insert(literal)
+                } else {
+                    match.excludedBucketGlobs.append(glob)
                 }
             }
         }

@@ -94,11 +94,13 @@ public struct UploadPolicy: Sendable {
         let enforced = matched.filter { $0.rule.mode == .enforce }
         let actual = Self.combine(enforced, headers: headers, operation: operation)
         var decision = PolicyDecision(outcome: actual.outcome, matchedRules: matched.map(\.rule.id),
-                                      deniedBy: actual.deniedBy, mutations: actual.mutations, policyVersion: version)
+                                      deniedBy: actual.deniedBy, denyReason: actual.denyReason,
+                                      mutations: actual.mutations, policyVersion: version)
         if enforced.count < matched.count {
             let hypothetical = Self.combine(matched, headers: headers, operation: operation)
             decision.wouldHave = hypothetical.outcome
             decision.wouldHaveDeniedBy = hypothetical.deniedBy
+            decision.wouldHaveDenyReason = hypothetical.denyReason
             decision.wouldHaveMutations = hypothetical.mutations
             if decision.outcome == .allow { decision.outcome = .auditOnly }
         }
@@ -113,6 +115,7 @@ public struct UploadPolicy: Sendable {
     struct Combination {
         var outcome: PolicyDecision.Outcome
         var deniedBy: String?
+        var denyReason: String?
         var mutations: [HeaderMutation]
     }
 
@@ -153,7 +156,8 @@ public struct UploadPolicy: Sendable {
         }
         for matched in rules {
             if let reason = matched.rule.violation(headers, operation: operation) {
-                return Combination(outcome: .deny(matched.rule.denial(reason)), deniedBy: matched.rule.id, mutations: [])
+                return Combination(outcome: .deny(matched.rule.denial(reason)), deniedBy: matched.rule.id,
+                                   denyReason: reason, mutations: [])
             }
         }
         return Combination(outcome: mutations.isEmpty ? .allow : .allowWithMutations, deniedBy: nil, mutations: mutations)

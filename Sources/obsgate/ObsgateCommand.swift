@@ -12,7 +12,7 @@ struct ObsgateCommand: AsyncParsableCommand {
             and streams it to the store.
             """,
         version: ObsgateVersion.current,
-        subcommands: [ServeCommand.self, CredentialsCommand.self]
+        subcommands: [ServeCommand.self, CredentialsCommand.self, PolicyCommand.self]
     )
 }
 
