@@ -135,7 +135,7 @@ public struct UploadHeaders: Sendable, Equatable {
                 let detail = header.isSecret ? "" : " ('\(s3)' and '\(pair.obs!)')"
                 throw SeedValidation.argumentError(
                     "The headers \(header.s3Name) and \(header.obsName) disagree\(detail); give one of them, or the same value in both",
-                    header: header.s3Name)
+                    header: header.obsName)
             }
             fields[header] = DialectField(value: pair.s3 ?? fromOBS!, s3Value: pair.s3, obsValue: pair.obs, names: names)
         }
