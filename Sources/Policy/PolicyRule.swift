@@ -1,3 +1,4 @@
+import Foundation
 import S3Core
 
 /// One rule of the policy file, compiled: what it selects and what it demands.
@@ -288,18 +289,20 @@ struct MetadataRule: Sendable {
     }
 }
 
-/// A compiled regular expression matched against the whole metadata key.
-struct KeyPattern: @unchecked Sendable {
-    // Regex values are immutable after construction; matching does not mutate them.
+/// A compiled regular expression (ICU syntax, as NSRegularExpression) matched against the
+/// whole metadata key. NSRegularExpression is immutable and safe to share between threads.
+struct KeyPattern: Sendable {
     let source: String
-    let regex: Regex<AnyRegexOutput>
+    private let regex: NSRegularExpression
 
     init(_ source: String) throws {
         self.source = source
-        regex = try Regex(source)
+        // Compiled alone first, so an unbalanced ')' cannot escape the anchoring group.
+        _ = try NSRegularExpression(pattern: source)
+        regex = try NSRegularExpression(pattern: "\\A(?:" + source + ")\\z")
     }
 
     func matches(_ text: String) -> Bool {
-        (try? regex.wholeMatch(in: text)) != nil
+        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 }

@@ -331,7 +331,7 @@ private enum RuleLoader {
             do {
                 rule.keyPattern = try KeyPattern(source)
             } catch {
-                throw pattern.error("invalid regular expression: \(error)")
+                throw pattern.error("invalid regular expression '\(source)'")
             }
         }
         var requiredNodes: [(String, YAMLNode)] = []

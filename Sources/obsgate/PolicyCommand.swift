@@ -10,7 +10,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Work with upload policy files.",
-        subcommands: [Lint.self, Explain.self]
+        subcommands: [Lint.self, Explain.self, Bench.self]
     )
 
     struct Lint: ParsableCommand {
@@ -109,6 +109,66 @@ struct PolicyCommand: ParsableCommand {
                 print(explanation.text)
             }
             if explanation.isRefused { throw ExitCode(1) }
+        }
+    }
+}
+
+extension PolicyCommand {
+    /// `obsgate policy bench`: the evaluation time per request for synthetic policies of
+    /// several sizes (bench/policy-evaluation.sh). Each policy has N-2 rules for literal
+    /// buckets (a key prefix, a storage-class default and an encryption check each), one
+    /// bucket-glob rule and one rule for every bucket; requests go to random policed
+    /// buckets, so the cost reported is what a request pays when most rules cannot match it.
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure policy evaluation time per request for policies of several sizes.")
+
+        @Option(name: .long, help: "Rule counts to measure (repeatable).")
+        var rules: [Int] = [10, 10_000]
+
+        @Option(name: .long, help: "Requests evaluated per rule count.")
+        var requests = 200_000
+
+        func run() throws {
+            var baseline: Double?
+            for count in rules where count >= 2 {
+                var text = "version: 1\nrules:\n"
+                for index in 0..<(count - 2) {
+                    text += """
+                          - id: r\(index)
+                            match: {buckets: [bucket-\(index)], keys: {prefix: p\(index % 4)/}}
+                            storage_class: {default: WARM, deny: [COLD]}
+                            encryption: {kms_key_ids: [testkey-1], default_kms_key_id: testkey-1}
+
+                        """
+                }
+                text += "  - id: teams\n    match: {buckets: [\"team-*\"]}\n    website_redirect: relative-only\n"
+                text += "  - id: everywhere\n    acl: {allow_canned: [private, bucket-owner-full-control]}\n"
+                let policy = try UploadPolicy.parse(text, file: "bench-\(count).yaml")
+                let buckets = max(count - 2, 1)
+                var generator = SystemRandomNumberGenerator()
+                let samples: [PolicyRequest] = (0..<1024).map { _ in
+                    let bucket = Int.random(in: 0..<buckets, using: &generator)
+                    return PolicyRequest(
+                        operation: .createMultipartUpload, bucket: "bucket-\(bucket)", key: "p\(bucket % 4)/object",
+                        principal: "alice", groups: ["finance"],
+                        headers: HeaderFields([("x-amz-server-side-encryption", "aws:kms"), ("x-amz-acl", "private"),
+                                               ("x-amz-meta-cost-centre", "cc-42")]))
+                }
+                var outcomes = 0
+                let clock = ContinuousClock()
+                let elapsed = clock.measure {
+                    for index in 0..<requests {
+                        if case .allowWithMutations = policy.evaluate(samples[index & 1023]).outcome { outcomes += 1 }
+                    }
+                }
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let perRequest = seconds / Double(requests) * 1e9
+                let ratio = baseline.map { String(format: " (%.2fx the first)", perRequest / $0) } ?? ""
+                if baseline == nil { baseline = perRequest }
+                print(String(format: "%6d rules: %8.0f ns per request%@  [%d of %d changed]", count, perRequest, ratio,
+                             outcomes, requests))
+            }
         }
     }
 }

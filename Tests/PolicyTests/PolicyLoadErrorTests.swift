@@ -132,6 +132,8 @@ import YAMLConfig
         // metadata
         Case(name: "bad regular expression", yaml: head + "  - id: a\n    metadata:\n      key_pattern: \"[a-\"\n",
              line: 5, column: 20, message: "invalid regular expression"),
+        Case(name: "regular expression escaping its anchors", yaml: head + "  - id: a\n    metadata:\n      key_pattern: \"a)|(b\"\n",
+             line: 5, column: 20, message: "invalid regular expression 'a)|(b'"),
         Case(name: "required key with its prefix", yaml: head + "  - id: a\n    metadata:\n      required_keys: [x-amz-meta-cost-centre]\n",
              line: 5, column: 23, message: "write the metadata key without its header prefix: 'cost-centre'"),
         Case(name: "required key that is no header name", yaml: head + "  - id: a\n    metadata:\n      required_keys: [\"cost centre\"]\n",
