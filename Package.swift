@@ -29,6 +29,10 @@ let package = Package(
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Credentials", dependencies: ["S3Signing", "YAMLConfig"]),
         .target(
+            name: "Policy",
+            dependencies: ["S3Core", "YAMLConfig", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
                 "S3Core", "S3Signing", "Credentials", "YAMLConfig",
@@ -57,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "obsgate",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig", "DevUpstream",
+                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig", "DevUpstream", "Policy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -73,6 +77,7 @@ let package = Package(
         ),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "S3Core", "YAMLConfig"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -62,6 +62,9 @@ public struct YAMLNode {
     }
 
     public var line: Int { node.mark?.line ?? 1 }
+
+    /// Whether the node is a scalar (for keys that take either a word or a mapping).
+    public var isScalar: Bool { node.scalar != nil }
     public var column: Int { node.mark?.column ?? 1 }
 
     /// An error at this node, prefixed with its key path.

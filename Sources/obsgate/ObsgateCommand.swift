@@ -12,7 +12,8 @@ struct ObsgateCommand: AsyncParsableCommand {
             and streams it to the store.
             """,
         version: ObsgateVersion.current,
-        subcommands: [ServeCommand.self, DemoCommand.self, CredentialsCommand.self, DevUpstreamCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, PolicyCommand.self, CredentialsCommand.self,
+                      DevUpstreamCommand.self]
     )
 }
 
