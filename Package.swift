@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "YAMLConfig",
+                "S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -44,6 +44,7 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // In-memory S3 store for development, tests and benchmarks; not a product.
@@ -81,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream",
+                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -5,6 +5,7 @@ import Foundation
 import Gateway
 import Logging
 import NIOPosix
+import Policy
 import S3Signing
 
 /// `obsgate demo`: the gateway on loopback, with an embedded configuration, in front of
@@ -57,12 +58,34 @@ struct DemoCommand: AsyncParsableCommand {
                 principal: demo
                 groups: [developers]
             """
+        // The demo's upload policy: every upload encrypted with SSE-KMS under an approved key
+        // (demo-key-1 injected when none is asked for), no archive storage classes, and
+        // website redirects only to pages of the same site.
+        let policy = """
+            version: 1
+            rules:
+              - id: demo-encryption
+                description: Every upload is SSE-KMS with an approved demo key.
+                encryption:
+                  require: sse-kms
+                  kms_key_ids: ["demo-key-*"]
+                  default_kms_key_id: demo-key-1
+                  default_when_absent: sse-kms
+              - id: demo-no-archive
+                description: No archive storage classes in the demo.
+                storage_class:
+                  deny: [GLACIER, DEEP_ARCHIVE, GLACIER_IR]
+              - id: demo-redirects
+                description: Website redirects stay on the same site.
+                website_redirect: relative-only
+            """
         let loaded: GatewayLoader.Loaded
         do {
             loaded = GatewayLoader.Loaded(
                 configuration: try GatewayConfiguration.parse(yaml, file: "<demo configuration>", baseDirectory: "/",
                                                               environment: [:]),
-                credentials: try ClientCredentials.parse(clients, file: "<demo clients>"))
+                credentials: try ClientCredentials.parse(clients, file: "<demo clients>"),
+                policy: try UploadPolicy.parse(policy, file: "<demo policy>"))
         } catch {
             FileHandle.standardError.write(Data("obsgate demo: \(error)\n".utf8))
             throw ExitCode(2)
@@ -83,6 +106,8 @@ struct DemoCommand: AsyncParsableCommand {
 
             obsgate demo — the gateway is running in front of an IN-MEMORY DEVELOPMENT STORE
             (data is lost when it stops; the store is for trying obsgate, not for keeping data).
+            Its upload policy: SSE-KMS with a demo-key-* key on every upload (demo-key-1 when none
+            is given), no archive storage classes, website redirects only within the site.
 
               S3 endpoint     http://127.0.0.1:\(port)   (path-style, or virtual-hosted as <bucket>.localhost)
               admin endpoint  http://127.0.0.1:\(adminPort)/healthz  /readyz  /metrics
@@ -95,9 +120,12 @@ struct DemoCommand: AsyncParsableCommand {
               export AWS_ACCESS_KEY_ID=\(clientAccessKey) AWS_SECRET_ACCESS_KEY=\(clientSecret) AWS_DEFAULT_REGION=us-east-1
               aws \(endpoint) s3 mb s3://demo
               aws \(endpoint) s3 cp README.md s3://demo/docs/README.md
+              aws \(endpoint) s3api head-object --bucket demo --key docs/README.md   # SSE-KMS demo-key-1, injected by the policy
               aws \(endpoint) s3 ls s3://demo --recursive
               aws \(endpoint) s3api create-multipart-upload --bucket demo --key big.bin --storage-class STANDARD_IA
               aws \(endpoint) s3 presign s3://demo/docs/README.md
+              aws \(endpoint) s3api put-object --bucket demo --key cold.bin --storage-class GLACIER         # refused by rule demo-no-archive
+              aws \(endpoint) s3api put-object --bucket demo --key k --ssekms-key-id other --server-side-encryption aws:kms   # refused: key not approved
               AWS_SECRET_ACCESS_KEY=wrong aws \(endpoint) s3 ls s3://demo    # refused: SignatureDoesNotMatch
 
             Ctrl-C stops the gateway and the store.

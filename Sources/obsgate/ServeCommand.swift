@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Logging
 import NIOPosix
+import Policy
 import ServiceLifecycle
 import YAMLConfig
 
@@ -52,18 +53,30 @@ enum GatewayLoader {
     struct Loaded {
         let configuration: GatewayConfiguration
         let credentials: ClientCredentials
+        let policy: UploadPolicy?
+        /// Files whose change reloads credentials and policy (none for the demo).
+        var watchedFiles: [String] = []
     }
 
-    /// Loads the configuration and the client credentials; any error is printed and exits 2.
+    /// Loads the configuration, the client credentials and the policy; any error is printed
+    /// and exits 2.
     static func load(configPath: String, overrides: GatewayConfiguration.Overrides) throws -> Loaded {
         do {
             let configuration = try GatewayConfiguration.load(path: configPath, overrides: overrides)
-            let credentials = try ClientCredentials.load(path: configuration.credentialsFile)
-            return Loaded(configuration: configuration, credentials: credentials)
+            let (credentials, policy) = try loadReloadable(configuration)
+            return Loaded(configuration: configuration, credentials: credentials, policy: policy,
+                          watchedFiles: [configuration.credentialsFile] + (configuration.policyFile.map { [$0] } ?? []))
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+
+    /// What a reload re-reads: the client credentials and the policy.
+    static func loadReloadable(_ configuration: GatewayConfiguration) throws -> (ClientCredentials, UploadPolicy?) {
+        let credentials = try ClientCredentials.load(path: configuration.credentialsFile)
+        let policy = try configuration.policyFile.map { try UploadPolicy.load(path: $0) }
+        return (credentials, policy)
     }
 
     static func run(_ loaded: Loaded, onStarted: @escaping @Sendable (GatewayServer) -> Void = { _ in }) async throws {
@@ -78,15 +91,23 @@ enum GatewayLoader {
         let server: GatewayServer
         do {
             server = try GatewayServer(configuration: loaded.configuration, credentials: loaded.credentials,
-                                       group: group, logger: logger)
+                                       policy: loaded.policy, group: group, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("obsgate: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let services = ServiceGroup(
-            services: [GatewayService(server: server, onStarted: onStarted)],
+        var services: [any Service] = [GatewayService(server: server, onStarted: onStarted)]
+        if !loaded.watchedFiles.isEmpty {
+            let configuration = loaded.configuration
+            services.append(ConfigurationReloader(server: server, watchedFiles: loaded.watchedFiles, logger: logger) {
+                let (credentials, policy) = try loadReloadable(configuration)
+                return (credentials, policy)
+            })
+        }
+        let serviceGroup = ServiceGroup(
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        try await services.run()
+        try await serviceGroup.run()
     }
 }

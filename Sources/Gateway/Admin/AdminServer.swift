@@ -23,13 +23,13 @@ struct UpstreamReadinessProbe: Sendable {
 ///     GET /metrics   Prometheus text format
 enum AdminServer {
     static func bind(listener: GatewayConfiguration.Listener, group: any EventLoopGroup,
-                     readiness: UpstreamReadinessProbe) async throws -> any Channel {
+                     readiness: UpstreamReadinessProbe, metrics: @escaping @Sendable () -> String) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(readiness: readiness))
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(readiness: readiness, metrics: metrics))
                 }
             }
             .bind(host: listener.host, port: listener.port)
@@ -42,10 +42,12 @@ final class AdminHandler: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let readiness: UpstreamReadinessProbe
+    private let metrics: @Sendable () -> String
     private var head: HTTPRequestHead?
 
-    init(readiness: UpstreamReadinessProbe) {
+    init(readiness: UpstreamReadinessProbe, metrics: @escaping @Sendable () -> String) {
         self.readiness = readiness
+        self.metrics = metrics
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -76,8 +78,7 @@ final class AdminHandler: ChannelInboundHandler {
                               keepAlive: head.isKeepAlive, context: context)
             }
         case "/metrics":
-            write(.ok, "# HELP obsgate_up Whether the gateway process is running.\n# TYPE obsgate_up gauge\nobsgate_up 1\n",
-                  contentType: "text/plain; version=0.0.4", keepAlive: head.isKeepAlive, context: context)
+            write(.ok, metrics(), contentType: "text/plain; version=0.0.4", keepAlive: head.isKeepAlive, context: context)
         default:
             write(.notFound, "not found\n", keepAlive: head.isKeepAlive, context: context)
         }

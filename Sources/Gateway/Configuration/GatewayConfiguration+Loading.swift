@@ -39,7 +39,7 @@ extension GatewayConfiguration {
                              environment: [String: String]) throws(ConfigError) -> GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
-                      "anonymous", "clock_skew", "limits", "timeouts", "log_level"],
+                      "anonymous", "clock_skew", "sse_c_requires_tls", "limits", "timeouts", "log_level"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path) }
         let commandLine = YAMLNode.commandLine
@@ -130,6 +130,7 @@ extension GatewayConfiguration {
             policyFile: policyFile,
             anonymousReadBuckets: anonymousReadBuckets,
             maxClockSkew: TimeInterval(try root["clock_skew"]?.int(in: 1...86_400) ?? 900),
+            sseCRequiresTLS: try root["sse_c_requires_tls"]?.bool() ?? true,
             limits: limits,
             timeouts: timeouts,
             logLevel: logLevel)

@@ -77,6 +77,9 @@ public struct GatewayConfiguration: Sendable {
     /// Buckets that anonymous (unsigned) requests may read; empty: no anonymous access.
     public var anonymousReadBuckets: Set<String>
     public var maxClockSkew: TimeInterval
+    /// SSE-C keys travel in headers, so S3 refuses them over plain HTTP; set false only
+    /// when TLS ends in front of the gateway (a load balancer).
+    public var sseCRequiresTLS: Bool
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: String

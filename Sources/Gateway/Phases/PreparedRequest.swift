@@ -1,4 +1,5 @@
 import Credentials
+import Policy
 import S3Core
 import S3Signing
 
@@ -10,6 +11,9 @@ public struct PreparedRequest: Sendable {
     /// nil for an anonymous request allowed by configuration.
     public let identity: ClientIdentity?
     public let scheme: SignatureScheme?
+    /// The upload policy's decision (allow, allow with mutations, audit-only), when a policy
+    /// is configured; denials never get this far.
+    public let decision: PolicyDecision?
     public let payload: PayloadExpectation
     /// `x-amz-trailer` for the streaming-with-trailer forms.
     public let trailerHeader: String?

@@ -1,5 +1,6 @@
 import Credentials
 import Foundation
+import Policy
 import S3Core
 import S3Signing
 
@@ -9,7 +10,8 @@ import S3Signing
 ///     classify   method + address + query → S3Operation; unknown shapes are refused
 ///     authenticate  SigV4 header/presigned, SigV2, OBS → principal; or anonymous, where allowed
 ///     frame      the body's length for the upstream (aws-chunked is decoded in flight)
-///     police     the upload policy (its own issue: plugs in between frame and rebuild)
+///     validate   the seed header rules (storage class, redirect, SSE-KMS, SSE-C, metadata)
+///     police     the upload policy: allow, deny, or change headers (defaults, stripping)
 ///     rebuild    the upstream request head from validated parts, re-signed
 ///
 /// Each phase either passes the request on or throws the S3 error the client gets. The
@@ -17,6 +19,9 @@ import S3Signing
 public struct RequestPreparer: Sendable {
     public let configuration: GatewayConfiguration
     public let credentials: ClientCredentials
+    /// The upload policy in force; nil when the configuration names none (seed validation
+    /// still applies).
+    public let policy: UploadPolicy?
     private let resolver: S3AddressResolver
     private let authenticator: RequestAuthenticator
     private let signers: [String: UpstreamSigner]
@@ -24,10 +29,11 @@ public struct RequestPreparer: Sendable {
     /// The profile anonymous requests (where allowed) are re-signed with.
     static let anonymousProfile = "default"
 
-    public init(configuration: GatewayConfiguration, credentials: ClientCredentials,
+    public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 keyCache: SigV4SigningKeyCache = SigV4SigningKeyCache()) throws(GatewayStartupError) {
         self.configuration = configuration
         self.credentials = credentials
+        self.policy = policy
         resolver = S3AddressResolver(baseDomains: configuration.virtualHostDomains)
         authenticator = RequestAuthenticator(
             settings: AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew),
@@ -95,12 +101,29 @@ public struct RequestPreparer: Sendable {
         let payload = authenticated?.payload ?? .unsigned
         let body = try upstreamBodyLength(method: head.method, headers: headers, payload: payload)
 
+        // validate, police
+        let policyRequest = PolicyRequest(operation: operation, bucket: address.bucket, key: address.key,
+                                          principal: identity?.principal, groups: identity?.groups ?? [],
+                                          headers: headers, isTLS: head.isTLS)
+        var decision: PolicyDecision?
+        do throws(S3Error) {
+            try SeedValidation.validate(policyRequest, requireTLSForSSEC: configuration.sseCRequiresTLS)
+        } catch {
+            throw error.about(address.resource)
+        }
+        if let policy {
+            let evaluated = policy.evaluate(policyRequest)
+            if case .deny(let error) = evaluated.outcome { throw error.about(address.resource) }
+            headers = evaluated.applying(to: headers)
+            decision = evaluated
+        }
+
         // rebuild
         let upstream = try upstreamHead(method: head.method, target: target, address: address, headers: headers,
                                         body: body, payload: payload,
                                         profile: identity?.upstreamProfile ?? Self.anonymousProfile, now: now)
         return PreparedRequest(
-            operation: operation, address: address, identity: identity, scheme: authenticated?.scheme,
+            operation: operation, address: address, identity: identity, scheme: authenticated?.scheme, decision: decision,
             payload: payload, trailerHeader: head.headers[S3HeaderName.trailer], upstream: upstream,
             upstreamBody: body,
             expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")

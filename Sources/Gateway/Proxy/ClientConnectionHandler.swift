@@ -468,6 +468,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             metadata["operation"] = "\(prepared.operation.name)"
             metadata["resource"] = "\(prepared.address.resource)"
             metadata["principal"] = "\(prepared.identity?.principal ?? "anonymous")"
+            if let decision = prepared.decision, !decision.matchedRules.isEmpty {
+                metadata["decision"] = "\(decision.outcome.name)"
+                metadata["rules"] = "\(decision.matchedRules.joined(separator: ","))"
+            }
         }
         if let code = exchange.errorCode { metadata["error"] = "\(code)" }
         if let upstreamId = exchange.upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamId)" }

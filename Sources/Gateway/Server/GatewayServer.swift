@@ -7,6 +7,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Policy
 import Synchronization
 
 /// The running gateway: its listeners, the admin listener, the upstream pools, and the
@@ -21,13 +22,15 @@ public final class GatewayServer: Sendable {
     private let quiesce: ServerQuiescingHelper
     private let channels = Mutex<[any Channel]>([])
     private let admin = Mutex<(any Channel)?>(nil)
+    private let reloadFailures = Mutex(0)
 
-    public init(configuration: GatewayConfiguration, credentials: ClientCredentials, group: any EventLoopGroup,
-                logger: Logger) throws {
+    public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
+                group: any EventLoopGroup, logger: Logger) throws {
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials))
+        preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
+                                                         policy: policy))
         pools = UpstreamPools(group: group, upstream: configuration.upstream,
                               sslContext: try Self.upstreamTLSContext(configuration.upstream),
                               timeouts: configuration.timeouts, limits: configuration.limits)
@@ -48,11 +51,32 @@ public final class GatewayServer: Sendable {
         }
         if let adminListener = configuration.adminListener {
             let readiness = UpstreamReadinessProbe(upstream: configuration.upstream, group: group)
-            let channel = try await AdminServer.bind(listener: adminListener, group: group, readiness: readiness)
+            let channel = try await AdminServer.bind(listener: adminListener, group: group, readiness: readiness,
+                                                     metrics: { [weak self] in self?.metricsText() ?? "" })
             admin.withLock { $0 = channel }
             logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         return addresses
+    }
+
+    /// Puts new client credentials and a new policy in force for requests that start from
+    /// now on; requests already in flight finish under what they started with. Nothing
+    /// changes when the new set is inconsistent (a client naming an unknown profile).
+    public func replace(credentials: ClientCredentials, policy: UploadPolicy?) throws(GatewayStartupError) {
+        let next = try RequestPreparer(configuration: configuration, credentials: credentials, policy: policy)
+        preparer.withLockedValue { $0 = next }
+        logger.notice("reloaded", metadata: ["clients": "\(credentials.accessKeyIds.count)",
+                                             "policy_version": "\(policy?.version ?? "none")"])
+    }
+
+    /// Counts a reload that failed (the previous configuration stays in force).
+    public func recordReloadFailure() {
+        reloadFailures.withLock { $0 += 1 }
+    }
+
+    /// The policy version in force, and how many reloads failed: for `/metrics`.
+    public var reloadState: (policyVersion: String?, failures: Int) {
+        (preparer.withLockedValue { $0.policy?.version }, reloadFailures.withLock { $0 })
     }
 
     /// The port of the admin listener, once started.
@@ -72,6 +96,23 @@ public final class GatewayServer: Sendable {
         try? await admin.withLock({ $0 })?.close().get()
         pools.closeAll()
         logger.notice("stopped")
+    }
+
+    /// The Prometheus text of `/metrics` (the full metric set is the observability issue's).
+    func metricsText() -> String {
+        let state = reloadState
+        return """
+            # HELP obsgate_up Whether the gateway process is running.
+            # TYPE obsgate_up gauge
+            obsgate_up 1
+            # HELP obsgate_policy_info The upload policy in force (label: SHA-256 of the policy file).
+            # TYPE obsgate_policy_info gauge
+            obsgate_policy_info{version="\(state.policyVersion ?? "none")"} 1
+            # HELP obsgate_reload_failures_total Reloads of credentials or policy that failed and left the previous ones in force.
+            # TYPE obsgate_reload_failures_total counter
+            obsgate_reload_failures_total \(state.failures)
+
+            """
     }
 
     private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {

@@ -1,0 +1,76 @@
+import Credentials
+import Foundation
+import Logging
+import Policy
+import ServiceLifecycle
+import UnixSignals
+
+/// Hot reload of the client credentials and the upload policy: on SIGHUP, and when one of
+/// the watched files changes (checked every `pollInterval`; a Kubernetes ConfigMap update
+/// swaps a symlink, so the resolved file is what is watched). The new set is loaded and
+/// validated completely first; on any error the previous one stays in force, the error is
+/// logged with its location and counted.
+public struct ConfigurationReloader: Service {
+    public typealias Loader = @Sendable () throws -> (credentials: ClientCredentials, policy: UploadPolicy?)
+
+    let server: GatewayServer
+    let watchedFiles: [String]
+    let load: Loader
+    let logger: Logger
+    let pollInterval: Duration
+
+    public init(server: GatewayServer, watchedFiles: [String], pollInterval: Duration = .seconds(2),
+                logger: Logger, load: @escaping Loader) {
+        self.server = server
+        self.watchedFiles = watchedFiles
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.load = load
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                    reload(reason: "SIGHUP")
+                }
+            }
+            group.addTask {
+                var stamps = fileStamps()
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: pollInterval)
+                    let current = fileStamps()
+                    if current != stamps {
+                        stamps = current
+                        reload(reason: "file changed")
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// Loads and swaps in a new set; the previous one stays when anything is wrong.
+    public func reload(reason: String) {
+        do {
+            let loaded = try load()
+            try server.replace(credentials: loaded.credentials, policy: loaded.policy)
+        } catch {
+            server.recordReloadFailure()
+            logger.error("reload failed; the previous credentials and policy stay in force",
+                         metadata: ["reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+
+    /// Modification time and size of each watched file, following symlinks.
+    private func fileStamps() -> [String] {
+        watchedFiles.map { path in
+            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            let attributes = try? FileManager.default.attributesOfItem(atPath: resolved)
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+            return "\(resolved)|\(modified)|\(size)"
+        }
+    }
+}
