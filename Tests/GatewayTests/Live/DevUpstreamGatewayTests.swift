@@ -3,6 +3,7 @@ import DevUpstream
 import Foundation
 import Logging
 import NIOPosix
+import Policy
 import S3Core
 import S3Signing
 import Testing
@@ -33,14 +34,15 @@ func randomBytes(_ count: Int) -> [UInt8] {
         let upstream: DevUpstreamServer
         let gateway: LiveGateway
 
-        static func start(gatewayExtra: String = "") async throws -> Stack {
+        static func start(gatewayExtra: String = "", policy: UploadPolicy? = nil) async throws -> Stack {
             var configuration = DevUpstreamConfiguration(credentials: [
                 SigningCredentials(accessKeyId: TestSetup.upstreamKey, secretAccessKey: TestSetup.upstreamSecret),
             ])
             configuration.minimumPartSize = 1
             let upstream = try await DevUpstreamServer.start(configuration, group: MultiThreadedEventLoopGroup.singleton,
                                                             logger: Logger(label: "dev-upstream"))
-            let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)", extra: gatewayExtra)
+            let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)", extra: gatewayExtra,
+                                                      policy: policy)
             return Stack(upstream: upstream, gateway: gateway)
         }
 
@@ -48,7 +50,7 @@ func randomBytes(_ count: Int) -> [UInt8] {
                   payloadHash: String? = nil, now: Date = Date(), secret: String = TestSetup.clientSecret,
                   bodyPieces: Int = 1) async throws -> TestHTTPResponse {
             let hash = payloadHash ?? (body.isEmpty ? SigV4.emptyPayloadHash : SigV4.unsignedPayload)
-            let lengthHeader: [(String, String)] = body.isEmpty && method != "PUT" ? [] : [("Content-Length", String(body.count))]
+            let lengthHeader: [(String, String)] = body.isEmpty && method != "PUT" && method != "POST" ? [] : [("Content-Length", String(body.count))]
             let signed = try gateway.signedHeaders(method: method, target: target, headers: headers + lengthHeader,
                                                    payloadHash: hash, now: now, secret: secret)
             return try await TestHTTPClient.send(port: gateway.port, method: method, target: target, headers: signed,

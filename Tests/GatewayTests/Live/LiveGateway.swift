@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Policy
 import S3Core
 import S3Signing
 @testable import Gateway
@@ -21,7 +22,7 @@ final class LiveGateway: Sendable {
 
     static func start(upstream: String, upstreamKey: String = TestSetup.upstreamKey,
                       upstreamSecret: String = TestSetup.upstreamSecret, listenerTLS: String = "",
-                      upstreamExtra: String = "", extra: String = "") async throws -> LiveGateway {
+                      upstreamExtra: String = "", extra: String = "", policy: UploadPolicy? = nil) async throws -> LiveGateway {
         let yaml = """
             listeners:
               - address: 127.0.0.1:0
@@ -39,7 +40,7 @@ final class LiveGateway: Sendable {
             """
         let configuration = try GatewayConfiguration.parse(yaml, file: "live.yaml", baseDirectory: "/", environment: [:])
         let server = try GatewayServer(configuration: configuration, credentials: try TestSetup.credentials(),
-                                       group: MultiThreadedEventLoopGroup.singleton,
+                                       policy: policy, group: MultiThreadedEventLoopGroup.singleton,
                                        logger: Logger(label: "live-gateway"))
         let addresses = try await server.start()
         return LiveGateway(server: server, port: addresses[0].port!)
