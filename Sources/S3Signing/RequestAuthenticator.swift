@@ -299,7 +299,14 @@ public struct RequestAuthenticator: Sendable {
                           details: [("Expires", SigningTime.amzDate(Date(timeIntervalSince1970: TimeInterval(expires)))),
                                     ("ServerTime", SigningTime.amzDate(now))])
         }
-        try checkHMACV1(request, dialect: dialect, dateLine: expiresText, secret: secret, signature: signature)
+        // A query-signed URL carries its x-amz-* (x-obs-*) headers as query parameters
+        // (botocore moves them there after signing them as headers), so they count as the
+        // canonical headers they were signed as, unless the client also sent the header.
+        var signedView = request
+        for parameter in request.target.query where parameter.name.hasASCIICaseInsensitivePrefix(dialect.headerPrefix) {
+            if !signedView.headers.contains(parameter.name) { signedView.headers.add(parameter.name, parameter.value) }
+        }
+        try checkHMACV1(signedView, dialect: dialect, dateLine: expiresText, secret: secret, signature: signature)
         return AuthenticatedRequest(accessKeyId: accessKeyId, scheme: dialect == .aws ? .sigV2Query : .obsQuery,
                                     payload: .unsigned)
     }
@@ -337,6 +344,6 @@ public struct RequestAuthenticator: Sendable {
 struct SignedRequest {
     let method: String
     let target: RequestTarget
-    let headers: HeaderFields
+    var headers: HeaderFields
     let address: S3Address
 }

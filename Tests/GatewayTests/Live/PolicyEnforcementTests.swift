@@ -30,7 +30,7 @@ import Testing
           - id: web-audit
             mode: audit
             match: {buckets: ["web-*"]}
-            storage_class: {allow: [STANDARD]}
+            website_redirect: forbid
         """
 
     static func policy() throws -> UploadPolicy { try UploadPolicy.parse(policyText, file: "policy.yaml") }
@@ -107,11 +107,11 @@ import Testing
     @Test func auditModeLetsTheRequestThrough() async throws {
         let stack = try await DevUpstreamGatewayTests.Stack.start(policy: try Self.policy())
         #expect(try await stack.send("PUT", "/web-assets").status == 200)
-        let response = try await stack.send("PUT", "/web-assets/a.css", headers: [("x-amz-storage-class", "STANDARD_IA")],
-                                            body: Array("body{}".utf8))
+        let response = try await stack.send("PUT", "/web-assets/a.html", headers: [("x-amz-website-redirect-location", "/b.html")],
+                                            body: Array("<html/>".utf8))
         #expect(response.status == 200)
         let forwarded = try #require(stack.upstream.recordedRequests().last { $0.method == "PUT" })
-        #expect(forwarded.headers["x-amz-storage-class"] == "STANDARD_IA")
+        #expect(forwarded.headers["x-amz-website-redirect-location"] == "/b.html")
         await stack.stop()
     }
 
