@@ -65,5 +65,50 @@ import Testing
         #expect(process.terminationStatus == 0)
         await upstream.stop()
     }
-}
 
+    @Test func sighupWithABrokenPolicyKeepsTheOldOneAndAGoodOneReplacesIt() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let port = Int.random(in: 20_000...40_000)
+        let adminPort = port + 1
+        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(
+            upstream: "http://127.0.0.1:\(upstream.port)", extra: "policy: policy.yaml\nadmin: {address: 127.0.0.1:\(adminPort)}"))
+        let policyFile = configuration.deletingLastPathComponent().appendingPathComponent("policy.yaml")
+        try "version: 1\nrules:\n  - id: no-glacier\n    storage_class: {deny: [GLACIER]}\n"
+            .write(to: policyFile, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--config", configuration.path, "--listen", "127.0.0.1:\(port)"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try await Task.sleep(for: .milliseconds(800))
+
+        func glacierUpload() async throws -> Int {
+            let headers = try TestSetup.signedHeaders(method: "PUT", target: "/bucket/cold", host: "127.0.0.1:\(port)",
+                                                      headers: [("x-amz-storage-class", "GLACIER"), ("Content-Length", "0")])
+            return try await TestHTTPClient.send(port: port, method: "PUT", target: "/bucket/cold",
+                                                 headers: headers.map { ($0.name, $0.value) }).status
+        }
+        func metrics() async throws -> String {
+            try await TestHTTPClient.send(port: adminPort, method: "GET", target: "/metrics", headers: [("Host", "admin")]).bodyText
+        }
+        #expect(try await glacierUpload() == 403)
+
+        try "version: 1\nrules:\n  - id: broken\n    storage_clas: {}\n".write(to: policyFile, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await glacierUpload() == 403, "the old policy stays in force")
+        // SIGHUP and the file watcher may both have tried the broken file.
+        let text = try await metrics()
+        let failures = text.split(separator: "\n").first { $0.hasPrefix("obsgate_reload_failures_total ") }
+            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        #expect(failures >= 1, "\(text)")
+
+        try "version: 1\nrules: []\n".write(to: policyFile, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await glacierUpload() == 200, "the new policy is in force")
+        kill(process.processIdentifier, SIGTERM)
+        await upstream.stop()
+    }
+}
