@@ -437,31 +437,34 @@ public struct MultipartFormParser: Sendable {
     private mutating func consumeAfterFieldSection(_ bytes: UnsafeRawBufferPointer,
                                                    _ handle: (Event) throws(S3Error) -> Void) throws(S3Error) {
         var index = 0
-        var runStart = 0
         let count = bytes.count
+        // File data is handed out in runs as long as possible: a CR that turns out not to
+        // start the delimiter stays inside the run. `runStart` is where the current run
+        // began; `matchStart` where a partial delimiter match began in this input (nil
+        // when it began in an earlier one, whose bytes the parser no longer has, but they
+        // are the delimiter's first bytes).
+        var runStart = 0
+        var matchStart: Int?
         while index < count {
             switch state {
             case .fieldSection:
                 preconditionFailure("field section bytes after the file part")
             case .fileData(let matched):
                 if matched == 0 {
-                    // File data up to the next CR is certainly file data.
                     let rest = UnsafeRawBufferPointer(rebasing: bytes[index...])
                     guard let found = memchr(rest.baseAddress!, Int32(cr), rest.count) else {
-                        try emitFileData(UnsafeRawBufferPointer(rebasing: bytes[runStart..<count]), handle)
                         index = count
-                        runStart = count
                         continue
                     }
                     let crIndex = index + (UnsafeRawPointer(found) - rest.baseAddress!)
-                    try emitFileData(UnsafeRawBufferPointer(rebasing: bytes[runStart..<crIndex]), handle)
+                    matchStart = crIndex
                     index = crIndex + 1
-                    runStart = index
                     state = .fileData(matched: 1)
                 } else if bytes[index] == delimiter[matched] {
                     index += 1
-                    runStart = index
                     if matched + 1 == delimiter.count {
+                        // The run ends where the delimiter began.
+                        try emitFileData(UnsafeRawBufferPointer(rebasing: bytes[runStart..<(matchStart ?? runStart)]), handle)
                         state = .afterFileDelimiter(dashes: 0)
                     } else {
                         state = .fileData(matched: matched + 1)
@@ -469,11 +472,16 @@ public struct MultipartFormParser: Sendable {
                 } else {
                     // What looked like the start of the delimiter was data. The delimiter's
                     // CR occurs only at its start, so the current byte is examined afresh.
-                    let held = delimiter
-                    try Self.withBytes(held, count: matched) { (bytes) throws(S3Error) in
-                        try emitFileData(bytes, handle)
+                    if matchStart == nil {
+                        // The match began in an earlier input: its bytes are the
+                        // delimiter's first `matched` bytes; the run restarts here.
+                        let held = delimiter
+                        try Self.withBytes(held, count: matched) { (bytes) throws(S3Error) in
+                            try emitFileData(bytes, handle)
+                        }
+                        runStart = index
                     }
-                    runStart = index
+                    matchStart = nil
                     state = .fileData(matched: 0)
                 }
             case .afterFileDelimiter(let dashes):
@@ -505,6 +513,12 @@ public struct MultipartFormParser: Sendable {
                 try handle(.closing(rest))
                 index = count
             }
+        }
+        if case .fileData(let matched) = state {
+            // The input ended inside the file: the run goes out, except a partial match
+            // at its end, which is held (as the delimiter's bytes) until the next input.
+            let end = matched == 0 ? count : (matchStart ?? runStart)
+            try emitFileData(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]), handle)
         }
     }
 

@@ -249,4 +249,74 @@ import Testing
         try parser.finish()
         #expect(total == 16 * 64 * 1024)
     }
+
+    @Test func fileDataLeavesInOneRunPerInput() throws {
+        var parser = try MultipartFormParser(boundary: "b0undary")
+        _ = try parser.consume(body("--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n"))
+        let piece = Array(String(repeating: "ab\r\n--b0und\r\r\n-x", count: 1000).utf8) + body("z")
+        var runs = 0
+        try piece.withUnsafeBytes { buffer in
+            try parser.consume(buffer) { event in
+                if case .fileData = event { runs += 1 }
+            }
+        }
+        #expect(runs == 1)
+        #expect(parser.fileLength == piece.count)
+    }
+
+    /// A small deterministic generator (SplitMix64) for the randomized test.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func randomFilesCutAtRandomPlacesComeOutWhole() throws {
+        var rng = SplitMix(state: 2026)
+        for round in 0..<400 {
+            let boundary = ["b0undary", "x", "----WebKitFormBoundaryAbC", "a b:c"][round % 4]
+            let delimiter = Array("\r\n--\(boundary)".utf8)
+            // Random bytes with prefixes of the delimiter planted in them.
+            var file: [UInt8] = []
+            let size = Int.random(in: 0...600, using: &rng)
+            while file.count < size {
+                if Bool.random(using: &rng) {
+                    file += delimiter.prefix(Int.random(in: 1..<delimiter.count, using: &rng))
+                } else {
+                    file += (0..<Int.random(in: 1...20, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                }
+            }
+            while let range = file.firstRange(of: delimiter) { file[range.upperBound - 1] ^= 0x20 } // never the whole delimiter
+            let head = body("--\(boundary)\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n"
+                + "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n")
+            let ending = body("\r\n--\(boundary)--\r\n")
+            let whole = head + file + ending
+            var cuts = (0..<Int.random(in: 0...12, using: &rng)).map { _ in Int.random(in: 0...whole.count, using: &rng) }.sorted()
+            cuts.append(whole.count)
+            var parser = try MultipartFormParser(boundary: boundary)
+            var data: [UInt8] = []
+            var closing: [UInt8] = []
+            var start = 0
+            for cut in cuts where cut >= start {
+                var piece = Array(whole[start..<cut])
+                start = cut
+                while !piece.isEmpty {
+                    let result = try parser.consume(piece)
+                    data += result.fileData
+                    closing += result.closing
+                    piece.removeFirst(result.consumed)
+                }
+            }
+            try parser.finish()
+            #expect(data == file, "round \(round)")
+            #expect(closing == ending, "round \(round)")
+            #expect(parser.fields == [FormField(name: "k", value: "v")])
+            #expect(parser.fieldSectionLength == head.count)
+        }
+    }
 }
