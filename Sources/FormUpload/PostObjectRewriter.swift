@@ -47,7 +47,8 @@ public struct PostObjectRewriter: Sendable {
     public let upstreamPrefix: [UInt8]
     /// The upstream body's length, for its Content-Length header.
     public let upstreamContentLength: Int
-    /// The upstream's text fields in order, ending with `policy` and its signature.
+    /// The upstream's text fields in order, ending with `policy` and its signature (for
+    /// tests and inspection; like every signature, not for logs).
     public let upstreamFields: [FormField]
     /// The file sizes accepted (also the upstream policy's `content-length-range`, except
     /// that its `max` is further capped by the Content-Length).
