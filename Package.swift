@@ -26,6 +26,10 @@ let package = Package(
             name: "S3Signing",
             dependencies: ["S3Core", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(
+            name: "FormUpload",
+            dependencies: ["S3Core", "S3Signing", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Credentials", dependencies: ["S3Signing", "YAMLConfig"]),
         .target(
@@ -75,6 +79,11 @@ let package = Package(
             dependencies: ["S3Signing", "S3Core", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Differential"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FormUploadTests",
+            dependencies: ["FormUpload", "S3Core", "S3Signing"],
+            exclude: ["Generator"]
         ),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
