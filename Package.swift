@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy",
+                "S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "FormUpload",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

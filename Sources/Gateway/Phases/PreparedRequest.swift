@@ -1,4 +1,5 @@
 import Credentials
+import FormUpload
 import Policy
 import S3Core
 import S3Signing
@@ -30,4 +31,23 @@ public struct PreparedRequest: Sendable {
         case .sha256, .signedChunks, .unsignedChunksWithTrailer: true
         }
     }
+}
+
+/// A browser form upload whose head has been read: what is needed to read its fields.
+public struct FormUploadStart: Sendable {
+    public let address: S3Address
+    public let bucket: String
+    public let clientContentLength: Int
+    /// A fresh parser for the body; the connection handler feeds it until it reaches the
+    /// file part.
+    public var parser: MultipartFormParser
+    public let expectsContinue: Bool
+    public let isTLS: Bool
+}
+
+/// A form upload whose fields verified and passed the policy, with its upstream head and
+/// the rewriter that turns the rest of the client's body into the upstream's.
+public struct PreparedFormUpload: Sendable {
+    public let prepared: PreparedRequest
+    public let rewriter: PostObjectRewriter
 }

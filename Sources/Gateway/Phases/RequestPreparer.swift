@@ -1,4 +1,5 @@
 import Credentials
+import FormUpload
 import Foundation
 import Policy
 import S3Core
@@ -24,6 +25,7 @@ public struct RequestPreparer: Sendable {
     public let policy: UploadPolicy?
     private let resolver: S3AddressResolver
     private let authenticator: RequestAuthenticator
+    private let formVerifier: PostObjectVerifier
     private let signers: [String: UpstreamSigner]
 
     /// The profile anonymous requests (where allowed) are re-signed with.
@@ -35,9 +37,9 @@ public struct RequestPreparer: Sendable {
         self.credentials = credentials
         self.policy = policy
         resolver = S3AddressResolver(baseDomains: configuration.virtualHostDomains)
-        authenticator = RequestAuthenticator(
-            settings: AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew),
-            secrets: credentials, keyCache: keyCache)
+        let settings = AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew)
+        authenticator = RequestAuthenticator(settings: settings, secrets: credentials, keyCache: keyCache)
+        formVerifier = PostObjectVerifier(settings: settings, secrets: credentials, keyCache: keyCache)
         var signers: [String: UpstreamSigner] = [:]
         for (name, profile) in configuration.upstream.profiles {
             signers[name] = UpstreamSigner(scheme: configuration.upstream.signing, credentials: profile,
@@ -54,25 +56,9 @@ public struct RequestPreparer: Sendable {
     }
 
     public func prepare(_ head: ClientRequestHead, now: Date) throws(S3Error) -> PreparedRequest {
-        // parse
-        let target = try RequestTarget(parsing: head.uri)
-        guard head.headers.values(S3HeaderName.host).count == 1, let host = head.headers[S3HeaderName.host] else {
-            throw S3Error.invalidRequest("A request must carry exactly one Host header")
-        }
-        let address = try resolver.resolve(host: host, target: target)
-
-        // classify
-        let operation = S3OperationClassifier.classify(method: head.method, address: address, target: target,
-                                                       headers: head.headers)
-        if case .unknown(let reason) = operation {
-            throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
-        }
+        let (target, address, operation) = try parseAndClassify(head)
         if operation == .postObject {
-            // A form upload authenticates through its form fields, which must be verified
-            // (and re-signed) before its file part may go anywhere; until the gateway does
-            // that, it refuses form uploads rather than forward them unverified.
-            throw S3Error.notImplemented("Browser form uploads (POST Object) are not supported by this gateway yet.")
-                .about(address.resource)
+            throw S3Error.internalError("A form upload is prepared from its fields, not its head.")
         }
 
         // authenticate
@@ -129,6 +115,89 @@ public struct RequestPreparer: Sendable {
             expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")
     }
 
+    /// The parse and classify phases.
+    private func parseAndClassify(_ head: ClientRequestHead) throws(S3Error) -> (RequestTarget, S3Address, S3Operation) {
+        let target = try RequestTarget(parsing: head.uri)
+        guard head.headers.values(S3HeaderName.host).count == 1, let host = head.headers[S3HeaderName.host] else {
+            throw S3Error.invalidRequest("A request must carry exactly one Host header")
+        }
+        let address = try resolver.resolve(host: host, target: target)
+        let operation = S3OperationClassifier.classify(method: head.method, address: address, target: target,
+                                                       headers: head.headers)
+        if case .unknown(let reason) = operation {
+            throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
+        }
+        return (target, address, operation)
+    }
+
+    // MARK: Browser form uploads
+
+    /// The start of a browser form upload (`POST /bucket`, multipart/form-data), or nil for
+    /// any other request. Its credentials are in the form's fields, so the gateway reads the
+    /// field section (at most 20 KiB) before anything goes upstream.
+    public func startFormUpload(_ head: ClientRequestHead) throws(S3Error) -> FormUploadStart? {
+        let (_, address, operation) = try parseAndClassify(head)
+        guard operation == .postObject, let bucket = address.bucket else { return nil }
+        do throws(S3Error) {
+            guard !head.headers.contains(S3HeaderName.authorization) else {
+                throw S3Error.invalidArgument("A form upload authenticates through its fields, not an Authorization header")
+            }
+            guard head.headers.values(S3HeaderName.contentLength).count == 1,
+                  let text = head.headers[S3HeaderName.contentLength], let length = Int(text), length >= 0 else {
+                throw S3Error.missingContentLength()
+            }
+            let parser = try MultipartFormParser(contentType: head.headers[S3HeaderName.contentType] ?? "")
+            return FormUploadStart(address: address, bucket: bucket, clientContentLength: length, parser: parser,
+                                   expectsContinue: head.headers["expect"]?.asciiLowercased == "100-continue",
+                                   isTLS: head.isTLS)
+        } catch {
+            throw error.about(address.resource)
+        }
+    }
+
+    /// The form's field section has been read (`parser` stopped at the file part): verify
+    /// its signature and policy document, run the seed rules and the upload policy on its
+    /// fields, and re-sign it for the upstream.
+    public func completeFormUpload(_ start: FormUploadStart, parser: MultipartFormParser,
+                                   now: Date) throws(S3Error) -> PreparedFormUpload {
+        do throws(S3Error) {
+            let form = try formVerifier.verify(parser, bucket: start.bucket, now: now)
+            guard let identity = credentials.identity(forAccessKey: form.accessKeyId) else { throw S3Error.invalidAccessKeyId() }
+            let address = S3Address(style: start.address.style, bucket: start.bucket, key: form.key)
+            let policyRequest = PolicyRequest(operation: .postObject, bucket: start.bucket, key: form.key,
+                                              principal: identity.principal, groups: identity.groups,
+                                              headers: form.headers, isTLS: start.isTLS)
+            try SeedValidation.validate(policyRequest, requireTLSForSSEC: configuration.sseCRequiresTLS)
+            var decision: PolicyDecision?
+            if let policy {
+                let evaluated = policy.evaluate(policyRequest)
+                if case .deny(let error) = evaluated.outcome { throw error }
+                if !evaluated.mutations.isEmpty, evaluated.outcome != .auditOnly {
+                    // A form's fields are covered by the client's signed policy document:
+                    // the gateway does not rewrite them behind the client's back.
+                    throw S3Error.accessDenied("Policy rules \(evaluated.matchedRules.joined(separator: ", ")) would change this form upload (\(evaluated.mutations.map(\.description).joined(separator: "; "))); send those fields in the form")
+                }
+                decision = evaluated
+            }
+            guard let signer = signers[identity.upstreamProfile] else {
+                throw S3Error.internalError("No upstream profile named \(identity.upstreamProfile)")
+            }
+            let rewriter = try PostObjectRewriter(form: form, parser: parser, clientContentLength: start.clientContentLength,
+                                                  signer: signer, now: now)
+            let location = upstreamLocation(of: S3Address(style: start.address.style, bucket: start.bucket, key: nil))
+            let headers = HeaderFields([("Host", location.host), ("Content-Type", rewriter.upstreamContentType),
+                                        ("Content-Length", String(rewriter.upstreamContentLength))])
+            let prepared = PreparedRequest(
+                operation: .postObject, address: address, identity: identity, scheme: nil, decision: decision,
+                payload: .unsigned, trailerHeader: nil,
+                upstream: UpstreamRequestHead(method: "POST", target: location.path, headers: headers),
+                upstreamBody: .exactly(rewriter.upstreamContentLength), expectsContinue: false)
+            return PreparedFormUpload(prepared: prepared, rewriter: rewriter)
+        } catch {
+            throw error.about(start.address.resource)
+        }
+    }
+
     private func allowAnonymous(operation: S3Operation, address: S3Address) throws(S3Error) {
         guard let bucket = address.bucket, configuration.anonymousReadBuckets.contains(bucket),
               operation == .getObject || operation == .headObject
@@ -181,6 +250,23 @@ public struct RequestPreparer: Sendable {
         }
     }
 
+    /// Where a bucket and key are on the upstream: its Host, the encoded path and how the
+    /// bucket is named (for SigV2/OBS resources), in the configured upstream addressing.
+    func upstreamLocation(of address: S3Address) -> (host: String, path: String, address: S3Address) {
+        let upstream = configuration.upstream
+        let encodedKey = address.key.map { PercentEncoding.encode($0, encodeSlash: false) }
+        if upstream.addressing == .virtualHosted, let bucket = address.bucket {
+            return ("\(bucket).\(upstream.hostHeader)", "/" + (encodedKey ?? ""),
+                    S3Address(style: .virtualHosted, bucket: bucket, key: address.key))
+        }
+        var path = "/"
+        if let bucket = address.bucket {
+            path += PercentEncoding.encode(bucket)
+            if let encodedKey { path += "/" + encodedKey }
+        }
+        return (upstream.hostHeader, path, S3Address(style: .path, bucket: address.bucket, key: address.key))
+    }
+
     /// Hop-by-hop fields (RFC 9110 §7.6.1) and the client's own authentication, framing and
     /// signing fields: the upstream request gets its own.
     static let fieldsNotForwarded: Set<String> = [
@@ -193,7 +279,6 @@ public struct RequestPreparer: Sendable {
     func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
                       body: UpstreamBodyLength, payload: PayloadExpectation, profile: String,
                       now: Date) throws(S3Error) -> UpstreamRequestHead {
-        let upstream = configuration.upstream
         let connectionTokens = Set(clientHeaders.values("connection").flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
         var decodesChunks = false
@@ -214,23 +299,10 @@ public struct RequestPreparer: Sendable {
             headers.add(field.name, field.value)
         }
 
-        let upstreamAddress: S3Address
-        var path: String
-        let host: String
-        switch (upstream.addressing, address.bucket) {
-        case (.virtualHosted, .some(let bucket)):
-            upstreamAddress = S3Address(style: .virtualHosted, bucket: bucket, key: address.key)
-            host = "\(bucket).\(upstream.hostHeader)"
-            path = "/" + (address.key.map { PercentEncoding.encode($0, encodeSlash: false) } ?? "")
-        default:
-            upstreamAddress = S3Address(style: .path, bucket: address.bucket, key: address.key)
-            host = upstream.hostHeader
-            path = "/"
-            if let bucket = address.bucket {
-                path += PercentEncoding.encode(bucket)
-                if let key = address.key { path += "/" + PercentEncoding.encode(key, encodeSlash: false) }
-            }
-        }
+        let location = upstreamLocation(of: address)
+        let upstreamAddress = location.address
+        var path = location.path
+        let host = location.host
         let query = target.query
             .filter { !S3OperationClassifier.authenticationParameters.contains($0.name) && !Self.isHeaderParameter($0.name) }
             .map { parameter in parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName }

@@ -2,6 +2,15 @@ import NIOCore
 import S3Core
 import S3Signing
 
+/// Turns a client's request body into the upstream's, piece by piece: the connection
+/// handler feeds every body buffer and, at the end, asks for what remains.
+protocol UpstreamBodySource {
+    /// The buffers that may go upstream now.
+    mutating func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
+    /// The body ended: the final checks, then whatever was held back.
+    mutating func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
+}
+
 /// Turns the client's request body into the upstream's, verifying it on the way, and
 /// holds back the last bytes until the verification that only the end can give has
 /// passed: the upstream's Content-Length is then never met by a body that failed, so it
@@ -10,7 +19,7 @@ import S3Signing
 /// Plain bodies (`UNSIGNED-PAYLOAD`, a hex hash, SigV2/OBS) are forwarded as the same
 /// buffers they arrived in; aws-chunked bodies are decoded, and a signed chunk leaves only
 /// once its signature checked.
-struct BodyForwarder {
+struct BodyForwarder: UpstreamBodySource {
     private var verifier: PayloadVerifier
     private let decodes: Bool
     private let holdsBack: Bool
@@ -67,7 +76,7 @@ struct BodyForwarder {
     }
 
     /// The body ended: the final verification, then the held-back bytes.
-    mutating func finish() throws(S3Error) -> [ByteBuffer] {
+    mutating func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
         _ = try verifier.finish()
         defer { heldBack = nil }
         return heldBack.map { [$0] } ?? []

@@ -49,7 +49,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     func read(context: ChannelHandlerContext) {
-        if let exchange, !exchange.discardingBody, !exchange.clientEnded,
+        if let exchange, !exchange.discardingBody, !exchange.clientEnded, exchange.formFields == nil,
            !(exchange.upstream?.isWritable ?? false) {
             // The upstream cannot take more yet (not connected, or its buffer is full).
             pendingRead = true
@@ -103,7 +103,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
         do throws(S3Error) {
-            let prepared = try environment.preparer().prepare(clientHead, now: Date())
+            let preparer = environment.preparer()
+            if let form = try preparer.startFormUpload(clientHead) {
+                // The credentials are in the body: read the field section first.
+                exchange.formFields = form
+                if form.expectsContinue {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                          promise: nil)
+                }
+                return
+            }
+            let prepared = try preparer.prepare(clientHead, now: Date())
             exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
             exchange.prepared = prepared
         } catch {
@@ -113,11 +123,49 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         connectUpstream(exchange)
     }
 
+    /// Feeds a form upload's field section until the file part begins; then verifies the
+    /// form, and connects upstream with the rest of this buffer kept for the rewriter.
+    private func readFormFields(_ buffer: ByteBuffer, of exchange: Exchange) {
+        guard var form = exchange.formFields else { return }
+        var parser = form.parser
+        var consumed = 0
+        var failure: S3Error?
+        buffer.withUnsafeReadableBytes { bytes in
+            do throws(S3Error) {
+                consumed = try parser.consume(bytes) { _ in }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure {
+            refuse(exchange, with: failure.about(form.address.resource))
+            return
+        }
+        guard parser.filePart != nil else {
+            form.parser = parser
+            exchange.formFields = form
+            return
+        }
+        do throws(S3Error) {
+            let ready = try environment.preparer().completeFormUpload(form, parser: parser, now: Date())
+            exchange.prepared = ready.prepared
+            exchange.forwarder = FormBodyForwarder(rewriter: ready.rewriter)
+            exchange.formFields = nil
+            let rest = buffer.getSlice(at: buffer.readerIndex + consumed, length: buffer.readableBytes - consumed)
+            if let rest, rest.readableBytes > 0 { exchange.bufferedBody.append(rest) }
+            connectUpstream(exchange)
+        } catch {
+            refuse(exchange, with: error)
+        }
+    }
+
     private func requestBody(_ buffer: ByteBuffer) {
         guard let exchange, !exchange.discardingBody else { return }
         exchange.bytesIn += buffer.readableBytes
         armBodyIdleTimer(exchange)
-        if exchange.upstream == nil {
+        if exchange.formFields != nil {
+            readFormFields(buffer, of: exchange)
+        } else if exchange.upstream == nil {
             exchange.bufferedBody.append(buffer)
         } else {
             forward(buffer, of: exchange)
@@ -130,6 +178,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         exchange.bodyIdleTimer?.cancel()
         if exchange.discardingBody {
             completeIfDone(exchange)
+        } else if let form = exchange.formFields {
+            refuse(exchange, with: S3Error(code: "MalformedPOSTRequest",
+                                           message: "The body of your POST request is not well-formed multipart/form-data.",
+                                           status: 400, resource: form.address.resource))
         } else if exchange.upstream != nil {
             finishRequest(exchange)
         }
@@ -209,7 +261,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private func finishRequest(_ exchange: Exchange) {
         guard let upstream = exchange.upstream, var forwarder = exchange.forwarder, let context else { return }
         do throws(S3Error) {
-            let buffers = try forwarder.finish()
+            let buffers = try forwarder.finish(allocator: upstream.allocator)
             exchange.forwarder = forwarder
             for part in buffers { upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil) }
             upstream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)

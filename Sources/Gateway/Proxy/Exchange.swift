@@ -16,7 +16,10 @@ final class Exchange {
     let head: HTTPRequestHead
     let started = NIODeadline.now()
     var prepared: PreparedRequest?
-    var forwarder: BodyForwarder?
+    var forwarder: (any UpstreamBodySource)?
+    /// A browser form upload whose field section is still being read: nothing goes
+    /// upstream until its fields are verified.
+    var formFields: FormUploadStart?
 
     var upstream: (any Channel)?
     var upstreamHandler: UpstreamConnectionHandler?

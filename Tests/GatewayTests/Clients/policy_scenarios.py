@@ -20,6 +20,7 @@ import urllib.parse
 import uuid
 
 import boto3
+from urllib3 import encode_multipart_formdata
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -43,7 +44,7 @@ def expect_denied(call, rule):
     raise AssertionError(f"the request was not refused (rule {rule})")
 
 
-def scenarios(s3, suffix):
+def scenarios(s3, suffix, args_endpoint):
     finance, web, plain = f"finance-{suffix}", f"web-{suffix}", f"plain-{suffix}"
     for bucket in (finance, web, plain):
         s3.create_bucket(Bucket=bucket)
@@ -107,9 +108,46 @@ def scenarios(s3, suffix):
         head = s3.head_object(Bucket=web, Key="a.html")
         assert head.get("WebsiteRedirectLocation") == "/b.html", head
 
+    def post_form(fields, content):
+        """POSTs a browser form (fields, then the file) the way a browser does."""
+        body, content_type = encode_multipart_formdata(list(fields.items()) + [("file", ("photo.jpg", content, "image/jpeg"))])
+        parsed = urllib.parse.urlsplit(args_endpoint)
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
+        connection.request("POST", f"/{plain}", body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+
+    def form_upload_is_verified_re_signed_and_stored():
+        post = s3.generate_presigned_post(plain, "uploads/${filename}", Fields={"Content-Type": "image/jpeg"},
+                                          Conditions=[{"Content-Type": "image/jpeg"}, ["content-length-range", 1, 10_000_000]])
+        content = os.urandom(300_000)
+        status, text = post_form(post["fields"], content)
+        assert status in (200, 201, 204), f"{status} {text}"
+        stored = s3.get_object(Bucket=plain, Key="uploads/photo.jpg")
+        assert stored["Body"].read() == content
+        assert stored["ContentType"] == "image/jpeg", stored["ContentType"]
+        # A field the signed policy pins, changed (Content-Type must be image/jpeg), is refused
+        # and stores nothing; so is a key outside the policy's "uploads/" prefix.
+        for name, changed in (("Content-Type", {"Content-Type": "text/html"}), ("key", {"key": "elsewhere/photo.jpg"})):
+            status, text = post_form(dict(post["fields"], **changed), content)
+            assert status == 403, f"{name}: {status} {text}"
+        try:
+            s3.head_object(Bucket=plain, Key="elsewhere/photo.jpg")
+            raise AssertionError("a tampered form stored an object")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] in ("404", "NoSuchKey"), error.response
+        return f"{status} for the tampered form"
+
+    def form_upload_policy_violation_is_refused():
+        post = s3.generate_presigned_post(plain, "uploads/cold.bin", Fields={"x-amz-storage-class": "GLACIER"},
+                                          Conditions=[{"x-amz-storage-class": "GLACIER"}])
+        status, text = post_form(post["fields"], b"cold data")
+        assert status == 403 and "no-glacier" in text, f"{status} {text}"
+
     checks = [kms_default_is_injected_and_applied, kms_key_not_allowed, kms_key_not_allowed_on_copy, glacier_denied,
               glacier_denied_through_a_presigned_url, foreign_redirect_denied, relative_redirect_allowed,
-              public_acl_denied, audit_rule_lets_the_request_through]
+              public_acl_denied, audit_rule_lets_the_request_through, form_upload_is_verified_re_signed_and_stored,
+              form_upload_policy_violation_is_refused]
     results = []
     for check in checks:
         try:
@@ -134,7 +172,7 @@ def main():
     parser.add_argument("--secret", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    results = scenarios(client(args), uuid.uuid4().hex[:8])
+    results = scenarios(client(args), uuid.uuid4().hex[:8], args.endpoint)
     with open(args.out, "w") as out:
         json.dump({"scenarios": results}, out, indent=1)
     for result in results:

@@ -54,7 +54,7 @@ import Testing
             "--out", results.path,
         ], timeout: 300)
         let decoded = try JSONDecoder().decode(Results.self, from: Data(contentsOf: results))
-        #expect(decoded.scenarios.count == 9, "\(run.output.suffix(3000))")
+        #expect(decoded.scenarios.count == 11, "\(run.output.suffix(3000))")
         for scenario in decoded.scenarios {
             #expect(scenario.ok, "\(scenario.name): \(scenario.detail)")
         }
