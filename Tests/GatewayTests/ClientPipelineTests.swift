@@ -21,7 +21,7 @@ import Testing
                 pools: UpstreamPools(group: loop, upstream: configuration.upstream, sslContext: nil,
                                      timeouts: configuration.timeouts, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
-                logger: Logger(label: "test"), isTLS: false)
+                responseHeaderRules: configuration.responseHeaderRules, logger: Logger(label: "test"), isTLS: false)
             try GatewayServer.configureClientPipeline(channel, tls: nil, limits: configuration.limits,
                                                       timeouts: configuration.timeouts, environment: environment)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()

@@ -1,4 +1,5 @@
 import Foundation
+import S3Core
 import S3Signing
 import YAMLConfig
 
@@ -39,7 +40,7 @@ extension GatewayConfiguration {
                              environment: [String: String]) throws(ConfigError) -> GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
-                      "anonymous", "clock_skew", "sse_c_requires_tls", "limits", "timeouts", "log_level"],
+                      "anonymous", "clock_skew", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path) }
         let commandLine = YAMLNode.commandLine
@@ -131,6 +132,7 @@ extension GatewayConfiguration {
             anonymousReadBuckets: anonymousReadBuckets,
             maxClockSkew: TimeInterval(try root["clock_skew"]?.int(in: 1...86_400) ?? 900),
             sseCRequiresTLS: try root["sse_c_requires_tls"]?.bool() ?? true,
+            responseHeaderRules: try root["response_headers"].map { node throws(ConfigError) in try ResponseHeaderRule.parseList(node) } ?? [],
             limits: limits,
             timeouts: timeouts,
             logLevel: logLevel)
@@ -153,16 +155,22 @@ extension GatewayConfiguration.Upstream {
     static func parse(_ node: YAMLNode, resolve: (String) -> String,
                       environment: [String: String]) throws(ConfigError) -> Self {
         let fields = try node.mapping(
-            allowed: ["endpoint", "region", "signing", "addressing", "ca_bundle", "server_name", "profiles"],
+            allowed: ["endpoint", "region", "signing", "dialect", "addressing", "ca_bundle", "server_name", "profiles"],
             required: ["endpoint", "profiles"])
         var upstream = Self(scheme: "http", host: "", port: 80, region: try fields["region"]?.nonEmptyString() ?? "us-east-1",
-                            signing: .v4, addressing: .path, caBundle: nil, serverName: nil, profiles: [:])
+                            signing: .v4, dialect: .s3, addressing: .path, caBundle: nil, serverName: nil, profiles: [:])
         try upstream.setEndpoint(try fields["endpoint"]!.nonEmptyString(), at: fields["endpoint"]!)
         if let signing = fields["signing"] {
             guard let scheme = UpstreamSigner.Scheme(rawValue: try signing.string()) else {
                 throw signing.error("expected v4, v2 or obs")
             }
             upstream.signing = scheme
+        }
+        // OBS native signatures go with the OBS dialect unless said otherwise.
+        upstream.dialect = upstream.signing == .obs ? .obs : .s3
+        if let dialect = fields["dialect"] {
+            guard let value = HeaderDialect(rawValue: try dialect.string()) else { throw dialect.error("expected s3 or obs") }
+            upstream.dialect = value
         }
         if let addressing = fields["addressing"] {
             guard let value = Addressing(rawValue: try addressing.string()) else {

@@ -1,4 +1,5 @@
 import Foundation
+import S3Core
 import S3Signing
 
 /// Everything `obsgate serve` runs with, validated. Loaded from YAML by
@@ -22,6 +23,9 @@ public struct GatewayConfiguration: Sendable {
         public var port: Int
         public var region: String
         public var signing: UpstreamSigner.Scheme
+        /// The header dialect the upstream speaks: requests are translated into it before
+        /// signing, responses back into the client's.
+        public var dialect: HeaderDialect
         public var addressing: Addressing
         /// PEM bundle of CAs trusted for an https upstream; the system store when nil.
         public var caBundle: String?
@@ -80,6 +84,9 @@ public struct GatewayConfiguration: Sendable {
     /// SSE-C keys travel in headers, so S3 refuses them over plain HTTP; set false only
     /// when TLS ends in front of the gateway (a load balancer).
     public var sseCRequiresTLS: Bool
+    /// Changes to the response headers clients get, after the built-in ones (hop-by-hop
+    /// fields, `Server` and `x-reserved` removed; `x-obsgate-request-id` added).
+    public var responseHeaderRules: [ResponseHeaderRule]
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: String

@@ -13,6 +13,7 @@ import S3Signing
 ///     frame      the body's length for the upstream (aws-chunked is decoded in flight)
 ///     validate   the seed header rules (storage class, redirect, SSE-KMS, SSE-C, metadata)
 ///     police     the upload policy: allow, deny, or change headers (defaults, stripping)
+///     translate  x-amz-* ↔ x-obs-* into the upstream's dialect (values too; no equivalent → 400)
 ///     rebuild    the upstream request head from validated parts, re-signed
 ///
 /// Each phase either passes the request on or throws the S3 error the client gets. The
@@ -102,6 +103,13 @@ public struct RequestPreparer: Sendable {
             if case .deny(let error) = evaluated.outcome { throw error.about(address.resource) }
             headers = evaluated.applying(to: headers)
             decision = evaluated
+        }
+
+        // translate
+        do throws(S3Error) {
+            headers = try HeaderDialect.translate(headers, to: configuration.upstream.dialect)
+        } catch {
+            throw error.about(address.resource)
         }
 
         // rebuild

@@ -22,6 +22,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let pools: UpstreamPools
         let timeouts: GatewayConfiguration.Timeouts
         let limits: GatewayConfiguration.Limits
+        let responseHeaderRules: [ResponseHeaderRule]
         let logger: Logger
         let isTLS: Bool
     }
@@ -423,7 +424,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
-        var rewritten = ResponseHeadRewriter.rewrite(head, requestId: exchange.requestId)
+        let rewriter = ResponseHeadRewriter(rules: environment.responseHeaderRules)
+        var rewritten = rewriter.rewrite(head, requestId: exchange.requestId,
+                                         clientDialect: exchange.prepared?.clientDialect ?? .s3,
+                                         operation: exchange.prepared?.operation.name)
         rewritten.version = exchange.head.version
         if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
         return rewritten

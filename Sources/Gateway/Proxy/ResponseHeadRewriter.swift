@@ -1,26 +1,50 @@
 import NIOHTTP1
+import S3Core
 
-/// Rewrites the upstream's response head for the client: hop-by-hop fields (RFC 9110
-/// §7.6.1, and any named in `Connection`) are dropped because they describe the upstream
-/// connection, not this one; `Server` is dropped so the store's software is not revealed;
-/// the gateway's request id is added so a client report can be matched to the log line.
-enum ResponseHeadRewriter {
+/// Rewrites the upstream's response head for the client, in this order:
+///
+/// 1. hop-by-hop fields (RFC 9110 §7.6.1, and any named in `Connection`) are dropped: they
+///    describe the upstream connection, not this one; so are `Server` and OBS's
+///    `x-reserved`, which reveal the store's software;
+/// 2. `x-amz-*` / `x-obs-*` fields are put in the client's dialect (the one its request
+///    was signed in), with values such as storage classes translated too;
+/// 3. the configured rules apply (remove, rename, set, add; scoped by operation and status);
+/// 4. the gateway's request id is added (`x-amz-request-id` keeps the upstream's), so a
+///    client report can be matched to the gateway's log line and the store's.
+struct ResponseHeadRewriter: Sendable {
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade",
     ]
-
+    static let revealing: Set<String> = ["server", "x-reserved"]
     static let requestIdHeader = "x-obsgate-request-id"
 
-    static func rewrite(_ head: HTTPResponseHead, requestId: String) -> HTTPResponseHead {
+    let rules: [ResponseHeaderRule]
+
+    func rewrite(_ head: HTTPResponseHead, requestId: String, clientDialect: HeaderDialect,
+                 operation: String?) -> HTTPResponseHead {
         let named = Set(head.headers[canonicalForm: "connection"].map { $0.lowercased() })
-        var headers = HTTPHeaders()
+        var fields = HeaderFields()
         for (name, value) in head.headers {
             let lower = name.lowercased()
-            if hopByHop.contains(lower) || named.contains(lower) || lower == "server" { continue }
-            headers.add(name: name, value: value)
+            if Self.hopByHop.contains(lower) || named.contains(lower) || Self.revealing.contains(lower) { continue }
+            fields.add(name, value)
         }
-        headers.replaceOrAdd(name: requestIdHeader, value: requestId)
+        fields = (try? HeaderDialect.translate(fields, to: clientDialect, strict: false)) ?? fields
+        let status = Int(head.status.code)
+        for rule in rules where rule.applies(operation: operation, status: status) {
+            for name in rule.remove { fields.remove(name) }
+            for (from, to) in rule.rename {
+                let values = fields.values(from)
+                fields.remove(from)
+                for value in values { fields.add(to, value) }
+            }
+            for (name, value) in rule.set { fields.replace(name, with: value) }
+            for (name, value) in rule.add { fields.add(name, value) }
+        }
+        fields.replace(Self.requestIdHeader, with: requestId)
+        var headers = HTTPHeaders()
+        for field in fields { headers.add(name: field.name, value: field.value) }
         return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
     }
 }

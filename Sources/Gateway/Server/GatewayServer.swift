@@ -118,7 +118,8 @@ public final class GatewayServer: Sendable {
     private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
         let environment = ClientConnectionHandler.Environment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
-            limits: configuration.limits, logger: logger, isTLS: tls != nil)
+            limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, logger: logger,
+            isTLS: tls != nil)
         let limits = configuration.limits
         let timeouts = configuration.timeouts
         return ServerBootstrap(group: group)
