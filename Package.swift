@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy",
+                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -34,15 +34,15 @@ func randomBytes(_ count: Int) -> [UInt8] {
         let upstream: DevUpstreamServer
         let gateway: LiveGateway
 
-        static func start(gatewayExtra: String = "", policy: UploadPolicy? = nil) async throws -> Stack {
+        static func start(gatewayExtra: String = "", upstreamExtra: String = "", policy: UploadPolicy? = nil) async throws -> Stack {
             var configuration = DevUpstreamConfiguration(credentials: [
                 SigningCredentials(accessKeyId: TestSetup.upstreamKey, secretAccessKey: TestSetup.upstreamSecret),
             ])
             configuration.minimumPartSize = 1
             let upstream = try await DevUpstreamServer.start(configuration, group: MultiThreadedEventLoopGroup.singleton,
                                                             logger: Logger(label: "dev-upstream"))
-            let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)", extra: gatewayExtra,
-                                                      policy: policy)
+            let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                      upstreamExtra: upstreamExtra, extra: gatewayExtra, policy: policy)
             return Stack(upstream: upstream, gateway: gateway)
         }
 
@@ -142,6 +142,41 @@ func randomBytes(_ count: Int) -> [UInt8] {
         #expect(try await stack.send("GET", "/bucket/c").body == body)
         let forwarded = try #require(stack.upstream.recordedRequests().last { $0.method == "PUT" })
         #expect(forwarded.headers["Expect"] == nil, "the gateway answers 100-continue itself")
+        await stack.stop()
+    }
+
+    /// An S3 client in front of an OBS-dialect upstream: the upstream receives OBS headers,
+    /// values and signature; the client gets S3 headers and values back.
+    @Test func anS3RequestReachesAnOBSUpstreamInItsDialectAndComesBackInS3s() async throws {
+        let stack = try await Stack.start(upstreamExtra: "signing: obs")
+        #expect(try await stack.send("PUT", "/bucket").status == 200)
+        let body = Array("dialects".utf8)
+        let put = try await stack.send("PUT", "/bucket/k", headers: [
+            ("x-amz-storage-class", "STANDARD_IA"), ("x-amz-server-side-encryption", "aws:kms"),
+            ("x-amz-server-side-encryption-aws-kms-key-id", "k1"), ("x-amz-meta-team", "blue"),
+        ], body: body, payloadHash: hexSHA256(body))
+        #expect(put.status == 200, "\(put.bodyText)")
+        let forwarded = try #require(stack.upstream.recordedRequests().last { $0.method == "PUT" && $0.target == "/bucket/k" })
+        #expect(forwarded.headers["Authorization"]?.hasPrefix("OBS \(TestSetup.upstreamKey):") == true)
+        #expect(forwarded.headers["x-obs-storage-class"] == "WARM")
+        #expect(forwarded.headers["x-obs-server-side-encryption"] == "kms")
+        #expect(forwarded.headers["x-obs-server-side-encryption-kms-key-id"] == "k1")
+        #expect(forwarded.headers["x-obs-meta-team"] == "blue")
+        #expect(!forwarded.headers.contains { $0.name.lowercased().hasPrefix("x-amz-") })
+
+        let head = try await stack.send("HEAD", "/bucket/k")
+        #expect(head.headers["x-amz-storage-class"].first == "STANDARD_IA")
+        #expect(head.headers["x-amz-server-side-encryption"].first == "aws:kms")
+        #expect(head.headers["x-amz-meta-team"].first == "blue")
+        #expect(!(head.headers["x-amz-request-id"].first ?? "").isEmpty)
+        #expect(!head.headers.contains { $0.name.lowercased().hasPrefix("x-obs-") })
+
+        stack.upstream.clearRecordedRequests()
+        let unmappable = try await stack.send("PUT", "/bucket/rr", headers: [("x-amz-storage-class", "REDUCED_REDUNDANCY")],
+                                              body: body, payloadHash: hexSHA256(body))
+        #expect(unmappable.status == 400)
+        #expect(unmappable.bodyText.contains("<Code>InvalidStorageClass</Code>"))
+        #expect(stack.upstream.recordedRequests().isEmpty)
         await stack.stop()
     }
 }
