@@ -84,29 +84,3 @@ extension S3Error {
                 details: [("Size", String(size)), ("MaxSizeAllowed", String(maxSizeAllowed))])
     }
 }
-
-/// Byte comparison whose time depends only on the lengths (S3Signing's is internal).
-enum ConstantTime {
-    static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) { difference |= x ^ y }
-        return difference == 0
-    }
-}
-
-/// Decodes upper- or lowercase hex; nil for odd lengths or other characters.
-func bytes(fromHex text: String) -> [UInt8]? {
-    let utf8 = Array(text.utf8)
-    guard utf8.count % 2 == 0 else { return nil }
-    var out = [UInt8]()
-    out.reserveCapacity(utf8.count / 2)
-    var index = 0
-    while index < utf8.count {
-        guard let high = PercentEncoding.hexValue(utf8[index]),
-              let low = PercentEncoding.hexValue(utf8[index + 1]) else { return nil }
-        out.append(high << 4 | low)
-        index += 2
-    }
-    return out
-}

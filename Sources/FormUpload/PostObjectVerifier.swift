@@ -214,7 +214,7 @@ public struct PostObjectVerifier: Sendable {
         }
         let key = keyCache.signingKey(secret: secret, scope: scope)
         let expected = Array(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key))
-        guard signature.utf8.count == 64, let provided = bytes(fromHex: signature),
+        guard signature.utf8.count == 64, let provided = bytesFromHex(signature),
               ConstantTime.equals(provided, expected)
         else { throw S3Error.signatureDoesNotMatch() }
         return accessKeyId

@@ -173,7 +173,7 @@ public func hexSHA256(_ data: some DataProtocol) -> String {
 }
 
 /// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.
-func bytesFromHex(_ text: String) -> [UInt8]? {
+public func bytesFromHex(_ text: String) -> [UInt8]? {
     let utf8 = Array(text.utf8)
     guard utf8.count % 2 == 0 else { return nil }
     var out = [UInt8]()

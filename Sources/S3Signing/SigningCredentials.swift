@@ -25,8 +25,8 @@ public protocol SecretLookup: Sendable {
 
 /// Byte comparison whose time depends only on the lengths, so a signature check does not
 /// reveal how many leading bytes of a forged signature were right.
-enum ConstantTime {
-    static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+public enum ConstantTime {
+    public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }
