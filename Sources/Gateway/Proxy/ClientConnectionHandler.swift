@@ -392,10 +392,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         headers.add(name: "Content-Type", value: "application/xml")
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "x-amz-request-id", value: exchange.requestId)
-        headers.add(name: ResponseHeadRewriter.requestIdHeader, value: exchange.requestId)
-        if exchange.mustClose || !exchange.head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: error.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: status, headers: headers))), promise: nil)
+        // The gateway's own answers get the same treatment as the upstream's: the client's
+        // dialect (x-obs-request-id for an OBS client) and the configured rules.
+        var head = responseHead(from: HTTPResponseHead(version: exchange.head.version,
+                                                       status: HTTPResponseStatus(statusCode: error.status), headers: headers),
+                                of: exchange)
+        if exchange.mustClose { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         }
@@ -425,12 +428,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
         let rewriter = ResponseHeadRewriter(rules: environment.responseHeaderRules)
-        var rewritten = rewriter.rewrite(head, requestId: exchange.requestId,
-                                         clientDialect: exchange.prepared?.clientDialect ?? .s3,
+        var rewritten = rewriter.rewrite(head, requestId: exchange.requestId, clientDialect: clientDialect(of: exchange),
                                          operation: exchange.prepared?.operation.name)
         rewritten.version = exchange.head.version
         if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
         return rewritten
+    }
+
+    /// The dialect of the client: from its verified signature, or — for a request refused
+    /// before or during verification — from the form of the signature it sent.
+    private func clientDialect(of exchange: Exchange) -> HeaderDialect {
+        if let prepared = exchange.prepared { return prepared.clientDialect }
+        let authorization = exchange.head.headers.first(name: "authorization") ?? ""
+        let signedWithOBSQuery = exchange.head.uri.contains("AccessKeyId=") && !exchange.head.uri.contains("AWSAccessKeyId=")
+        return authorization.hasPrefix("OBS ") || signedWithOBSQuery ? .obs : .s3
     }
 
     /// The exchange is over once its response is written and the client's request has

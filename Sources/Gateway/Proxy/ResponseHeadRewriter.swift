@@ -4,8 +4,8 @@ import S3Core
 /// Rewrites the upstream's response head for the client, in this order:
 ///
 /// 1. hop-by-hop fields (RFC 9110 §7.6.1, and any named in `Connection`) are dropped: they
-///    describe the upstream connection, not this one; so are `Server` and OBS's
-///    `x-reserved`, which reveal the store's software;
+///    describe the upstream connection, not this one; so are `Server`, OBS's `x-reserved`
+///    and `x-obs-id-2`, which reveal the store's software and its internal hosts;
 /// 2. `x-amz-*` / `x-obs-*` fields are put in the client's dialect (the one its request
 ///    was signed in), with values such as storage classes translated too;
 /// 3. the configured rules apply (remove, rename, set, add; scoped by operation and status);
@@ -16,7 +16,7 @@ struct ResponseHeadRewriter: Sendable {
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade",
     ]
-    static let revealing: Set<String> = ["server", "x-reserved"]
+    static let revealing: Set<String> = ["server", "x-reserved", "x-obs-id-2"]
     static let requestIdHeader = "x-obsgate-request-id"
 
     let rules: [ResponseHeaderRule]
