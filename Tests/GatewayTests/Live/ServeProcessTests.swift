@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 @testable import Gateway
 
@@ -16,6 +17,16 @@ import Testing
         let file = directory.appendingPathComponent("obsgate.yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         return file
+    }
+
+    /// Waits (up to 20 s, for a loaded CI machine) until the gateway accepts connections.
+    static func waitUntilListening(port: Int) async throws {
+        for _ in 0..<200 {
+            if (try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get().close().get()) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw Peers.PeerMissing(description: "the gateway did not start listening on port \(port)")
     }
 
     @Test func aBadConfigurationExitsWith2AndSaysWhere() throws {
@@ -50,17 +61,20 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        try await Task.sleep(for: .milliseconds(800))
+        try await Self.waitUntilListening(port: port)
 
         let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(port)")
         async let inFlight = TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
                                                  headers: headers.map { ($0.name, $0.value) })
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM only once the request is really in flight: the upstream has it.
+        for _ in 0..<100 where !upstream.receivedText.contains("GET /bucket/key") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         kill(process.processIdentifier, SIGTERM)
         let response = try await inFlight
         #expect(response.status == 200)
         #expect(response.bodyText == "slow")
-        for _ in 0..<50 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<150 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!process.isRunning, "the gateway exits once drained")
         #expect(process.terminationStatus == 0)
         await upstream.stop()
@@ -81,7 +95,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        try await Task.sleep(for: .milliseconds(800))
+        try await Self.waitUntilListening(port: port)
 
         func glacierUpload() async throws -> Int {
             let headers = try TestSetup.signedHeaders(method: "PUT", target: "/bucket/cold", host: "127.0.0.1:\(port)",
@@ -96,18 +110,25 @@ import Testing
 
         try "version: 1\nrules:\n  - id: broken\n    storage_clas: {}\n".write(to: policyFile, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGHUP and the file watcher may both try the broken file; wait for the first.
+        var text = ""
+        for _ in 0..<100 {
+            text = try await metrics()
+            if !text.contains("obsgate_reload_failures_total 0") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(!text.contains("obsgate_reload_failures_total 0"), "\(text)")
         #expect(try await glacierUpload() == 403, "the old policy stays in force")
-        // SIGHUP and the file watcher may both have tried the broken file.
-        let text = try await metrics()
-        let failures = text.split(separator: "\n").first { $0.hasPrefix("obsgate_reload_failures_total ") }
-            .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
-        #expect(failures >= 1, "\(text)")
 
         try "version: 1\nrules: []\n".write(to: policyFile, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try await glacierUpload() == 200, "the new policy is in force")
+        var status = 0
+        for _ in 0..<100 {
+            status = try await glacierUpload()
+            if status == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(status == 200, "the new policy is in force")
         kill(process.processIdentifier, SIGTERM)
         await upstream.stop()
     }
