@@ -531,6 +531,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             "bytes_out": "\(exchange.bytesOut)",
             "duration_ms": "\(elapsed)",
         ]
+        // The path as sent, never the query: a presigned URL's query carries its signature.
+        metadata["path"] = "\(exchange.head.uri.prefix { $0 != "?" })"
         if let prepared = exchange.prepared {
             metadata["operation"] = "\(prepared.operation.name)"
             metadata["resource"] = "\(prepared.address.resource)"
