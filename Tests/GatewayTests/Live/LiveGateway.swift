@@ -22,7 +22,8 @@ final class LiveGateway: Sendable {
 
     static func start(upstream: String, upstreamKey: String = TestSetup.upstreamKey,
                       upstreamSecret: String = TestSetup.upstreamSecret, listenerTLS: String = "",
-                      upstreamExtra: String = "", extra: String = "", policy: UploadPolicy? = nil) async throws -> LiveGateway {
+                      upstreamExtra: String = "", extra: String = "", policy: UploadPolicy? = nil,
+                      logger: Logger = Logger(label: "live-gateway")) async throws -> LiveGateway {
         let yaml = """
             listeners:
               - address: 127.0.0.1:0
@@ -41,7 +42,7 @@ final class LiveGateway: Sendable {
         let configuration = try GatewayConfiguration.parse(yaml, file: "live.yaml", baseDirectory: "/", environment: [:])
         let server = try GatewayServer(configuration: configuration, credentials: try TestSetup.credentials(),
                                        policy: policy, group: MultiThreadedEventLoopGroup.singleton,
-                                       logger: Logger(label: "live-gateway"))
+                                       logger: logger)
         let addresses = try await server.start()
         return LiveGateway(server: server, port: addresses[0].port!)
     }
