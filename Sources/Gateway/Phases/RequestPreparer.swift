@@ -28,15 +28,18 @@ public struct RequestPreparer: Sendable {
     private let authenticator: RequestAuthenticator
     private let formVerifier: PostObjectVerifier
     private let signers: [String: UpstreamSigner]
+    private let metrics: GatewayMetrics?
 
     /// The profile anonymous requests (where allowed) are re-signed with.
     static let anonymousProfile = "default"
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
+                metrics: GatewayMetrics? = nil,
                 keyCache: SigV4SigningKeyCache = SigV4SigningKeyCache()) throws(GatewayStartupError) {
         self.configuration = configuration
         self.credentials = credentials
         self.policy = policy
+        self.metrics = metrics
         resolver = S3AddressResolver(baseDomains: configuration.virtualHostDomains)
         let settings = AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew)
         authenticator = RequestAuthenticator(settings: settings, secrets: credentials, keyCache: keyCache)
@@ -100,6 +103,7 @@ public struct RequestPreparer: Sendable {
         }
         if let policy {
             let evaluated = policy.evaluate(policyRequest)
+            metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
             if case .deny(let error) = evaluated.outcome { throw error.about(address.resource) }
             headers = evaluated.applying(to: headers)
             decision = evaluated
@@ -121,6 +125,13 @@ public struct RequestPreparer: Sendable {
             payload: payload, trailerHeader: head.headers[S3HeaderName.trailer], upstream: upstream,
             upstreamBody: body,
             expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")
+    }
+
+    /// What a request is, as far as its head tells without authentication: for the log
+    /// line and metrics of a request that is refused before it is prepared.
+    public func describe(_ head: ClientRequestHead) -> (operation: S3Operation, address: S3Address)? {
+        guard let (_, address, operation) = try? parseAndClassify(head) else { return nil }
+        return (operation, address)
     }
 
     /// The parse and classify phases.
@@ -179,6 +190,7 @@ public struct RequestPreparer: Sendable {
             var decision: PolicyDecision?
             if let policy {
                 let evaluated = policy.evaluate(policyRequest)
+                metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
                 if case .deny(let error) = evaluated.outcome { throw error }
                 if !evaluated.mutations.isEmpty, evaluated.outcome != .auditOnly {
                     // A form's fields are covered by the client's signed policy document:

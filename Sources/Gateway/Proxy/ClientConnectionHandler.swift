@@ -23,6 +23,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let timeouts: GatewayConfiguration.Timeouts
         let limits: GatewayConfiguration.Limits
         let responseHeaderRules: [ResponseHeaderRule]
+        var metrics: GatewayMetrics? = nil
         let logger: Logger
         let isTLS: Bool
     }
@@ -103,8 +104,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
+        let preparer = environment.preparer()
+        exchange.described = preparer.describe(clientHead)
         do throws(S3Error) {
-            let preparer = environment.preparer()
             if let form = try preparer.startFormUpload(clientHead) {
                 // The credentials are in the body: read the field section first.
                 exchange.formFields = form
@@ -225,6 +227,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: prepared.upstream.method),
                                    uri: prepared.upstream.target, headers: headers)
         connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        exchange.upstreamStarted = .now()
 
         if prepared.expectsContinue, !exchange.clientEnded {
             // Authenticated and allowed: now the client may send its body.
@@ -533,9 +536,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         ]
         // The path as sent, never the query: a presigned URL's query carries its signature.
         metadata["path"] = "\(exchange.head.uri.prefix { $0 != "?" })"
+        if let described = exchange.prepared.map({ ($0.operation, $0.address) }) ?? exchange.described {
+            metadata["operation"] = "\(described.0.name)"
+            metadata["resource"] = "\(described.1.resource)"
+        }
         if let prepared = exchange.prepared {
-            metadata["operation"] = "\(prepared.operation.name)"
-            metadata["resource"] = "\(prepared.address.resource)"
             metadata["principal"] = "\(prepared.identity?.principal ?? "anonymous")"
             if let decision = prepared.decision, !decision.matchedRules.isEmpty {
                 metadata["decision"] = "\(decision.outcome.name)"
@@ -545,6 +550,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if let code = exchange.errorCode { metadata["error"] = "\(code)" }
         if let upstreamId = exchange.upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamId)" }
         environment.logger.info("request", metadata: metadata)
+        // The policy's outcome when it decided; "refused" when the gateway answered itself
+        // (authentication, seed rules, policy denial, limits); "allow" otherwise.
+        let decision = exchange.prepared?.decision?.outcome.name
+            ?? (exchange.upstreamStarted == nil && (exchange.status ?? 500) >= 400 ? "refused" : "allow")
+        environment.metrics?.requestFinished(
+            operation: (exchange.prepared?.operation ?? exchange.described?.operation)?.name ?? "Unknown",
+            decision: decision, status: exchange.status,
+            duration: .nanoseconds((NIODeadline.now() - exchange.started).nanoseconds),
+            upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((NIODeadline.now() - $0).nanoseconds) },
+            bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
     }
 
     static func upstreamConnectError(_ error: any Error) -> S3Error {

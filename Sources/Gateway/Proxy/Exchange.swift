@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import S3Core
 
 /// One request/response exchange on a client connection, from request head to the end of
 /// the response. Lives on the connection's event loop.
@@ -15,7 +16,11 @@ final class Exchange {
     let requestId: String
     let head: HTTPRequestHead
     let started = NIODeadline.now()
+    /// When the upstream request head went out.
+    var upstreamStarted: NIODeadline?
     var prepared: PreparedRequest?
+    /// The operation and address of a request, known from its head even when it is refused.
+    var described: (operation: S3Operation, address: S3Address)?
     var forwarder: (any UpstreamBodySource)?
     /// A browser form upload whose field section is still being read: nothing goes
     /// upstream until its fields are verified.

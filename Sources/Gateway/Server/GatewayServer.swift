@@ -23,17 +23,22 @@ public final class GatewayServer: Sendable {
     private let channels = Mutex<[any Channel]>([])
     private let admin = Mutex<(any Channel)?>(nil)
     private let reloadFailures = Mutex(0)
+    /// The gateway's metrics (served on the admin listener's /metrics).
+    public let metrics: GatewayMetrics
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 group: any EventLoopGroup, logger: Logger) throws {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        let metrics = GatewayMetrics()
+        self.metrics = metrics
         preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
-                                                         policy: policy))
+                                                         policy: policy, metrics: metrics))
+        metrics.policyInForce(version: policy?.version, replacing: nil)
         pools = UpstreamPools(group: group, upstream: configuration.upstream,
                               sslContext: try Self.upstreamTLSContext(configuration.upstream),
-                              timeouts: configuration.timeouts, limits: configuration.limits)
+                              timeouts: configuration.timeouts, limits: configuration.limits, metrics: metrics)
         quiesce = ServerQuiescingHelper(group: group)
     }
 
@@ -63,8 +68,13 @@ public final class GatewayServer: Sendable {
     /// now on; requests already in flight finish under what they started with. Nothing
     /// changes when the new set is inconsistent (a client naming an unknown profile).
     public func replace(credentials: ClientCredentials, policy: UploadPolicy?) throws(GatewayStartupError) {
-        let next = try RequestPreparer(configuration: configuration, credentials: credentials, policy: policy)
-        preparer.withLockedValue { $0 = next }
+        let next = try RequestPreparer(configuration: configuration, credentials: credentials, policy: policy, metrics: metrics)
+        let previous = preparer.withLockedValue { current in
+            defer { current = next }
+            return current.policy?.version
+        }
+        metrics.policyInForce(version: policy?.version, replacing: previous ?? "none")
+        metrics.reloaded(succeeded: true)
         logger.notice("reloaded", metadata: ["clients": "\(credentials.accessKeyIds.count)",
                                              "policy_version": "\(policy?.version ?? "none")"])
     }
@@ -72,6 +82,7 @@ public final class GatewayServer: Sendable {
     /// Counts a reload that failed (the previous configuration stays in force).
     public func recordReloadFailure() {
         reloadFailures.withLock { $0 += 1 }
+        metrics.reloaded(succeeded: false)
     }
 
     /// The policy version in force, and how many reloads failed: for `/metrics`.
@@ -98,27 +109,13 @@ public final class GatewayServer: Sendable {
         logger.notice("stopped")
     }
 
-    /// The Prometheus text of `/metrics` (the full metric set is the observability issue's).
-    func metricsText() -> String {
-        let state = reloadState
-        return """
-            # HELP obsgate_up Whether the gateway process is running.
-            # TYPE obsgate_up gauge
-            obsgate_up 1
-            # HELP obsgate_policy_info The upload policy in force (label: SHA-256 of the policy file).
-            # TYPE obsgate_policy_info gauge
-            obsgate_policy_info{version="\(state.policyVersion ?? "none")"} 1
-            # HELP obsgate_reload_failures_total Reloads of credentials or policy that failed and left the previous ones in force.
-            # TYPE obsgate_reload_failures_total counter
-            obsgate_reload_failures_total \(state.failures)
-
-            """
-    }
+    /// The Prometheus text of `/metrics`.
+    func metricsText() -> String { metrics.text() }
 
     private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
         let environment = ClientConnectionHandler.Environment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
-            limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, logger: logger,
+            limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, logger: logger,
             isTLS: tls != nil)
         let limits = configuration.limits
         let timeouts = configuration.timeouts

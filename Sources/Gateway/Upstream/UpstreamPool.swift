@@ -15,15 +15,19 @@ final class UpstreamPool: @unchecked Sendable {
     private let sslContext: NIOSSLContext?
     private let connectTimeout: TimeAmount
     private let maxIdle: Int
-    private var idle: [any Channel] = []
+    private let metrics: GatewayMetrics?
+    private var idle: [any Channel] = [] {
+        didSet { metrics?.upstreamIdleConnections(changedBy: idle.count - oldValue.count) }
+    }
 
     init(eventLoop: any EventLoop, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
-         connectTimeout: TimeAmount, maxIdle: Int) {
+         connectTimeout: TimeAmount, maxIdle: Int, metrics: GatewayMetrics?) {
         self.eventLoop = eventLoop
         self.upstream = upstream
         self.sslContext = sslContext
         self.connectTimeout = connectTimeout
         self.maxIdle = maxIdle
+        self.metrics = metrics
     }
 
     /// A connection for one exchange: an idle pooled one when there is one (`reused`), a new
@@ -33,7 +37,16 @@ final class UpstreamPool: @unchecked Sendable {
         while let channel = idle.popLast() {
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
         }
-        return connect().map { ($0, false) }
+        let metrics = self.metrics
+        return connect()
+            .map { channel in
+                metrics?.upstreamConnectionOpened()
+                return (channel, false)
+            }
+            .flatMapErrorThrowing { error in
+                metrics?.upstreamConnectFailed()
+                throw error
+            }
     }
 
     /// Returns a connection whose exchange completed cleanly.
@@ -81,12 +94,12 @@ final class UpstreamPools: Sendable {
     private let pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)]
 
     init(group: any EventLoopGroup, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
-         timeouts: GatewayConfiguration.Timeouts, limits: GatewayConfiguration.Limits) {
+         timeouts: GatewayConfiguration.Timeouts, limits: GatewayConfiguration.Limits, metrics: GatewayMetrics? = nil) {
         var pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)] = [:]
         for eventLoop in group.makeIterator() {
             let pool = UpstreamPool(eventLoop: eventLoop, upstream: upstream, sslContext: sslContext,
                                     connectTimeout: .milliseconds(Int64(timeouts.upstreamConnect * 1000)),
-                                    maxIdle: limits.maxIdleUpstreamConnections)
+                                    maxIdle: limits.maxIdleUpstreamConnections, metrics: metrics)
             pools[ObjectIdentifier(eventLoop)] = (eventLoop, pool)
         }
         self.pools = pools

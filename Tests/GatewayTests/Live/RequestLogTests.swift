@@ -49,6 +49,11 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
         #expect(response.status == 200)
         let gatewayId = try #require(response.headers["x-obsgate-request-id"].first)
         let upstreamId = try #require(response.headers["x-amz-request-id"].first)
+        // The line is written when the exchange completes, which may be just after the
+        // client has its answer.
+        for _ in 0..<50 where !captured.all.contains(where: { $0.metadata["request_id"] == gatewayId }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let line = try #require(captured.all.first { $0.metadata["request_id"] == gatewayId })
         #expect(line.metadata["upstream_request_id"] == upstreamId)
         #expect(line.metadata["principal"] == "tester")

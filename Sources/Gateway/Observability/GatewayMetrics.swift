@@ -1,0 +1,103 @@
+import CoreMetrics
+import Prometheus
+
+/// The gateway's metrics, in the Prometheus text format on the admin listener's
+/// `/metrics` (swift-metrics API, swift-prometheus registry). Names and labels:
+///
+///     obsgate_requests_total{operation, decision, status_class}       counter
+///     obsgate_request_duration_seconds{operation}                      histogram (whole request)
+///     obsgate_upstream_duration_seconds{operation}                     histogram (upstream head sent → response end)
+///     obsgate_bytes_received_total, obsgate_bytes_sent_total           counter (client side)
+///     obsgate_policy_evaluations_total{rule}                           counter (rules that matched)
+///     obsgate_policy_denials_total{rule}                               counter
+///     obsgate_policy_info{version}                                     gauge, 1 for the policy in force
+///     obsgate_reloads_total, obsgate_reload_failures_total             counter
+///     obsgate_upstream_connections_opened_total                        counter
+///     obsgate_upstream_connect_errors_total                            counter
+///     obsgate_upstream_idle_connections                                gauge (pooled, all event loops)
+///
+/// The metrics are made through an explicit factory rather than the process-wide
+/// `MetricsSystem`, so several gateways (as in tests) keep separate registries.
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+            .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+        ]
+        self.factory = factory
+        // Present from the start, so a scrape shows them at zero rather than missing.
+        for label in ["obsgate_reloads_total", "obsgate_reload_failures_total", "obsgate_upstream_connections_opened_total",
+                      "obsgate_upstream_connect_errors_total", "obsgate_bytes_received_total", "obsgate_bytes_sent_total"] {
+            CoreMetrics.Counter(label: label, factory: factory).increment(by: 0)
+        }
+    }
+
+    func requestFinished(operation: String, decision: String, status: Int?, duration: Duration,
+                         upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
+        let statusClass = status.map { "\($0 / 100)xx" } ?? "none"
+        CoreMetrics.Counter(label: "obsgate_requests_total",
+                            dimensions: [("operation", operation), ("decision", decision), ("status_class", statusClass)],
+                            factory: factory).increment()
+        CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+        if let upstreamDuration {
+            CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", operation)], factory: factory)
+                .recordNanoseconds(upstreamDuration.nanoseconds)
+        }
+        CoreMetrics.Counter(label: "obsgate_bytes_received_total", factory: factory).increment(by: Int64(bytesIn))
+        CoreMetrics.Counter(label: "obsgate_bytes_sent_total", factory: factory).increment(by: Int64(bytesOut))
+    }
+
+    func policyEvaluated(matchedRules: [String], deniedBy: String?) {
+        for rule in matchedRules {
+            CoreMetrics.Counter(label: "obsgate_policy_evaluations_total", dimensions: [("rule", rule)], factory: factory).increment()
+        }
+        if let deniedBy {
+            CoreMetrics.Counter(label: "obsgate_policy_denials_total", dimensions: [("rule", deniedBy)], factory: factory).increment()
+        }
+    }
+
+    func policyInForce(version: String?, replacing previous: String?) {
+        if let previous {
+            CoreMetrics.Gauge(label: "obsgate_policy_info", dimensions: [("version", previous)], factory: factory).record(0)
+        }
+        CoreMetrics.Gauge(label: "obsgate_policy_info", dimensions: [("version", version ?? "none")], factory: factory).record(1)
+    }
+
+    func reloaded(succeeded: Bool) {
+        CoreMetrics.Counter(label: succeeded ? "obsgate_reloads_total" : "obsgate_reload_failures_total", factory: factory).increment()
+    }
+
+    func upstreamConnectionOpened() {
+        CoreMetrics.Counter(label: "obsgate_upstream_connections_opened_total", factory: factory).increment()
+    }
+
+    func upstreamConnectFailed() {
+        CoreMetrics.Counter(label: "obsgate_upstream_connect_errors_total", factory: factory).increment()
+    }
+
+    func upstreamIdleConnections(changedBy delta: Int) {
+        CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory).increment(by: Double(delta))
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func text() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return "# HELP obsgate_up Whether the gateway process is running.\n# TYPE obsgate_up gauge\nobsgate_up 1\n"
+            + String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+private extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Policy
+import Testing
+@testable import Gateway
+
+/// `/metrics` parses with the reference Prometheus text parser (prometheus_client), and
+/// its counters agree with the requests that were made.
+@Suite struct MetricsTests {
+    /// Every sample as `name{"label": "value", …}` → value, through prometheus_client.
+    static func parse(_ text: String) throws -> [String: Double] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).txt")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let script = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            samples = {}
+            for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+                for sample in family.samples:
+                    samples[sample.name + json.dumps(sample.labels, sort_keys=True)] = sample.value
+            print(json.dumps(samples))
+            """
+        let run = try Peers.run(["python3", "-c", script, file.path], timeout: 60)
+        guard run.status == 0, let data = run.output.split(separator: "\n").last.map({ Data($0.utf8) }) else {
+            throw Peers.PeerMissing(description: "prometheus_client could not parse /metrics: \(run.output)")
+        }
+        return try JSONDecoder().decode([String: Double].self, from: data)
+    }
+
+    @Test func countersAgreeWithTheRequestsMade() async throws {
+        let stack = try await DevUpstreamGatewayTests.Stack.start(policy: try PolicyEnforcementTests.policy())
+        #expect(try await stack.send("PUT", "/metrics-bucket").status == 200)
+        for index in 0..<3 {
+            #expect(try await stack.send("PUT", "/metrics-bucket/k\(index)", body: Array("abcd".utf8)).status == 200)
+        }
+        #expect(try await stack.send("PUT", "/metrics-bucket/cold", headers: [("x-amz-storage-class", "GLACIER")],
+                                     body: [1]).status == 403)
+        #expect(try await stack.send("GET", "/metrics-bucket/k0", secret: "wrong").status == 403)
+        #expect(try await stack.send("GET", "/metrics-bucket/k0").status == 200)
+
+        // A request is counted when its exchange completes on the gateway's event loop, which
+        // may be just after the client got its answer: wait until all seven are in.
+        var samples: [String: Double] = [:]
+        for _ in 0..<50 {
+            samples = try Self.parse(stack.gateway.server.metrics.text())
+            let total = samples.filter { $0.key.hasPrefix("obsgate_requests_total{") }.values.reduce(0, +)
+            if total >= 7 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+            let encoded = String(decoding: try! JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys]), as: UTF8.self)
+            return samples[name + encoded.replacingOccurrences(of: ":", with: ": ").replacingOccurrences(of: ",", with: ", ")]
+        }
+        #expect(value("obsgate_requests_total", ["operation": "PutObject", "decision": "allow", "status_class": "2xx"]) == 3)
+        #expect(value("obsgate_requests_total", ["operation": "CreateBucket", "decision": "allow", "status_class": "2xx"]) == 1)
+        #expect(value("obsgate_requests_total", ["operation": "GetObject", "decision": "allow", "status_class": "2xx"]) == 1)
+        let refused = samples.filter { $0.key.hasPrefix("obsgate_requests_total") && $0.key.contains("\"refused\"") }
+        #expect(refused.values.reduce(0, +) == 2, "\(refused)")
+        #expect(value("obsgate_policy_denials_total", ["rule": "no-glacier"]) == 1)
+        #expect(value("obsgate_policy_info", ["version": try PolicyEnforcementTests.policy().version]) == 1)
+        let received = value("obsgate_bytes_received_total") ?? -1
+        #expect(received == 12, "the refused upload's body was never read: \(received)")
+        #expect(value("obsgate_upstream_connect_errors_total") == 0)
+        #expect((value("obsgate_upstream_connections_opened_total") ?? 0) >= 1)
+        #expect(value("obsgate_request_duration_seconds_count", ["operation": "PutObject"]) == 4)
+        #expect(value("obsgate_requests_total", ["operation": "PutObject", "decision": "refused", "status_class": "4xx"]) == 1)
+        #expect(value("obsgate_upstream_duration_seconds_count", ["operation": "PutObject"]) == 3)
+        await stack.stop()
+    }
+}
