@@ -132,4 +132,31 @@ import Testing
         kill(process.processIdentifier, SIGTERM)
         await upstream.stop()
     }
+
+    /// Deployments run the gateway as an unprivileged user: it must serve S3 requests then
+    /// too (a socket option that needs CAP_NET_ADMIN once closed every connection).
+    @Test func anUnprivilegedGatewayServesRequests() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let port = Int.random(in: 20_000...40_000)
+        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)"))
+        // The unprivileged user must be able to read the configuration.
+        for file in [configuration, configuration.deletingLastPathComponent().appendingPathComponent("clients.yaml")] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: configuration.deletingLastPathComponent().path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                             Self.binary, "serve", "--config", configuration.path, "--listen", "127.0.0.1:\(port)"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        try await Self.waitUntilListening(port: port)
+        let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(port)")
+        let response = try await TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
+                                                     headers: headers.map { ($0.name, $0.value) })
+        #expect(response.status == 200)
+        #expect(response.bodyText == "ok")
+        await upstream.stop()
+    }
 }
