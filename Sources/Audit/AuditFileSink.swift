@@ -88,7 +88,8 @@ final class AuditFileSink: AuditSink {
                 if let failure = flush(&batch, syncing: syncEach, written: &written) { return (written, failure) }
             }
         }
-        return (written, flush(&batch, syncing: syncEach, written: &written))
+        let failure = flush(&batch, syncing: syncEach, written: &written)
+        return (written, failure)
     }
 
     /// Lines sealed but not yet written, with the chain after each.
@@ -147,7 +148,11 @@ final class AuditFileSink: AuditSink {
     private func ensureOpen() throws(AuditIOError) {
         switch target {
         case .file(let path, _, _):
-            if fd >= 0, reopenRequested || !POSIXFile.names(path, fileOpenAs: fd) {
+            // Reopened by path when asked, when the path names another file (moved away,
+            // removed, replaced) or when the file is not as this sink left it (truncated by
+            // logrotate's copytruncate, appended to by someone else).
+            if fd >= 0, reopenRequested || !POSIXFile.names(path, fileOpenAs: fd)
+                || (try? POSIXFile.size(fd, path: path)) != size {
                 // What went to the old file is made durable before it is let go.
                 if let error = sync() { throw error }
                 close()
