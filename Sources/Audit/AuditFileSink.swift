@@ -33,6 +33,11 @@ final class AuditFileSink: AuditSink {
     private var reopenRequested = false
     /// The anchor of the next file created at the path.
     private var nextAnchor = AuditAnchor.Reason.reopen
+    /// Set while the file's directory is read-only: the lines still go to the open file,
+    /// but the trail cannot create its next file (rotation, reopen), so every write
+    /// reports it and the writer stays unhealthy — fail-closed protects before records
+    /// are lost rather than at the next rotation.
+    private var directoryError: AuditIOError?
 
     /// Opens the sink now, so that a path that cannot be written is a start-up error.
     init(_ target: Target, now: @escaping @Sendable () -> Date) throws(AuditIOError) {
@@ -89,7 +94,7 @@ final class AuditFileSink: AuditSink {
             }
         }
         let failure = flush(&batch, syncing: syncEach, written: &written)
-        return (written, failure)
+        return (written, failure ?? directoryError)
     }
 
     /// Lines sealed but not yet written, with the chain after each.
@@ -161,8 +166,10 @@ final class AuditFileSink: AuditSink {
             if fd < 0 { try openFile(path) }
             guard POSIXFile.isWritable(path) else {
                 close()
-                throw .last("write to", path)
+                throw .last("write", path)
             }
+            let directory = POSIXFile.directory(of: path)
+            directoryError = POSIXFile.isWritable(directory) ? nil : .last("create files", directory)
         case .stream(let original, let name):
             guard fd < 0 else { return }
             fd = try POSIXFile.duplicate(original, name: name)

@@ -290,6 +290,7 @@ public final class AuditWriter: @unchecked Sendable {
     private func failed(_ held: inout [Entry], _ progress: inout SinkProgress, _ error: AuditIOError) {
         errors.add(1, ordering: .relaxed)
         lastError.withLock { $0 = error }
+        healthy.store(false, ordering: .relaxed)
         progress.failing = true
         for index in held.indices where held[index].ordinal > progress.syncedThrough {
             held[index].waiter?.resume(returning: false)

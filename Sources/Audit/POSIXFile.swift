@@ -97,10 +97,14 @@ enum POSIXFile {
         guard rename(from, to) == 0 || errno == ENOENT else { throw .last("rename", from) }
     }
 
+    static func directory(of path: String) -> String {
+        path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    }
+
     /// Makes a created or renamed directory entry durable (POSIX: fsync of the file alone
     /// does not cover its name).
     static func syncDirectory(of path: String) throws(AuditIOError) {
-        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let directory = directory(of: path)
         let fd = open(directory, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .last("open", directory) }
         defer { close(fd) }
