@@ -1,5 +1,4 @@
 import Policy
-import S3Core
 
 extension AuditRecord {
     /// Records the upload policy's decision: outcome, matched rules, the denying rule and its
@@ -15,13 +14,6 @@ extension AuditRecord {
         wouldHaveDeniedBy = policyDecision.wouldHaveDeniedBy
         wouldHaveMutations = policyDecision.wouldHave == nil ? nil : policyDecision.wouldHaveMutations.map(Redaction.mutation)
         policyVersion = policyDecision.policyVersion
-    }
-
-    /// Records the storage- and protection-relevant headers, redacted
-    /// (`Redaction.recordedHeaders(_:)`); nothing when none of them is present.
-    public mutating func setHeaders(_ fields: HeaderFields) {
-        let recorded = Redaction.recordedHeaders(fields)
-        headers = recorded.isEmpty ? nil : recorded
     }
 }
 

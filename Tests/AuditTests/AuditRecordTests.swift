@@ -133,3 +133,24 @@ extension AuditChain {
         return try copy.seal(record)
     }
 }
+
+@Suite("AuditRecord.uploadId(of:target:)")
+struct QueryUploadIdTests {
+    @Test(arguments: [
+        (S3Operation.uploadPart, "/b/k?partNumber=2&uploadId=2~abc%2Fdef", "2~abc/def"),
+        (.uploadPartCopy, "/b/k?uploadId=u1&partNumber=1", "u1"),
+        (.completeMultipartUpload, "/b/k?uploadId=u2", "u2"),
+        (.abortMultipartUpload, "/b/k?uploadId=u3", "u3"),
+        (.listParts, "/b/k?uploadId=u4&max-parts=10", "u4"),
+    ])
+    func multipartOperationsNameTheirUpload(operation: S3Operation, target: String, id: String) throws {
+        #expect(AuditRecord.uploadId(of: operation, target: try RequestTarget(parsing: target)) == id)
+    }
+
+    @Test func otherOperationsNameNone() throws {
+        let target = try RequestTarget(parsing: "/b/k?uploadId=u1")
+        for operation in [S3Operation.createMultipartUpload, .putObject, .getObject, .listMultipartUploads] {
+            #expect(AuditRecord.uploadId(of: operation, target: target) == nil)
+        }
+    }
+}
