@@ -36,7 +36,7 @@ public struct AuditChainVerifier {
     /// Verifies the next file of the sequence, reading it in chunks.
     public mutating func verify(fileAt path: String) throws(AuditChainBreak) -> Summary {
         let unreadable = { (error: AuditIOError) in
-            AuditChainBreak(file: path, line: 0, kind: .unreadable, message: error.description)
+            AuditChainBreak(file: path, line: 0, kind: .unreadable, message: error.message)
         }
         let fd: Int32
         do throws(AuditIOError) { fd = try POSIXFile.openForReading(path) } catch { throw unreadable(error) }
