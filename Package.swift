@@ -38,6 +38,12 @@ let package = Package(
             name: "Policy",
             dependencies: ["S3Core", "YAMLConfig", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Audit records, redaction, the hash chain and its verifier, and the writer thread
+        // with its file and stdout sinks (the one module besides Gateway that does I/O).
+        .target(
+            name: "Audit",
+            dependencies: ["S3Core", "YAMLConfig", "Policy", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "Gateway",
             dependencies: [
@@ -70,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "obsgate",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig", "DevUpstream", "Policy",
+                "S3Core", "S3Signing", "Credentials", "Gateway", "YAMLConfig", "DevUpstream", "Policy", "Audit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -92,6 +98,7 @@ let package = Package(
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "S3Core", "YAMLConfig"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Policy", "S3Core", "YAMLConfig"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -13,7 +13,7 @@ struct ObsgateCommand: AsyncParsableCommand {
             """,
         version: ObsgateVersion.current,
         subcommands: [ServeCommand.self, DemoCommand.self, PolicyCommand.self, CredentialsCommand.self,
-                      DevUpstreamCommand.self]
+                      DevUpstreamCommand.self, AuditCommand.self]
     )
 }
 

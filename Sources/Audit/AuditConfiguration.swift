@@ -1,0 +1,115 @@
+import Foundation
+import YAMLConfig
+
+/// The `audit:` section of the gateway configuration (docs/audit.md lists every key):
+///
+///     audit:
+///       sinks:
+///         - {type: file, path: /var/log/obsgate/audit.log, max_bytes: 104857600, keep: 10}
+///         - {type: stdout}
+///       flush: batch            # per-record | batch
+///       batch_max_ms: 100
+///       queue_capacity: 10000
+///       fail_closed: true
+public struct AuditConfiguration: Sendable, Equatable {
+    public enum Sink: Sendable, Equatable {
+        /// An append-only file; rotated to `path.1` … `path.keep` once it reaches
+        /// `maxBytes`, when given.
+        case file(path: String, maxBytes: Int64?, keep: Int)
+        /// The process's standard output, for container log pipelines.
+        case stdout
+    }
+
+    public enum Flush: String, Sendable, Equatable {
+        /// Each record is written and fsync'd on its own.
+        case perRecord = "per-record"
+        /// Records are written as they come and fsync'd together, at most `batch_max_ms` later.
+        case batch
+    }
+
+    public static let defaultKeep = 5
+    public static let defaultBatchMaxMilliseconds = 100
+    public static let defaultQueueCapacity = 10_000
+
+    public var sinks: [Sink]
+    public var flush: Flush
+    public var batchMaxMilliseconds: Int
+    public var queueCapacity: Int
+    /// Refuse object-creating requests with 503 while the audit trail cannot be written.
+    public var failClosed: Bool
+
+    public init(sinks: [Sink], flush: Flush = .batch, batchMaxMilliseconds: Int = defaultBatchMaxMilliseconds,
+                queueCapacity: Int = defaultQueueCapacity, failClosed: Bool = false) {
+        self.sinks = sinks
+        self.flush = flush
+        self.batchMaxMilliseconds = batchMaxMilliseconds
+        self.queueCapacity = queueCapacity
+        self.failClosed = failClosed
+    }
+
+    /// Reads the section. Relative file paths are resolved against `baseDirectory` (the
+    /// configuration file's directory) when it is given.
+    public static func parse(node: YAMLNode, baseDirectory: String? = nil) throws(ConfigError) -> AuditConfiguration {
+        let fields = try node.mapping(allowed: ["sinks", "flush", "batch_max_ms", "queue_capacity", "fail_closed"],
+                                      required: ["sinks"])
+        var sinks: [Sink] = []
+        for item in try fields["sinks"]!.sequence() {
+            let sink = try parseSink(item, baseDirectory: baseDirectory)
+            let listed = sinks.contains { existing in
+                switch (existing, sink) {
+                case (.stdout, .stdout): true
+                case (.file(let earlier, _, _), .file(let path, _, _)): earlier == path
+                default: false
+                }
+            }
+            if listed { throw item.error("this sink is listed twice") }
+            sinks.append(sink)
+        }
+        guard !sinks.isEmpty else { throw fields["sinks"]!.error("at least one sink is required") }
+
+        var configuration = AuditConfiguration(sinks: sinks)
+        if let flush = fields["flush"] {
+            let word = try flush.string()
+            guard let value = Flush(rawValue: word) else {
+                throw flush.error("expected per-record or batch, found '\(word)'")
+            }
+            configuration.flush = value
+        }
+        if let batch = fields["batch_max_ms"] {
+            guard configuration.flush == .batch else { throw batch.error("applies only to flush: batch") }
+            configuration.batchMaxMilliseconds = try batch.int(in: 1...60_000)
+        }
+        if let capacity = fields["queue_capacity"] {
+            configuration.queueCapacity = try capacity.int(in: 1...10_000_000)
+        }
+        if let failClosed = fields["fail_closed"] {
+            configuration.failClosed = try failClosed.bool()
+        }
+        return configuration
+    }
+
+    private static func parseSink(_ node: YAMLNode, baseDirectory: String?) throws(ConfigError) -> Sink {
+        let fields = try node.mapping(allowed: ["type", "path", "max_bytes", "keep"], required: ["type"])
+        let typeNode = fields["type"]!
+        switch try typeNode.string() {
+        case "file":
+            guard let pathNode = fields["path"] else { throw node.error("missing required key 'path' for a file sink") }
+            var path = try pathNode.nonEmptyString()
+            if let baseDirectory, !path.hasPrefix("/") {
+                path = (baseDirectory as NSString).appendingPathComponent(path)
+            }
+            var maxBytes: Int64?
+            if let node = fields["max_bytes"] { maxBytes = Int64(try node.int(in: 4096...Int.max)) }
+            if let keep = fields["keep"], maxBytes == nil { throw keep.error("applies only with max_bytes") }
+            let keep = try fields["keep"]?.int(in: 1...1000) ?? defaultKeep
+            return .file(path: path, maxBytes: maxBytes, keep: keep)
+        case "stdout":
+            for key in ["path", "max_bytes", "keep"] {
+                if let extra = fields[key] { throw extra.error("applies only to a file sink") }
+            }
+            return .stdout
+        case let other:
+            throw typeNode.error("expected file or stdout, found '\(other)'")
+        }
+    }
+}

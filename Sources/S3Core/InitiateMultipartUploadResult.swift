@@ -1,0 +1,113 @@
+/// The body S3 (and OBS) answers to `POST /bucket/key?uploads`, CreateMultipartUpload:
+///
+///     <?xml version="1.0" encoding="UTF-8"?>
+///     <InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+///       <Bucket>bucket</Bucket><Key>key</Key><UploadId>upload-id</UploadId>
+///     </InitiateMultipartUploadResult>
+///
+/// The gateway streams response bodies and never parses them whole; the audit record only
+/// needs the upload id, which comes within the first few hundred bytes. So this reads a
+/// prefix of the body, collected up to a bound, and finds the id without an XML parser.
+public enum InitiateMultipartUploadResult {
+    /// How much of the body is worth collecting: the id follows the bucket name (≤ 63
+    /// bytes) and the key (≤ 1024 bytes, up to 6× longer when escaped).
+    public static let prefixLimit = 8192
+
+    /// The `UploadId` of an InitiateMultipartUploadResult document, from the first bytes of
+    /// the body. nil when the prefix holds no complete `<UploadId>…</UploadId>` element
+    /// after the root element's start tag (a cut-off body, an `<Error>` document, anything
+    /// else), or when the element's text is empty, not UTF-8 or badly escaped.
+    ///
+    /// Element text cannot contain a literal `<`, so the first `<UploadId>` after the root
+    /// start tag is the element itself, never text of `<Key>` that merely looks like one.
+    public static func uploadId(fromXMLPrefix prefix: some Collection<UInt8>) -> String? {
+        let bytes = Array(prefix)
+        guard let root = firstIndex(of: rootTag, in: bytes, from: 0),
+              root + rootTag.count < bytes.count,
+              [UInt8(ascii: ">"), UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n")]
+                .contains(bytes[root + rootTag.count]),
+              let open = firstIndex(of: openTag, in: bytes, from: root + rootTag.count),
+              let close = firstIndex(of: closeTag, in: bytes, from: open + openTag.count)
+        else { return nil }
+        let text = bytes[(open + openTag.count)..<close]
+        guard !text.contains(UInt8(ascii: "<")), let raw = String(validating: text, as: UTF8.self),
+              let value = unescape(raw)
+        else { return nil }
+        let trimmed = value.trimmingXMLWhitespace()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Collects the first `limit` bytes of a response body as it streams past, for
+    /// `uploadId(fromXMLPrefix:)` at the end of the response.
+    public struct PrefixCollector: Sendable {
+        public let limit: Int
+        public private(set) var bytes: [UInt8] = []
+
+        public init(limit: Int = InitiateMultipartUploadResult.prefixLimit) {
+            self.limit = limit
+        }
+
+        /// Keeps as much of `chunk` as still fits under the limit; the rest is ignored.
+        public mutating func append(contentsOf chunk: some Collection<UInt8>) {
+            let room = limit - bytes.count
+            guard room > 0 else { return }
+            bytes.append(contentsOf: chunk.prefix(room))
+        }
+
+        public var uploadId: String? { InitiateMultipartUploadResult.uploadId(fromXMLPrefix: bytes) }
+    }
+
+    private static let rootTag = Array("<InitiateMultipartUploadResult".utf8)
+    private static let openTag = Array("<UploadId>".utf8)
+    private static let closeTag = Array("</UploadId>".utf8)
+
+    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        for index in start...(haystack.count - needle.count)
+        where haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+            return index
+        }
+        return nil
+    }
+
+    /// Replaces the five predefined entities and character references (XML 1.0 §4.1,
+    /// §4.6); nil on any other `&`, which a well-formed document cannot contain.
+    private static func unescape(_ text: String) -> String? {
+        guard text.contains("&") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            guard let semicolon = rest[amp...].firstIndex(of: ";") else { return nil }
+            let name = rest[rest.index(after: amp)..<semicolon]
+            switch name {
+            case "amp": out += "&"
+            case "lt": out += "<"
+            case "gt": out += ">"
+            case "quot": out += "\""
+            case "apos": out += "'"
+            default:
+                guard name.hasPrefix("#") else { return nil }
+                let isHex = name.dropFirst().hasPrefix("x")
+                let digits = name.dropFirst(isHex ? 2 : 1)
+                guard !digits.isEmpty, digits.utf8.allSatisfy({ isHex ? PercentEncoding.hexValue($0) != nil : $0 >= 0x30 && $0 <= 0x39 }),
+                      let code = UInt32(digits, radix: isHex ? 16 : 10), let scalar = Unicode.Scalar(code)
+                else { return nil }
+                out.unicodeScalars.append(scalar)
+            }
+            rest = rest[rest.index(after: semicolon)...]
+        }
+        return out + rest
+    }
+}
+
+extension String {
+    /// Without leading and trailing XML white space (space, tab, CR, LF).
+    fileprivate func trimmingXMLWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}
