@@ -58,10 +58,9 @@ struct AuditWriterTests {
         #expect(await eventually { sink.isBlocked })
         #expect(writer.append(sampleRecord(2)))
         #expect(writer.append(sampleRecord(3)))
-        let started = ContinuousClock.now
+        // The sink stays stuck: had an append waited for it, this loop would never end.
         for number in 4...1003 { #expect(!writer.append(sampleRecord(number))) }
         #expect(!(await writer.appendAndWait(sampleRecord(1004))))
-        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(writer.recordsDropped == 1001)
         #expect(writer.queueDepth == 3)
         #expect(!writer.admitsObjectCreation())
@@ -123,7 +122,9 @@ struct AuditWriterTests {
         let started = ContinuousClock.now
         #expect(await writer.appendAndWait(sampleRecord(1)))
         let waited = ContinuousClock.now - started
-        #expect(waited >= .milliseconds(290) && waited < .seconds(5), "waited \(waited)")
+        // Only the lower bound is a property of batch mode (the sync waits for the batch
+        // bound); how much later it comes depends on the machine's load, not on the writer.
+        #expect(waited >= .milliseconds(290), "waited \(waited)")
         #expect(sink.events == ["write REQ1 sync:false", "sync"])
         await writer.shutdown()
     }

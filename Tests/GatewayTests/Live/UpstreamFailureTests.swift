@@ -29,7 +29,8 @@ import Testing
                                                      headers: try gateway.signedHeaders(method: "GET", target: "/bucket/key"))
         #expect(response.status == 504)
         #expect(response.bodyText.contains("<Code>GatewayTimeout</Code>"))
-        #expect(Date().timeIntervalSince(started) < 10)
+        // The configured 1 s applied, not the 60 s default (a loaded machine may add some).
+        #expect(Date().timeIntervalSince(started) < 30)
         await gateway.stop()
         await upstream.stop()
     }
