@@ -1,3 +1,5 @@
+import S3Core
+
 /// The two header dialects the store speaks, and the whole mapping between them.
 ///
 /// Requests may name object attributes with `x-amz-*` headers (S3) or `x-obs-*` headers
@@ -27,8 +29,8 @@ enum HeaderDialect: Sendable, Equatable {
     /// dialect does not have. Case-sensitive, as both stores are.
     func storageClass(fromWire value: String) -> String? {
         switch self {
-        case .s3: return Self.s3StorageClasses.contains(value) ? value : nil
-        case .obs: return Self.obsStorageClasses.first { $0.obs == value }?.s3
+        case .s3: return S3Core.HeaderDialect.s3StorageClasses.contains(value) ? value : nil
+        case .obs: return S3Core.HeaderDialect.storageClasses.first { $0.obs == value }?.s3
         }
     }
 
@@ -37,7 +39,7 @@ enum HeaderDialect: Sendable, Equatable {
     func wireStorageClass(_ s3Name: String) -> String {
         switch self {
         case .s3: return s3Name
-        case .obs: return Self.obsStorageClasses.first { $0.s3 == s3Name }?.obs ?? s3Name
+        case .obs: return S3Core.HeaderDialect.storageClasses.first { $0.s3 == s3Name }?.obs ?? s3Name
         }
     }
 
@@ -45,20 +47,12 @@ enum HeaderDialect: Sendable, Equatable {
     func serverSideEncryption(fromWire value: String) -> String? {
         switch self {
         case .s3: return ["AES256", "aws:kms", "aws:kms:dsse"].contains(value) ? value : nil
-        case .obs: return value == "kms" ? "aws:kms" : (value == "AES256" ? value : nil)
+        case .obs: return S3Core.HeaderDialect.serverSideEncryptions.first { $0.obs == value }?.s3
         }
     }
 
     func wireServerSideEncryption(_ s3Value: String) -> String {
-        self == .obs && s3Value == "aws:kms" ? "kms" : s3Value
+        self == .obs ? S3Core.HeaderDialect.serverSideEncryptions.first { $0.s3 == s3Value }?.obs ?? s3Value : s3Value
     }
-
-    static let s3StorageClasses: Set<String> = [
-        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR",
-    ]
-
-    static let obsStorageClasses: [(obs: String, s3: String)] = [
-        ("STANDARD", "STANDARD"), ("WARM", "STANDARD_IA"), ("COLD", "GLACIER"),
-    ]
 }
+

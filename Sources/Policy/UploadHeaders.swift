@@ -60,7 +60,7 @@ public enum UploadHeader: String, CaseIterable, Sendable, Hashable {
     func s3Value(ofOBSValue value: String) -> String {
         switch self {
         case .storageClass: StorageClass.s3Name(ofOBSName: value) ?? value
-        case .serverSideEncryption: value == "kms" ? "aws:kms" : value
+        case .serverSideEncryption: HeaderDialect.serverSideEncryptions.first { $0.obs == value }?.s3 ?? value
         default: value
         }
     }

@@ -1,25 +1,19 @@
+import S3Core
+
 /// Storage class names. S3 and OBS spell three of them differently; the policy compares
 /// them in S3 terms. All names are case-sensitive, as both stores treat them.
 public enum StorageClass {
     /// The values `x-amz-storage-class` accepts.
-    public static let s3Names: [String] = [
-        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
-        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR",
-    ]
+    public static let s3Names: [String] = HeaderDialect.s3StorageClasses
     /// The values `x-obs-storage-class` accepts.
-    public static let obsNames: [String] = ["STANDARD", "WARM", "COLD", "DEEP_ARCHIVE"]
+    public static let obsNames: [String] = HeaderDialect.storageClasses.map(\.obs)
 
     static let s3NameSet = Set(s3Names)
     static let obsNameSet = Set(obsNames)
 
     /// `WARM` → `STANDARD_IA`, `COLD` → `GLACIER`, `STANDARD` and `DEEP_ARCHIVE` as they are.
     public static func s3Name(ofOBSName name: String) -> String? {
-        switch name {
-        case "WARM": "STANDARD_IA"
-        case "COLD": "GLACIER"
-        case "STANDARD", "DEEP_ARCHIVE": name
-        default: nil
-        }
+        HeaderDialect.storageClasses.first { $0.obs == name }?.s3
     }
 
     /// A name as a policy file may write it (either dialect) in S3 terms.

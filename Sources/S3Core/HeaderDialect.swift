@@ -21,6 +21,12 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
         (S3HeaderName.sseKMSKeyId, OBSHeaderName.sseKMSKeyId),
     ]
 
+    /// Every storage class S3 knows (case-sensitive).
+    public static let s3StorageClasses: [String] = [
+        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+        "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR",
+    ]
+
     /// Storage classes both dialects know, S3 name and OBS name.
     public static let storageClasses: [(s3: String, obs: String)] = [
         ("STANDARD", "STANDARD"), ("STANDARD_IA", "WARM"), ("GLACIER", "COLD"), ("DEEP_ARCHIVE", "DEEP_ARCHIVE"),
