@@ -494,24 +494,9 @@ pids+=($!)
 container "$container_cmd" > "$tmp/gateway.log" 2>&1 &
 gw=$!
 pids+=("$gw")
-http_get() {     # http_get PORT PATH → "STATUS BODY"
-  "$PYTHON" - "$1" "$2" <<'PY'
-import http.client, sys
-try:
-    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=3)
-    c.request("GET", sys.argv[2]); r = c.getresponse(); print(r.status, r.read().decode(errors="replace").strip().replace("\n", " | "))
-except Exception as e:
-    print("000", e)
-PY
-}
-ready=""
-for _ in $(seq 1 100); do
-  kill -0 "$gw" 2>/dev/null || { sed 's/^/   | /' "$tmp/gateway.log" >&2; die "the container's command exited at start"; }
-  ready=$(http_get "$admin_port" /readyz)
-  [[ "$ready" == 200* ]] && break
-  sleep 0.2
-done
-[[ "$ready" == 200* ]] || { sed 's/^/   | /' "$tmp/gateway.log" "$tmp/dev-upstream.log" >&2; die "/readyz did not answer 200: $ready"; }
+# shellcheck source=deploy/readiness.sh
+source "$repo/deploy/readiness.sh"
+ready=$(wait_ready "$gw" "$admin_port" "the container's command" "$tmp/gateway.log" "$tmp/dev-upstream.log")
 echo "   /readyz: $ready"
 hc_argv=()
 mapfile -t hc_argv < <("$PYTHON" -c 'import json,sys; [print(a) for a in json.loads(sys.argv[1])]' "$healthcheck")

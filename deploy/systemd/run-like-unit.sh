@@ -236,24 +236,9 @@ say "ExecStart: ${start[*]}"
 unit_exec "${start[@]}" > "$tmp/gateway.log" 2>&1 &
 mainpid=$!
 pids+=("$mainpid")
-http_get() {     # http_get PORT PATH → "STATUS BODY"
-  "$PYTHON" - "$1" "$2" <<'PY'
-import http.client, sys
-try:
-    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=3)
-    c.request("GET", sys.argv[2]); r = c.getresponse(); print(r.status, r.read().decode(errors="replace").strip().replace("\n", " | "))
-except Exception as e:
-    print("000", e)
-PY
-}
-ready=""
-for _ in $(seq 1 100); do
-  kill -0 "$mainpid" 2>/dev/null || { sed 's/^/   | /' "$tmp/gateway.log" >&2; die "ExecStart exited at start"; }
-  ready=$(http_get "$admin_port" /readyz)
-  [[ "$ready" == 200* ]] && break
-  sleep 0.2
-done
-[[ "$ready" == 200* ]] || { sed 's/^/   | /' "$tmp/gateway.log" >&2; die "/readyz: $ready"; }
+# shellcheck source=deploy/readiness.sh
+source "$repo/deploy/readiness.sh"
+ready=$(wait_ready "$mainpid" "$admin_port" "ExecStart" "$tmp/gateway.log")
 echo "   GET http://127.0.0.1:$admin_port/readyz → $ready"
 echo "   process $mainpid: uid:gid $(awk '/^Uid:/ {print $2}' /proc/$mainpid/status):$(awk '/^Gid:/ {print $2}' /proc/$mainpid/status) (obsgate), NoNewPrivs=$(awk '/^NoNewPrivs:/ {print $2}' /proc/$mainpid/status), CapEff=$(awk '/^CapEff:/ {print $2}' /proc/$mainpid/status), CapBnd=$(awk '/^CapBnd:/ {print $2}' /proc/$mainpid/status)"
 [ "$(awk '/^Uid:/ {print $2}' /proc/$mainpid/status)" = "$uid" ] || die "the gateway does not run as the obsgate user"
