@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "FormUpload",
+                "S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "FormUpload", "Audit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig",
+                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig", "Audit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

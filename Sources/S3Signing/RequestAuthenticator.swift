@@ -72,6 +72,27 @@ public struct RequestAuthenticator: Sendable {
             || target.hasQuery("Signature")
     }
 
+    /// The access key id a request claims to be signed with, read without verifying
+    /// anything: for the audit record of a request whose key is unknown or whose signature
+    /// does not match. nil when no well-formed credential is given.
+    public static func claimedAccessKeyId(target: RequestTarget, headers: HeaderFields) -> String? {
+        if let authorization = headers[S3HeaderName.authorization] {
+            if authorization.hasPrefix(SigV4.algorithm + " ") {
+                return try? SigV4Authorization(header: authorization).credential.accessKeyId
+            }
+            for dialect in [HMACV1Dialect.aws, .obs] where authorization.hasPrefix(dialect.authorizationKeyword + " ") {
+                let credentials = authorization.dropFirst(dialect.authorizationKeyword.count + 1)
+                guard let colon = credentials.lastIndex(of: ":"), colon != credentials.startIndex else { return nil }
+                return String(credentials[..<colon])
+            }
+            return nil
+        }
+        if let credential = target.queryValue("X-Amz-Credential") {
+            return try? SigV4Credential(parsing: credential, malformed: S3Error.authorizationQueryParametersError).accessKeyId
+        }
+        return target.queryValue(HMACV1Dialect.aws.accessKeyParameter) ?? target.queryValue(HMACV1Dialect.obs.accessKeyParameter)
+    }
+
     public func authenticate(method: String, target: RequestTarget, headers: HeaderFields,
                              address: S3Address, now: Date) throws(S3Error) -> AuthenticatedRequest {
         let authorizationValues = headers.values(S3HeaderName.authorization)

@@ -1,4 +1,5 @@
 import Foundation
+import Policy
 import S3Core
 import S3Signing
 import Testing
@@ -107,30 +108,30 @@ import Testing
     @Test func aChunkedBodyWithoutALengthIsRefused() throws {
         let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/key",
                                                   headers: [("Transfer-Encoding", "chunked")], now: now)
-        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
-        #expect(error?.code == "MissingContentLength")
-        #expect(error?.status == 411)
+        let error = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.error.code == "MissingContentLength")
+        #expect(error?.error.status == 411)
     }
 
     @Test func unsignedRequestsAreRefusedUnlessTheBucketAllowsAnonymousReads() throws {
         let anonymousGet = ClientRequestHead(method: "GET", uri: "/public/logo.png", headers: HeaderFields([("Host", "gw")]))
-        let refused = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(anonymousGet, now: now) }
-        #expect(refused?.code == "AccessDenied")
-        #expect(refused?.resource == "/public/logo.png")
+        let refused = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(anonymousGet, now: now) }
+        #expect(refused?.error.code == "AccessDenied")
+        #expect(refused?.error.resource == "/public/logo.png")
 
         let open = try TestSetup.preparer(TestSetup.configurationYAML(extra: "anonymous: {read_buckets: [public]}"))
         let prepared = try open.prepare(anonymousGet, now: now)
         #expect(prepared.identity == nil)
         #expect(try verifyAsUpstream(prepared.upstream).accessKeyId == TestSetup.upstreamKey)
         let anonymousPut = ClientRequestHead(method: "PUT", uri: "/public/x", headers: HeaderFields([("Host", "gw")]))
-        #expect(throws: S3Error.self) { try open.prepare(anonymousPut, now: now) }
+        #expect(throws: RequestRefusal.self) { try open.prepare(anonymousPut, now: now) }
     }
 
     @Test func unknownShapesAreNotForwarded() throws {
         let head = try TestSetup.signedClientHead(method: "POST", target: "/bucket/key?frobnicate", now: now)
-        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
-        #expect(error?.code == "NotImplemented")
-        #expect(error?.status == 501)
+        let error = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.error.code == "NotImplemented")
+        #expect(error?.error.status == 501)
     }
 
     @Test func headerParametersOfAPresignedURLBecomeHeaders() throws {
@@ -144,14 +145,61 @@ import Testing
     @Test func aHeaderParameterThatContradictsAHeaderIsRefused() throws {
         let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/key?x-amz-acl=public-read",
                                                   headers: [("x-amz-acl", "private"), ("Content-Length", "0")], now: now)
-        let error = #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
-        #expect(error?.code == "InvalidArgument")
+        let error = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(error?.error.code == "InvalidArgument")
     }
 
     @Test func aSecondHostHeaderIsRefused() throws {
         var head = try TestSetup.signedClientHead(method: "GET", target: "/bucket/key", now: now)
         head.headers.add("Host", "other.example")
-        #expect(throws: S3Error.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+    }
+
+    @Test func theRequestIdGoesUpstreamSignedAndTheClientCannotChooseIt() throws {
+        let head = try TestSetup.signedClientHead(
+            method: "GET", target: "/bucket/key",
+            headers: [("x-obsgate-request-id", "chosen-by-client"),
+                      ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")], now: now)
+        let prepared = try TestSetup.preparer().prepare(head, requestId: "0123456789ABCDEF", now: now)
+        #expect(prepared.upstream.headers.values("x-obsgate-request-id") == ["0123456789ABCDEF"])
+        #expect(prepared.upstream.headers["traceparent"] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(try verifyAsUpstream(prepared.upstream).accessKeyId == TestSetup.upstreamKey)
+
+        let silent = try TestSetup.preparer(TestSetup.configurationYAML(extra: "tracing: {request_id_header: false}"))
+            .prepare(head, requestId: "0123456789ABCDEF", now: now)
+        #expect(silent.upstream.headers["x-obsgate-request-id"] == "chosen-by-client")
+    }
+
+    /// A refused request still says who claimed to send it and what it was.
+    @Test func aRefusalKeepsTheClaimedKeyAndTheAddress() throws {
+        let head = ClientRequestHead(
+            method: "PUT", uri: "/bucket/key",
+            headers: try TestSetup.signedHeaders(method: "PUT", target: "/bucket/key", host: "127.0.0.1:9000",
+                                                 headers: [("Content-Length", "0")], now: now, secret: "wrong"))
+        let refusal = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+        #expect(refusal?.error.code == "SignatureDoesNotMatch")
+        #expect(refusal?.facts.accessKeyId == TestSetup.clientKey)
+        #expect(refusal?.facts.identity == nil)
+        #expect(refusal?.facts.operation == .putObject)
+        #expect(refusal?.facts.address?.key == "key")
+    }
+
+    @Test func aPolicyDenialKeepsTheDecisionAndTheIdentity() throws {
+        let policy = try UploadPolicy.parse("""
+            version: 1
+            rules:
+              - id: no-glacier
+                storage_class: {deny: [GLACIER]}
+            """, file: "policy.yaml")
+        let preparer = try RequestPreparer(configuration: try TestSetup.configuration(), credentials: try TestSetup.credentials(),
+                                           policy: policy)
+        let head = try TestSetup.signedClientHead(method: "POST", target: "/bucket/key?uploads",
+                                                  headers: [("x-amz-storage-class", "GLACIER")], now: now)
+        let refusal = #expect(throws: RequestRefusal.self) { try preparer.prepare(head, now: now) }
+        #expect(refusal?.error.code == "AccessDenied")
+        #expect(refusal?.facts.decision?.deniedBy == "no-glacier")
+        #expect(refusal?.facts.identity?.principal == "tester")
+        #expect(refusal?.facts.operation == .createMultipartUpload)
     }
 
     @Test func credentialsNamingAnUndefinedProfileAreRefusedAtStart() throws {

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import S3Core
 import S3Signing
@@ -40,7 +41,8 @@ extension GatewayConfiguration {
                              environment: [String: String]) throws(ConfigError) -> GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
-                      "anonymous", "clock_skew", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level"],
+                      "anonymous", "clock_skew", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
+                      "audit", "tracing"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path) }
         let commandLine = YAMLNode.commandLine
@@ -121,7 +123,7 @@ extension GatewayConfiguration {
         if credentialsFile.isEmpty { credentialsFile = resolve(try root["credentials"]!.nonEmptyString()) }
         var policyFile = overrides.policy
         if policyFile == nil, let node = root["policy"] { policyFile = resolve(try node.nonEmptyString()) }
-        return GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             listeners: listeners,
             adminListener: adminListener,
             upstream: upstream,
@@ -136,6 +138,32 @@ extension GatewayConfiguration {
             limits: limits,
             timeouts: timeouts,
             logLevel: logLevel)
+        configuration.audit = try root["audit"].map { node throws(ConfigError) in
+            try AuditConfiguration.parse(node: node, baseDirectory: baseDirectory)
+        }
+        if let tracing = root["tracing"] {
+            let fields = try tracing.mapping(allowed: ["request_id_header"])
+            if let header = fields["request_id_header"] { configuration.requestIdHeader = try parseRequestIdHeader(header) }
+        }
+        return configuration
+    }
+
+    /// `tracing.request_id_header`: an extension field name of the gateway's own —
+    /// `x-` then RFC 9110 `token` characters, not `x-amz-` or `x-obs-` (S3 gives those a
+    /// meaning, and the signatures cover them) — or `false` for none.
+    private static func parseRequestIdHeader(_ node: YAMLNode) throws(ConfigError) -> String? {
+        if let enabled = try? node.bool() {
+            guard !enabled else { throw node.error("expected a header name or false") }
+            return nil
+        }
+        let name = try node.nonEmptyString().asciiLowercased
+        let tokenCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
+        guard name.count > 2, name.hasPrefix("x-"), name.allSatisfy(tokenCharacters.contains),
+              !name.hasPrefix("x-amz-"), !name.hasPrefix("x-obs-")
+        else {
+            throw node.error("expected a header name of the gateway's own, starting with x- but not x-amz- or x-obs- (e.g. x-obsgate-request-id), found '\(name)'")
+        }
+        return name
     }
 }
 

@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import S3Core
 import S3Signing
@@ -90,4 +91,12 @@ public struct GatewayConfiguration: Sendable {
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: String
+    /// Where audit records go, and what happens while they cannot be written; nil: no
+    /// audit trail.
+    public var audit: AuditConfiguration?
+    /// The header that carries the gateway's request id to the upstream (lowercase), so
+    /// the upstream's logs can be joined with the gateway's; nil: not sent.
+    public var requestIdHeader: String? = GatewayConfiguration.defaultRequestIdHeader
+
+    public static let defaultRequestIdHeader = "x-obsgate-request-id"
 }

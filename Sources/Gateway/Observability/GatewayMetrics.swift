@@ -1,3 +1,4 @@
+import Audit
 import CoreMetrics
 import Prometheus
 
@@ -15,6 +16,11 @@ import Prometheus
 ///     obsgate_upstream_connections_opened_total                        counter
 ///     obsgate_upstream_connect_errors_total                            counter
 ///     obsgate_upstream_idle_connections                                gauge (pooled, all event loops)
+///     obsgate_audit_records_written_total, _dropped_total               counter
+///     obsgate_audit_queue_depth                                        gauge
+///     obsgate_audit_write_errors_total                                 counter
+///     obsgate_audit_fail_open_admissions_total                         counter
+///     obsgate_audit_healthy                                            gauge, 1 or 0
 ///
 /// The metrics are made through an explicit factory rather than the process-wide
 /// `MetricsSystem`, so several gateways (as in tests) keep separate registries.
@@ -87,11 +93,28 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric.
-    public func text() -> String {
+    public func text(audit: AuditWriter? = nil) -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return "# HELP obsgate_up Whether the gateway process is running.\n# TYPE obsgate_up gauge\nobsgate_up 1\n"
+            + (audit.map(Self.auditText) ?? "")
             + String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// The audit writer's counters, read at scrape time (the writer keeps them itself, on
+    /// its own thread).
+    static func auditText(_ audit: AuditWriter) -> String {
+        let metrics: [(name: String, type: String, help: String, value: Int)] = [
+            ("obsgate_audit_records_written_total", "counter", "Audit records durable in every sink.", audit.recordsWritten),
+            ("obsgate_audit_records_dropped_total", "counter", "Audit records given up (queue full, shutdown).", audit.recordsDropped),
+            ("obsgate_audit_queue_depth", "gauge", "Audit records appended and not yet durable.", audit.queueDepth),
+            ("obsgate_audit_write_errors_total", "counter", "Failed attempts to open, write or sync an audit sink.", audit.writeErrors),
+            ("obsgate_audit_fail_open_admissions_total", "counter",
+             "Object-creating requests let through while the audit trail was unhealthy (fail_closed: false).",
+             audit.failOpenAdmissions),
+            ("obsgate_audit_healthy", "gauge", "1 while every audit sink can be written, else 0.", audit.isHealthy ? 1 : 0),
+        ]
+        return metrics.map { "# HELP \($0.name) \($0.help)\n# TYPE \($0.name) \($0.type)\n\($0.name) \($0.value)\n" }.joined()
     }
 }
 

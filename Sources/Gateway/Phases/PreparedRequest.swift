@@ -23,6 +23,9 @@ public struct PreparedRequest: Sendable {
     /// `x-amz-trailer` for the streaming-with-trailer forms.
     public let trailerHeader: String?
     public let upstream: UpstreamRequestHead
+    /// The fields that say how the object is stored and protected, as the upstream gets
+    /// them (after the policy's changes): the upstream head's, or a form upload's fields.
+    public let objectFields: HeaderFields
     public let upstreamBody: UpstreamBodyLength
     /// The client asked for `100 Continue` before sending its body.
     public let expectsContinue: Bool

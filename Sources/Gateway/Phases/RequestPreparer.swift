@@ -59,8 +59,22 @@ public struct RequestPreparer: Sendable {
         }
     }
 
-    public func prepare(_ head: ClientRequestHead, now: Date) throws(S3Error) -> PreparedRequest {
+    /// Runs every phase on a request head. `requestId` goes upstream in the configured
+    /// request id header.
+    public func prepare(_ head: ClientRequestHead, requestId: String? = nil, now: Date) throws(RequestRefusal) -> PreparedRequest {
+        var facts = RequestFacts()
+        do throws(S3Error) {
+            return try prepare(head, requestId: requestId, now: now, facts: &facts)
+        } catch {
+            throw RequestRefusal(error: error, facts: facts)
+        }
+    }
+
+    private func prepare(_ head: ClientRequestHead, requestId: String?, now: Date,
+                         facts: inout RequestFacts) throws(S3Error) -> PreparedRequest {
         let (target, address, operation) = try parseAndClassify(head)
+        facts.operation = operation
+        facts.address = address
         if operation == .postObject {
             throw S3Error.internalError("A form upload is prepared from its fields, not its head.")
         }
@@ -70,10 +84,13 @@ public struct RequestPreparer: Sendable {
         var authenticated: AuthenticatedRequest?
         do throws(S3Error) {
             if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
+                facts.accessKeyId = RequestAuthenticator.claimedAccessKeyId(target: target, headers: head.headers)
                 let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,
                                                             address: address, now: now)
+                facts.accessKeyId = result.accessKeyId
                 guard let known = credentials.identity(forAccessKey: result.accessKeyId) else { throw S3Error.invalidAccessKeyId() }
                 identity = known
+                facts.identity = known
                 authenticated = result
             } else {
                 try allowAnonymous(operation: operation, address: address)
@@ -104,6 +121,7 @@ public struct RequestPreparer: Sendable {
         if let policy {
             let evaluated = policy.evaluate(policyRequest)
             metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
+            facts.decision = evaluated
             if case .deny(let error) = evaluated.outcome { throw error.about(address.resource) }
             headers = evaluated.applying(to: headers)
             decision = evaluated
@@ -118,12 +136,12 @@ public struct RequestPreparer: Sendable {
 
         // rebuild
         let upstream = try upstreamHead(method: head.method, target: target, address: address, headers: headers,
-                                        body: body, payload: payload,
+                                        body: body, payload: payload, requestId: requestId,
                                         profile: identity?.upstreamProfile ?? Self.anonymousProfile, now: now)
         return PreparedRequest(
             operation: operation, address: address, identity: identity, scheme: authenticated?.scheme, decision: decision,
             payload: payload, trailerHeader: head.headers[S3HeaderName.trailer], upstream: upstream,
-            upstreamBody: body,
+            objectFields: upstream.headers, upstreamBody: body,
             expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")
     }
 
@@ -177,12 +195,18 @@ public struct RequestPreparer: Sendable {
     /// The form's field section has been read (`parser` stopped at the file part): verify
     /// its signature and policy document, run the seed rules and the upload policy on its
     /// fields, and re-sign it for the upstream.
-    public func completeFormUpload(_ start: FormUploadStart, parser: MultipartFormParser,
-                                   now: Date) throws(S3Error) -> PreparedFormUpload {
+    public func completeFormUpload(_ start: FormUploadStart, parser: MultipartFormParser, requestId: String? = nil,
+                                   now: Date) throws(RequestRefusal) -> PreparedFormUpload {
+        var facts = RequestFacts()
+        facts.operation = .postObject
+        facts.address = start.address
         do throws(S3Error) {
             let form = try formVerifier.verify(parser, bucket: start.bucket, now: now)
+            facts.accessKeyId = form.accessKeyId
             guard let identity = credentials.identity(forAccessKey: form.accessKeyId) else { throw S3Error.invalidAccessKeyId() }
+            facts.identity = identity
             let address = S3Address(style: start.address.style, bucket: start.bucket, key: form.key)
+            facts.address = address
             let policyRequest = PolicyRequest(operation: .postObject, bucket: start.bucket, key: form.key,
                                               principal: identity.principal, groups: identity.groups,
                                               headers: form.headers, isTLS: start.isTLS)
@@ -191,7 +215,10 @@ public struct RequestPreparer: Sendable {
             if let policy {
                 let evaluated = policy.evaluate(policyRequest)
                 metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
-                if case .deny(let error) = evaluated.outcome { throw error }
+                if case .deny(let error) = evaluated.outcome {
+                    facts.decision = evaluated
+                    throw error
+                }
                 if !evaluated.mutations.isEmpty, evaluated.outcome != .auditOnly {
                     // A form's fields are covered by the client's signed policy document:
                     // the gateway does not rewrite them behind the client's back.
@@ -205,16 +232,17 @@ public struct RequestPreparer: Sendable {
             let rewriter = try PostObjectRewriter(form: form, parser: parser, clientContentLength: start.clientContentLength,
                                                   signer: signer, now: now)
             let location = upstreamLocation(of: S3Address(style: start.address.style, bucket: start.bucket, key: nil))
-            let headers = HeaderFields([("Host", location.host), ("Content-Type", rewriter.upstreamContentType),
+            var headers = HeaderFields([("Host", location.host), ("Content-Type", rewriter.upstreamContentType),
                                         ("Content-Length", String(rewriter.upstreamContentLength))])
+            if let name = configuration.requestIdHeader, let requestId { headers.add(name, requestId) }
             let prepared = PreparedRequest(
                 operation: .postObject, address: address, identity: identity, scheme: nil, decision: decision,
                 payload: .unsigned, trailerHeader: nil,
                 upstream: UpstreamRequestHead(method: "POST", target: location.path, headers: headers),
-                upstreamBody: .exactly(rewriter.upstreamContentLength), expectsContinue: false)
+                objectFields: form.headers, upstreamBody: .exactly(rewriter.upstreamContentLength), expectsContinue: false)
             return PreparedFormUpload(prepared: prepared, rewriter: rewriter)
         } catch {
-            throw error.about(start.address.resource)
+            throw RequestRefusal(error: error.about(start.address.resource), facts: facts)
         }
     }
 
@@ -297,7 +325,7 @@ public struct RequestPreparer: Sendable {
     ]
 
     func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
-                      body: UpstreamBodyLength, payload: PayloadExpectation, profile: String,
+                      body: UpstreamBodyLength, payload: PayloadExpectation, requestId: String? = nil, profile: String,
                       now: Date) throws(S3Error) -> UpstreamRequestHead {
         let connectionTokens = Set(clientHeaders.values("connection").flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
@@ -309,6 +337,8 @@ public struct RequestPreparer: Sendable {
         for field in clientHeaders {
             let name = field.name.asciiLowercased
             if Self.fieldsNotForwarded.contains(name) || connectionTokens.contains(name) { continue }
+            // The client cannot choose the id the upstream's logs are joined on.
+            if name == configuration.requestIdHeader { continue }
             if decodesChunks && (name == S3HeaderName.trailer || name == "x-amz-sdk-checksum-algorithm") { continue }
             if name == S3HeaderName.contentEncoding {
                 let remaining = field.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -331,6 +361,7 @@ public struct RequestPreparer: Sendable {
 
         headers.add("Host", host)
         if case .exactly(let length) = body { headers.add("Content-Length", String(length)) }
+        if let name = configuration.requestIdHeader, let requestId { headers.add(name, requestId) }
         guard let signer = signers[profile] else {
             throw S3Error.internalError("No upstream profile named \(profile)")
         }

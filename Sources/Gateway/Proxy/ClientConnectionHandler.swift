@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Logging
 import NIOCore
@@ -24,6 +25,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let limits: GatewayConfiguration.Limits
         let responseHeaderRules: [ResponseHeaderRule]
         var metrics: GatewayMetrics? = nil
+        /// Where each exchange's audit record goes; nil without an `audit:` section.
+        var audit: AuditWriter? = nil
         let logger: Logger
         let isTLS: Bool
     }
@@ -100,6 +103,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         guard let context else { return }
         context.triggerUserOutboundEvent(RequestHeadEvent.headReceived, promise: nil)
         let exchange = Exchange(requestId: Self.newRequestId(), head: head)
+        exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
         self.exchange = exchange
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
@@ -116,14 +120,42 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 }
                 return
             }
-            let prepared = try preparer.prepare(clientHead, now: Date())
-            exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
-            exchange.prepared = prepared
         } catch {
-            refuse(exchange, with: error)
+            reject(exchange, RequestRefusal(error: error, facts: RequestFacts()))
             return
         }
+        do throws(RequestRefusal) {
+            let prepared = try preparer.prepare(clientHead, requestId: exchange.requestId, now: Date())
+            exchange.facts = RequestFacts(prepared)
+            do throws(S3Error) {
+                exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
+            } catch {
+                throw RequestRefusal(error: error, facts: exchange.facts)
+            }
+            exchange.prepared = prepared
+        } catch {
+            reject(exchange, error)
+            return
+        }
+        guard admittedByAuditTrail(exchange) else { return }
         connectUpstream(exchange)
+    }
+
+    /// The fail-closed check of the audit trail, for requests that make an object appear
+    /// or change how it is stored: while records cannot be written, they get 503 (with
+    /// `fail_closed: true`) rather than happen unrecorded.
+    private func admittedByAuditTrail(_ exchange: Exchange) -> Bool {
+        guard let audit = environment.audit, let operation = exchange.prepared?.operation,
+              operation.createsObject || operation == .completeMultipartUpload
+        else { return true }
+        if audit.admitsObjectCreation() {
+            exchange.auditAdmitted = true
+            return true
+        }
+        exchange.refusedByGateway = true
+        refuse(exchange, with: S3Error.serviceUnavailable(
+            "The gateway cannot write its audit trail; requests that create objects are refused until it can. Please try again."))
+        return false
     }
 
     /// Feeds a form upload's field section until the file part begins; then verifies the
@@ -141,7 +173,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             }
         }
         if let failure {
-            refuse(exchange, with: failure.about(form.address.resource))
+            reject(exchange, RequestRefusal(error: failure.about(form.address.resource), facts: RequestFacts()))
             return
         }
         guard parser.filePart != nil else {
@@ -149,16 +181,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.formFields = form
             return
         }
-        do throws(S3Error) {
-            let ready = try environment.preparer().completeFormUpload(form, parser: parser, now: Date())
+        do throws(RequestRefusal) {
+            let ready = try environment.preparer().completeFormUpload(form, parser: parser, requestId: exchange.requestId,
+                                                                      now: Date())
             exchange.prepared = ready.prepared
+            exchange.facts = RequestFacts(ready.prepared)
             exchange.forwarder = FormBodyForwarder(rewriter: ready.rewriter)
             exchange.formFields = nil
             let rest = buffer.getSlice(at: buffer.readerIndex + consumed, length: buffer.readableBytes - consumed)
             if let rest, rest.readableBytes > 0 { exchange.bufferedBody.append(rest) }
+            guard admittedByAuditTrail(exchange) else { return }
             connectUpstream(exchange)
         } catch {
-            refuse(exchange, with: error)
+            reject(exchange, error)
         }
     }
 
@@ -182,9 +217,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if exchange.discardingBody {
             completeIfDone(exchange)
         } else if let form = exchange.formFields {
-            refuse(exchange, with: S3Error(code: "MalformedPOSTRequest",
-                                           message: "The body of your POST request is not well-formed multipart/form-data.",
-                                           status: 400, resource: form.address.resource))
+            reject(exchange, RequestRefusal(error: S3Error(code: "MalformedPOSTRequest",
+                                                           message: "The body of your POST request is not well-formed multipart/form-data.",
+                                                           status: 400, resource: form.address.resource),
+                                            facts: RequestFacts()))
         } else if exchange.upstream != nil {
             finishRequest(exchange)
         }
@@ -258,6 +294,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         } catch {
             exchange.forwarder = forwarder
             abortUpstream(exchange)
+            exchange.refusedByGateway = true
             refuse(exchange, with: error)
         }
     }
@@ -278,6 +315,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             }
         } catch {
             abortUpstream(exchange)
+            exchange.refusedByGateway = true
             refuse(exchange, with: error)
         }
     }
@@ -292,6 +330,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.upstreamKeepAlive = head.isKeepAlive
             exchange.upstreamRequestId = head.headers.first(name: "x-amz-request-id") ?? head.headers.first(name: "x-obs-request-id")
             exchange.status = Int(head.status.code)
+            if exchange.prepared?.operation == .createMultipartUpload, (200..<300).contains(head.status.code) {
+                exchange.uploadIdCollector = InitiateMultipartUploadResult.PrefixCollector()
+            }
             let isXML = head.headers.first(name: "content-type")?.lowercased().contains("xml") ?? false
             if head.status.code >= 400, exchange.head.method != .HEAD, isXML {
                 exchange.response = .collectingError(head, context.channel.allocator.buffer(capacity: 512))
@@ -311,6 +352,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 }
             case .streaming:
                 exchange.bytesOut += buffer.readableBytes
+                exchange.uploadIdCollector?.append(contentsOf: buffer.readableBytesView)
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             case .notStarted, .complete:
                 break
@@ -371,6 +413,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     // MARK: - Completion
+
+    /// Answers a request a gateway phase refused, keeping what the phases learned for its
+    /// audit record.
+    private func reject(_ exchange: Exchange, _ refusal: RequestRefusal) {
+        if refusal.facts.operation != nil { exchange.facts = refusal.facts }
+        exchange.refusedByGateway = true
+        refuse(exchange, with: refusal.error)
+    }
 
     /// Answers the exchange with an S3 error. Its body, if still coming, is not forwarded;
     /// if part of it may still be on the wire the connection closes after the answer.
@@ -524,42 +574,44 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     // MARK: - Helpers
 
+    /// The end of an exchange: its log line, metrics and audit record.
     private func log(_ exchange: Exchange) {
         let elapsed = (NIODeadline.now() - exchange.started).nanoseconds / 1_000_000
+        let decision = exchange.decision
         var metadata: Logger.Metadata = [
             "request_id": "\(exchange.requestId)",
             "method": "\(exchange.head.method.rawValue)",
             "status": "\(exchange.status.map(String.init) ?? "-")",
+            "decision": "\(decision.rawValue)",
             "bytes_in": "\(exchange.bytesIn)",
             "bytes_out": "\(exchange.bytesOut)",
             "duration_ms": "\(elapsed)",
         ]
         // The path as sent, never the query: a presigned URL's query carries its signature.
         metadata["path"] = "\(exchange.head.uri.prefix { $0 != "?" })"
-        if let described = exchange.prepared.map({ ($0.operation, $0.address) }) ?? exchange.described {
-            metadata["operation"] = "\(described.0.name)"
-            metadata["resource"] = "\(described.1.resource)"
+        if let operation = exchange.operation { metadata["operation"] = "\(operation.name)" }
+        if let address = exchange.address { metadata["resource"] = "\(address.resource)" }
+        if exchange.prepared != nil || exchange.facts.identity != nil {
+            metadata["principal"] = "\(exchange.facts.identity?.principal ?? "anonymous")"
         }
-        if let prepared = exchange.prepared {
-            metadata["principal"] = "\(prepared.identity?.principal ?? "anonymous")"
-            if let decision = prepared.decision, !decision.matchedRules.isEmpty {
-                metadata["decision"] = "\(decision.outcome.name)"
-                metadata["rules"] = "\(decision.matchedRules.joined(separator: ","))"
-            }
+        if let accessKeyId = exchange.facts.accessKeyId { metadata["access_key_id"] = "\(accessKeyId)" }
+        if let rules = exchange.facts.decision?.matchedRules, !rules.isEmpty {
+            metadata["rules"] = "\(rules.joined(separator: ","))"
         }
         if let code = exchange.errorCode { metadata["error"] = "\(code)" }
         if let upstreamId = exchange.upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamId)" }
+        // W3C Trace Context (passed upstream unchanged): joins this line to the client's trace.
+        if let traceparent = exchange.head.headers.first(name: "traceparent") { metadata["traceparent"] = "\(traceparent)" }
         environment.logger.info("request", metadata: metadata)
-        // The policy's outcome when it decided; "refused" when the gateway answered itself
-        // (authentication, seed rules, policy denial, limits); "allow" otherwise.
-        let decision = exchange.prepared?.decision?.outcome.name
-            ?? (exchange.upstreamStarted == nil && (exchange.status ?? 500) >= 400 ? "refused" : "allow")
         environment.metrics?.requestFinished(
-            operation: (exchange.prepared?.operation ?? exchange.described?.operation)?.name ?? "Unknown",
-            decision: decision, status: exchange.status,
+            operation: exchange.operation?.name ?? "Unknown",
+            decision: decision.rawValue, status: exchange.status,
             duration: .nanoseconds((NIODeadline.now() - exchange.started).nanoseconds),
             upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((NIODeadline.now() - $0).nanoseconds) },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
+        if let audit = environment.audit {
+            audit.append(exchange.auditRecord(endedAt: Date()), keepWhenFull: exchange.auditAdmitted)
+        }
     }
 
     static func upstreamConnectError(_ error: any Error) -> S3Error {

@@ -21,6 +21,18 @@ final class Exchange {
     var prepared: PreparedRequest?
     /// The operation and address of a request, known from its head even when it is refused.
     var described: (operation: S3Operation, address: S3Address)?
+    /// Who sent the request and what the policy decided, as far as the phases got.
+    var facts = RequestFacts()
+    /// A phase of the gateway refused the request (authentication, header rules, policy,
+    /// body verification, the audit trail) — as opposed to the upstream failing it.
+    var refusedByGateway = false
+    /// `ip:port` of the client.
+    var clientAddress: String?
+    /// The start of a CreateMultipartUpload's successful response body, for its upload id.
+    var uploadIdCollector: InitiateMultipartUploadResult.PrefixCollector?
+    /// Passed the audit trail's fail-closed check: its record is kept even when the
+    /// writer's queue is full.
+    var auditAdmitted = false
     var forwarder: (any UpstreamBodySource)?
     /// A browser form upload whose field section is still being read: nothing goes
     /// upstream until its fields are verified.

@@ -5,7 +5,8 @@ import Policy
 import ServiceLifecycle
 import UnixSignals
 
-/// Hot reload of the client credentials and the upload policy: on SIGHUP, and when one of
+/// Hot reload of the client credentials and the upload policy (and reopening the audit
+/// files): on SIGHUP, and — credentials and policy only — when one of
 /// the watched files changes (checked every `pollInterval`; a Kubernetes ConfigMap update
 /// swaps a symlink, so the resolved file is what is watched). The new set is loaded and
 /// validated completely first; on any error the previous one stays in force, the error is
@@ -32,6 +33,8 @@ public struct ConfigurationReloader: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                    // logrotate's postrotate signal: the audit files were moved away.
+                    server.reopenAuditFiles()
                     reload(reason: "SIGHUP")
                 }
             }

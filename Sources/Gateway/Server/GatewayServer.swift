@@ -1,3 +1,4 @@
+import Audit
 import Credentials
 import Foundation
 import Logging
@@ -25,6 +26,9 @@ public final class GatewayServer: Sendable {
     private let reloadFailures = Mutex(0)
     /// The gateway's metrics (served on the admin listener's /metrics).
     public let metrics: GatewayMetrics
+    /// The audit trail's writer; nil without an `audit:` section.
+    public let audit: AuditWriter?
+    private let auditWatch = Mutex<RepeatedTask?>(nil)
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 group: any EventLoopGroup, logger: Logger) throws {
@@ -33,6 +37,11 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         let metrics = GatewayMetrics()
         self.metrics = metrics
+        do {
+            audit = try configuration.audit.map { try AuditWriter(configuration: $0) }
+        } catch {
+            throw GatewayStartupError("the audit trail cannot be opened: \(error)")
+        }
         preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
                                                          policy: policy, metrics: metrics))
         metrics.policyInForce(version: policy?.version, replacing: nil)
@@ -61,6 +70,7 @@ public final class GatewayServer: Sendable {
             admin.withLock { $0 = channel }
             logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
+        if let audit { watchAuditHealth(audit) }
         return addresses
     }
 
@@ -106,16 +116,48 @@ public final class GatewayServer: Sendable {
         deadline.cancel()
         try? await admin.withLock({ $0 })?.close().get()
         pools.closeAll()
+        auditWatch.withLock { $0 }?.cancel()
+        if let audit {
+            // Every exchange has ended and appended its record: write them all out.
+            await audit.shutdown()
+            logger.notice("audit trail closed", metadata: ["records_written": "\(audit.recordsWritten)",
+                                                           "records_dropped": "\(audit.recordsDropped)"])
+        }
         logger.notice("stopped")
     }
 
+    /// Reopens the audit files by their path: on SIGHUP, after logrotate moved them.
+    public func reopenAuditFiles() {
+        audit?.reopen()
+    }
+
+    /// Logs when the audit trail stops and starts being writable again (the writer itself
+    /// retries, see `AuditWriter`), so the operator learns why uploads get 503.
+    private func watchAuditHealth(_ audit: AuditWriter) {
+        let logger = self.logger
+        let wasHealthy = Mutex(true)
+        let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let healthy = audit.isHealthy
+            guard wasHealthy.withLock({ state in defer { state = healthy }; return state != healthy }) else { return }
+            if healthy {
+                logger.notice("the audit trail is writable again")
+            } else {
+                logger.error("the audit trail cannot be written", metadata: [
+                    "error": "\(audit.lastWriteError.map { "\($0)" } ?? "unknown")",
+                ])
+            }
+        }
+        auditWatch.withLock { $0 = task }
+    }
+
     /// The Prometheus text of `/metrics`.
-    func metricsText() -> String { metrics.text() }
+    func metricsText() -> String { metrics.text(audit: audit) }
 
     private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
         let environment = ClientConnectionHandler.Environment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
-            limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, logger: logger,
+            limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, audit: audit,
+            logger: logger,
             isTLS: tls != nil)
         let limits = configuration.limits
         let timeouts = configuration.timeouts
