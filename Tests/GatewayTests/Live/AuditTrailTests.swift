@@ -1,0 +1,183 @@
+import Audit
+import DevUpstream
+import Foundation
+import Policy
+import S3Core
+import Testing
+@testable import Gateway
+
+/// The audit trail the running gateway writes, in front of the development store: one
+/// record per exchange with what the phases learned, the fail-closed check, and the
+/// metrics of the writer. (Tests/GatewayTests/Clients/audit_session.py runs the issue's
+/// whole scripted session against radosgw.)
+@Suite(.serialized) struct AuditTrailTests {
+    /// A gateway with an audit file in a fresh directory.
+    struct AuditedStack {
+        let stack: DevUpstreamGatewayTests.Stack
+        let directory: URL
+        var path: String { directory.appendingPathComponent("audit.log").path }
+        var writer: AuditWriter { stack.gateway.server.audit! }
+
+        static func start(failClosed: Bool = true, policy: UploadPolicy? = nil) async throws -> AuditedStack {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-audit-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let stack = try await DevUpstreamGatewayTests.Stack.start(gatewayExtra: """
+                audit:
+                  sinks: [{type: file, path: \(directory.path)/audit.log}]
+                  flush: per-record
+                  fail_closed: \(failClosed)
+                """, policy: policy)
+            return AuditedStack(stack: stack, directory: directory)
+        }
+
+        /// The records written so far, once `count` of them are durable.
+        func records(count: Int) async throws -> [AuditRecord] {
+            #expect(await eventually { writer.recordsWritten >= count }, "only \(writer.recordsWritten) of \(count) records")
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            return try lines.dropFirst().map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+        }
+
+        /// Stops the gateway (which drains the writer); the files stay for checking.
+        func stop() async {
+            await stack.stop()
+        }
+
+        func remove() {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    @Test func eachExchangeLeavesOneRecordSayingWhatBecameOfIt() async throws {
+        let audited = try await AuditedStack.start(policy: try PolicyEnforcementTests.policy())
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/finance-a").status == 200)
+        let initiate = try await stack.send("POST", "/finance-a/q3.pdf?uploads")
+        #expect(initiate.status == 200)
+        let uploadId = try #require(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: initiate.body))
+        let part = try await stack.send("PUT", "/finance-a/q3.pdf?partNumber=1&uploadId=\(uploadId)", body: Array("part".utf8))
+        #expect(part.status == 200)
+        let denied = try await stack.send("PUT", "/finance-a/cold", headers: [("x-amz-storage-class", "GLACIER")], body: [1])
+        #expect(denied.status == 403)
+        #expect(try await stack.send("GET", "/finance-a/q3.pdf", secret: "wrong").status == 403)
+        let missing = try await stack.send("GET", "/finance-a/none")
+        #expect(missing.status == 404)
+
+        let records = try await audited.records(count: 6)
+        #expect(records.map(\.operation) == ["CreateBucket", "CreateMultipartUpload", "UploadPart", "PutObject", "GetObject", "GetObject"])
+        #expect(records.map(\.status) == [200, 200, 200, 403, 403, 404])
+        #expect(records.map(\.decision) == [.allow, .allowWithMutations, .allow, .deny, .refused, .allow])
+
+        let started = records[1]
+        #expect(started.uploadId == uploadId)
+        #expect(started.rules.first == "finance-kms", "every rule that matched, in file order")
+        #expect(started.mutations.contains { $0.name == "x-amz-server-side-encryption-aws-kms-key-id" && $0.value == "testkey-1" })
+        #expect(started.headers?["x-amz-server-side-encryption-aws-kms-key-id"] == "testkey-1")
+        #expect(started.principal == "tester" && started.accessKeyId == TestSetup.clientKey)
+        #expect(started.bucket == "finance-a" && started.key == "q3.pdf")
+        #expect(started.policyVersion == (try PolicyEnforcementTests.policy().version))
+        #expect(started.requestId == initiate.headers.first(name: "x-obsgate-request-id"))
+        #expect(started.upstreamRequestId != nil)
+        #expect(started.clientAddress?.hasPrefix("127.0.0.1:") == true)
+        #expect(records[2].uploadId == uploadId && records[2].bytesIn == 4)
+
+        #expect(records[3].deniedBy == "no-glacier" && records[3].errorCode == "AccessDenied")
+        #expect(records[3].headers?["x-amz-storage-class"] == "GLACIER", "a refused request's headers as the client sent them")
+        #expect(records[4].accessKeyId == TestSetup.clientKey && records[4].principal == nil)
+        #expect(records[4].errorCode == "SignatureDoesNotMatch")
+        #expect(records[5].errorCode == "NoSuchKey")
+        await audited.stop()
+
+        var verifier = AuditChainVerifier()
+        let summary = try verifier.verify(fileAt: audited.path)
+        #expect(summary.anchor == .newChain && summary.records == 6)
+        audited.remove()
+    }
+
+    /// The gateway's request id reaches the upstream (so the two logs join); the client's
+    /// own value of that header does not; a W3C traceparent passes unchanged.
+    @Test func theRequestIdAndTheTraceContextGoUpstream() async throws {
+        let audited = try await AuditedStack.start()
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/traced").status == 200)
+        stack.upstream.clearRecordedRequests()
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let response = try await stack.send("PUT", "/traced/k", headers: [("x-obsgate-request-id", "forged"),
+                                                                          ("traceparent", traceparent)], body: [1])
+        #expect(response.status == 200)
+        let forwarded = try #require(stack.upstream.recordedRequests().last)
+        let requestId = try #require(response.headers.first(name: "x-obsgate-request-id"))
+        #expect(forwarded.headers.values("x-obsgate-request-id") == [requestId])
+        #expect(forwarded.headers["traceparent"] == traceparent)
+        #expect(try await audited.records(count: 2).last?.requestId == requestId)
+        await audited.stop()
+        audited.remove()
+    }
+
+    /// The audit file's path turns into /dev/full, where every write fails: object-creating
+    /// requests get 503 while reads go on; once the path is a file again the queued
+    /// records are written and uploads succeed. (A full disk rather than a read-only
+    /// directory, which root — as CI runs — would write anyway; audit_session.py makes the
+    /// directory read-only for a gateway running as nobody.)
+    @Test func failClosedRefusesUploadsWhileTheTrailCannotBeWrittenAndRecovers() async throws {
+        let audited = try await AuditedStack.start(failClosed: true)
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/guarded").status == 200)
+        #expect(try await stack.send("PUT", "/guarded/before", body: [1]).status == 200)
+        #expect(await eventually { audited.writer.recordsWritten == 2 })
+        let moved = audited.directory.appendingPathComponent("before.log").path
+        try FileManager.default.moveItem(atPath: audited.path, toPath: moved)
+        try FileManager.default.createSymbolicLink(atPath: audited.path, withDestinationPath: "/dev/full")
+        #expect(await eventually { !audited.writer.isHealthy })
+
+        let refused = try await stack.send("PUT", "/guarded/during", body: [1])
+        #expect(refused.status == 503)
+        #expect(refused.bodyText.contains("<Code>ServiceUnavailable</Code>"))
+        let initiate = try await stack.send("POST", "/guarded/during?uploads")
+        #expect(initiate.status == 503)
+        #expect(try await stack.send("GET", "/guarded/before").status == 200, "reads do not create objects")
+        #expect(!stack.upstream.recordedRequests().contains { $0.target.hasPrefix("/guarded/during") })
+        let metrics = stack.gateway.server.metricsText()
+        #expect(metrics.contains("obsgate_audit_healthy 0\n"))
+
+        try FileManager.default.removeItem(atPath: audited.path)
+        #expect(await eventually { audited.writer.isHealthy && audited.writer.queueDepth == 0 })
+        #expect(try await stack.send("PUT", "/guarded/after", body: [1]).status == 200)
+        let records = try await audited.records(count: 6)
+        #expect(records.map(\.status) == [503, 503, 200, 200])
+        #expect(records.prefix(2).allSatisfy { $0.decision == .refused && $0.errorCode == "ServiceUnavailable" })
+        #expect(stack.gateway.server.metricsText().contains("obsgate_audit_healthy 1\n"))
+        await audited.stop()
+
+        var verifier = AuditChainVerifier()
+        _ = try verifier.verify(fileAt: moved)
+        #expect(try verifier.verify(fileAt: audited.path).anchor == .reopen, "the two files are one chain")
+        audited.remove()
+    }
+
+    /// `fail_closed: false`: uploads go on while the trail is broken, and are counted.
+    @Test func failOpenLetsUploadsThroughAndCountsThem() async throws {
+        let audited = try await AuditedStack.start(failClosed: false)
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/open").status == 200)
+        #expect(await eventually { audited.writer.recordsWritten == 1 })
+        try FileManager.default.removeItem(atPath: audited.path)
+        try FileManager.default.createSymbolicLink(atPath: audited.path, withDestinationPath: "/dev/full")
+        #expect(await eventually { !audited.writer.isHealthy })
+        #expect(try await stack.send("PUT", "/open/k", body: [1]).status == 200)
+        #expect(audited.writer.failOpenAdmissions == 1)
+        #expect(stack.gateway.server.metricsText().contains("obsgate_audit_fail_open_admissions_total 1\n"))
+        try FileManager.default.removeItem(atPath: audited.path)
+        #expect(await eventually { audited.writer.isHealthy && audited.writer.queueDepth == 0 })
+        await audited.stop()
+        audited.remove()
+    }
+}
+
+/// Polls until the condition holds, for up to ten seconds.
+private func eventually(_ condition: () -> Bool) async -> Bool {
+    for _ in 0..<1000 {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
