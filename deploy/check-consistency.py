@@ -4,11 +4,13 @@
 Schema validation says each manifest is well-formed; this says they fit together and with
 the gateway's configuration, the Dockerfile and the systemd unit: names and keys that
 refer to each other exist, ports agree everywhere, the grace periods are longer than the
-drain time, the security settings the README promises are there, and the copies of the
-policy do not drift. Prints one line per check group; exits 1 naming every failure.
+drain time, the security settings the README promises are there, the copies of the
+policy do not drift, and each deployment's audit sinks write where it may write (the
+unit's writable paths and logrotate, the pod's `audit` volume and its size limit). Prints one line per check group; exits 1 naming every failure.
 
 usage: deploy/check-consistency.py [REPO]   (needs PyYAML)
 """
+import fnmatch
 import json
 import os
 import re
@@ -274,6 +276,90 @@ check("/var/log/obsgate/" in rotate and "systemctl reload obsgate" in rotate,
       "obsgate.logrotate does not rotate /var/log/obsgate with a reload (SIGHUP)")
 print(f"systemd: TimeoutStopSec {stop} s vs drain {vm_drain} s, SIGHUP reload, hardening, "
       f"obsgate.env.example sets exactly {sorted(needed)}")
+
+# ------------------------------------------------------------------ the audit trail
+# Where each deployment writes its audit records, and that it may write there: on a VM the
+# file sink's directory is writable under the unit's sandbox (ReadWritePaths= or
+# LogsDirectory=) and rotated by logrotate alone; in Kubernetes records go to stdout, and
+# the file sink commented out in the ConfigMap (the sidecar-free alternative) names the
+# writable `audit` volume's mount path and fits in its sizeLimit.
+def bytes_of(q):
+    m = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(q))
+    if not m:
+        return None
+    scale = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}[m.group(2)]
+    return int(m.group(1)) * scale
+
+
+def file_sinks(audit):
+    return [s for s in (audit or {}).get("sinks", []) if isinstance(s, dict) and s.get("type") == "file"]
+
+
+def under(path, directory):
+    return os.path.normpath(path).startswith(os.path.normpath(directory).rstrip("/") + "/")
+
+
+vm_audit = vm.get("audit")
+check(isinstance(vm_audit, dict) and vm_audit.get("sinks"), "deploy/config/obsgate.yaml has no audit: section with sinks")
+check((vm_audit or {}).get("fail_closed") is True, "deploy/config/obsgate.yaml: audit.fail_closed is not true")
+exec_start = unit.get("ExecStart", [""])[0].split()
+vm_config_dir = os.path.dirname(exec_start[3]) if len(exec_start) > 3 else "/etc/obsgate"   # --config FILE
+unit_writable = {p.lstrip("-") for line in unit.get("ReadWritePaths", []) for p in line.split()}
+unit_writable = sorted(unit_writable | {f"/var/log/{d}" for line in unit.get("LogsDirectory", []) for d in line.split()})
+rotate_globs = re.findall(r"^(/\S+)\s*\{", rotate, re.M)
+rotate_body = re.sub(r"#.*", "", rotate)
+check(re.search(r"^\s*nocreate\s*$", rotate_body, re.M) and not re.search(r"^\s*copytruncate\b", rotate_body, re.M),
+      "obsgate.logrotate must use nocreate and no copytruncate (the gateway reopens the file on SIGHUP)")
+vm_files = []
+for sink in file_sinks(vm_audit):
+    path = sink["path"] if sink["path"].startswith("/") else os.path.join(vm_config_dir, sink["path"])
+    vm_files.append(path)
+    check(any(under(path, w) for w in unit_writable),
+          f"VM audit file {path} is not under the unit's ReadWritePaths/LogsDirectory {unit_writable}")
+    rotated = any(fnmatch.fnmatch(path, g) for g in rotate_globs)
+    check(rotated, f"VM audit file {path} is not matched by obsgate.logrotate ({rotate_globs})")
+    check(not (rotated and "max_bytes" in sink),
+          f"VM audit file {path}: max_bytes and logrotate would both rotate it (docs/audit.md: not both)")
+    # The same file from the image (docker run with deploy/config mounted): the directory
+    # exists and belongs to the image's USER, so that a named volume there inherits it.
+    dirs = re.findall(r"install -d -o (\d+) -g (\d+) -m \d+ (\S+)", dockerfile)
+    check(any(d == os.path.dirname(path) and int(o) == run_as for o, _, d in dirs),
+          f"the Dockerfile does not create {os.path.dirname(path)} owned by uid {run_as}")
+check(vm_files, "deploy/config/obsgate.yaml: no audit file sink (the VM install writes /var/log/obsgate)")
+
+k8s_audit = config.get("audit")
+check(isinstance(k8s_audit, dict) and {"type": "stdout"} in k8s_audit.get("sinks", []),
+      "the ConfigMap's obsgate.yaml: no audit stdout sink (records for the cluster's log pipeline)")
+check((k8s_audit or {}).get("fail_closed") is True, "the ConfigMap's obsgate.yaml: audit.fail_closed is not true")
+writable_mounts = {}
+for mnt in c.get("volumeMounts", []):
+    vol = next((v for v in pod["spec"].get("volumes", []) if v["name"] == mnt["name"]), {})
+    if not mnt.get("readOnly") and not ({"configMap", "secret", "projected"} & set(vol)):
+        writable_mounts[mnt["mountPath"]] = vol
+commented = re.findall(r"^\s*#\s*(-\s*\{\s*type:\s*file\b.*\})\s*$", cm["data"]["obsgate.yaml"], re.M)
+check(len(commented) == 1, f"the ConfigMap's obsgate.yaml: expected one commented-out audit file sink (the "
+      f"sidecar-free alternative deploy/README.md documents), found {len(commented)}")
+k8s_files = [(s, "") for s in file_sinks(k8s_audit)] + [(yaml.safe_load(x)[0], "commented ") for x in commented]
+for sink, how in k8s_files:
+    path = resolve(sink.get("path", ""))
+    mount = os.path.dirname(path)
+    vol = writable_mounts.get(mount)
+    if not check(vol is not None, f"the ConfigMap's {how}audit file sink {path}: {mount} is not a writable volumeMount "
+                 f"of the Deployment ({sorted(writable_mounts)})"):
+        continue
+    check("max_bytes" in sink, f"the ConfigMap's {how}audit file sink {path}: no max_bytes (no logrotate runs in a pod)")
+    limit = bytes_of(vol.get("emptyDir", {}).get("sizeLimit", "")) if "emptyDir" in vol else None
+    if "max_bytes" in sink and limit:
+        need = (int(sink.get("keep", 5)) + 1) * int(sink["max_bytes"])
+        check(need <= limit, f"the ConfigMap's {how}audit file sink {path}: (keep + 1) × max_bytes = {need} bytes "
+              f"exceeds the volume's sizeLimit {vol['emptyDir']['sizeLimit']} (the kubelet would evict the pod)")
+if commented:
+    enabled = yaml.safe_load(cm["data"]["obsgate.yaml"].replace("# " + commented[0], commented[0]))
+    check(len(file_sinks(enabled.get("audit"))) == len(file_sinks(k8s_audit)) + 1,
+          "uncommenting the ConfigMap's audit file sink does not yield a configuration with that sink")
+print(f"audit: VM file {', '.join(vm_files) or '-'} (writable by the unit, rotated by logrotate only), "
+      f"Kubernetes stdout + {len(commented)} commented file sink on {', '.join(sorted(writable_mounts))}")
 
 if failures:
     print(f"\n{len(failures)} consistency failure(s):", file=sys.stderr)

@@ -14,7 +14,8 @@
 #     (default "1.29.0 1.37.0": the oldest we claim, the newest kubernetes-validate ships);
 #     then deploy/check-consistency.py: the kustomization lists every manifest, and names,
 #     keys, ports, probes, grace periods and security settings agree across the manifests,
-#     the gateway configuration in the ConfigMap, the Dockerfile and the systemd unit.
+#     the gateway configuration in the ConfigMap, the Dockerfile and the systemd unit, and
+#     the audit file sinks (the VM's, the ConfigMap's commented one) are writable there.
 #  3. Dockerfile: hadolint, failing on any finding (style included).
 #  4. systemd: `systemd-analyze verify` of the unit (a copy whose /usr/local/bin/obsgate is the
 #     built binary: verify checks that ExecStart's program exists and is executable, and the
@@ -23,14 +24,17 @@
 #     logrotate snippet: a forced rotation of a file in a temporary directory.
 #  5. the gateway accepts what deploy/ ships: `obsgate serve --check-config` of
 #     deploy/config/obsgate.yaml and of the ConfigMap's obsgate.yaml with the Secret's client
-#     file (extracted into a temporary directory as the pod mounts them), `obsgate
-#     credentials check` of both client files and `obsgate policy lint` of every policy
-#     (deploy/config, the ConfigMap, policies/) — with dummy values for the secrets.
+#     file (extracted into a temporary directory as the pod mounts them), once more with
+#     the ConfigMap's commented-out audit file sink uncommented (--check-config parses the
+#     audit section but opens no sink), `obsgate credentials check` of both client files
+#     and `obsgate policy lint` of every policy (deploy/config, the ConfigMap, policies/)
+#     — with dummy values for the secrets.
 #  6. shellcheck (warnings and errors) of the deploy scripts and this one.
 #  7. deploy/docker/dockerfile-steps.sh: the Dockerfile replayed without Docker (with
 #     OBSGATE_BINARY=$OBSGATE_BIN, unless --full-build), its library lists against ldd.
 #  8. deploy/systemd/run-like-unit.sh: the README's systemd install in a temporary root, the
-#     unit's command lines run with its environment and sandbox, /readyz, an S3 round trip.
+#     unit's command lines run with its environment and sandbox, /readyz, an S3 round trip,
+#     the audit file rotated as logrotate does and its chain verified.
 #
 # Needs root (apt-get, chroot and mount namespaces in steps 7 and 8) on Debian bookworm.
 # Prints one line per check and a timing summary; exits non-zero at the first failure,
@@ -43,7 +47,7 @@ full_build=0
 for a in "$@"; do
   case "$a" in
     --full-build) full_build=1 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0"; exit 0 ;;
     *) echo "check-deploy: unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -183,6 +187,13 @@ for doc in (d for f in ("configmap.yaml", "secret.yaml") for d in yaml.safe_load
 PY
 run "the ConfigMap's obsgate.yaml (with the Secret's clients.yaml) --check-config" \
   env "${dummy[@]}" "$bin" serve --config "$tmp/pod/obsgate-config/obsgate.yaml" \
+      --credentials "$tmp/pod/obsgate-clients/clients.yaml" --check-config
+# The sidecar-free alternative: the ConfigMap's commented-out audit file sink, uncommented.
+sed -E 's/^( *)# (- \{type: file,)/\1\2/' "$tmp/pod/obsgate-config/obsgate.yaml" > "$tmp/pod/obsgate-config/obsgate-audit-file.yaml"
+grep -qE '^ *- \{type: file,' "$tmp/pod/obsgate-config/obsgate-audit-file.yaml" \
+  || die "the ConfigMap's obsgate.yaml has no commented-out audit file sink ('# - {type: file, …}')"
+run "the ConfigMap's obsgate.yaml with its audit file sink uncommented --check-config" \
+  env "${dummy[@]}" "$bin" serve --config "$tmp/pod/obsgate-config/obsgate-audit-file.yaml" \
       --credentials "$tmp/pod/obsgate-clients/clients.yaml" --check-config
 run "obsgate credentials check of the Secret's clients.yaml" "$bin" credentials check "$tmp/pod/obsgate-clients/clients.yaml"
 run "obsgate policy lint" "$bin" policy lint deploy/config/policy.yaml "$tmp/pod/obsgate-config/policy.yaml" policies/*.yaml

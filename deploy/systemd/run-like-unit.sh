@@ -14,8 +14,9 @@
 # the development store's key and test client secrets; the LogsDirectory. The edits a
 # user makes to obsgate.yaml are made with sed on the shipped file: the endpoint (here
 # http://localhost:PORT, the development store, which takes virtual-hosted requests as
-# <bucket>.localhost) and its region (us-east-1, the only one the store signs for), and
-# loopback ports for the listener and the admin listener.
+# <bucket>.localhost) and its region (us-east-1, the only one the store signs for),
+# loopback ports for the listener and the admin listener, and the audit file's path
+# (/var/log/obsgate/audit.log → the LogsDirectory under $ROOT).
 #
 # The unit's settings, emulated without systemd (what the unit says → what runs here):
 #   User=/Group=                       setpriv --reuid/--regid of the sysusers account, --clear-groups
@@ -40,7 +41,10 @@
 # Checks: ExecStartPre (--check-config) exits 0; /readyz answers 200; with botocore
 # importable, an S3 round trip through the gateway (CreateBucket, PutObject with the
 # policy's SSE-KMS and storage-class defaults injected, GetObject, a public-read upload
-# refused by the policy); ExecReload swaps the policy; SIGTERM stops it with exit code 0.
+# refused by the policy); ExecReload swaps the policy and, after the audit file was moved
+# away as logrotate does (obsgate.logrotate: rename, nocreate), the gateway writes a new one;
+# SIGTERM stops it with exit code 0; `obsgate audit verify audit.log.1 audit.log` finds the
+# chain intact across the rotation.
 # Needs root (mount namespace, setpriv). KEEP_TEMP=1 keeps the temporary root.
 set -euo pipefail
 
@@ -145,6 +149,8 @@ edit "endpoint: https://obs.cn-north-4.myhuaweicloud.com" "endpoint: http://loca
 edit "  region: cn-north-4" "  region: us-east-1"     # the development store's region (clients keep cn-north-4)
 edit "address: 0.0.0.0:9000" "address: 127.0.0.1:$s3_port"
 edit "address: 127.0.0.1:9001" "address: 127.0.0.1:$admin_port"
+edit "path: /var/log/obsgate/audit.log" "path: $ROOT/var/log/obsgate/audit.log"
+audit_dir="$ROOT/var/log/obsgate"
 env_path=$(in_root "$env_file")
 install -D -m 0600 -o root -g root "$repo/deploy/systemd/obsgate.env.example" "$env_path"
 sed -i -e "s#^OBSGATE_UPSTREAM_ACCESS_KEY=.*#OBSGATE_UPSTREAM_ACCESS_KEY=DEVUPSTREAMKEY#" \
@@ -299,6 +305,11 @@ if [ -n "$exec_reload" ]; then
   policy="$ROOT/etc/obsgate/policy.yaml"
   printf '\n# edited by run-like-unit.sh\n' >> "$policy"
   want=$(sha256sum "$policy" | cut -d' ' -f1)
+  # logrotate's part of obsgate.logrotate first: rename the audit file, create none.
+  if [ -f "$audit_dir/audit.log" ]; then
+    mv "$audit_dir/audit.log" "$audit_dir/audit.log.1"
+    echo "   logrotate: /var/log/obsgate/audit.log → audit.log.1 (nocreate)"
+  fi
   mapfile -t reload < <(argv_of "$exec_reload" "$mainpid")
   echo "   ${reload[*]}"
   "${reload[@]}" || die "ExecReload failed"
@@ -311,6 +322,9 @@ if [ -n "$exec_reload" ]; then
   [[ "$seen" == *"obsgate_policy_info{version=\"$want\"} 1"* ]] || die "/metrics does not show the new policy $want: $seen"
   [[ "$seen" == *"obsgate_reload_failures_total 0"* ]] || die "a reload failed: $seen"
   echo "   /metrics: obsgate_policy_info{version=\"${want:0:16}…\"} 1, obsgate_reload_failures_total 0"
+  # One more request after the reload, so that its record lands in the reopened file.
+  refused=$(http_get "$s3_port" /some-bucket/after-reload)
+  [[ "$refused" == 403* ]] || die "an unsigned GET after the reload was not answered 403: $refused"
 fi
 
 # ------------------------------------------------------------------ stop
@@ -327,6 +341,19 @@ unset "pids[${#pids[@]}-1]"
 [ "$rc" = 0 ] || { sed 's/^/   | /' "$tmp/gateway.log" >&2; die "the gateway exited with $rc after SIGTERM"; }
 echo "   exited 0 after $((SECONDS - start_stop)) s"
 ! grep -qi 'read-only file system\|permission denied' "$tmp/gateway.log" || die "the gateway hit the sandbox: $(grep -i 'read-only\|permission denied' "$tmp/gateway.log")"
+# ------------------------------------------------------------------ the audit trail
+say "the audit trail in /var/log/obsgate (deploy/config/obsgate.yaml's file sink)"
+[ -f "$audit_dir/audit.log" ] || die "no /var/log/obsgate/audit.log after the gateway ran: $(ls -la "$audit_dir")"
+[ "$(stat -c %u "$audit_dir/audit.log")" = "$uid" ] || die "audit.log is not owned by the obsgate user"
+audit_files=()
+[ -f "$audit_dir/audit.log.1" ] && audit_files+=("$audit_dir/audit.log.1")
+audit_files+=("$audit_dir/audit.log")
+"$bin" audit verify "${audit_files[@]}" > "$tmp/verify.log" 2>&1 \
+  || { sed 's/^/   | /' "$tmp/verify.log" >&2; die "obsgate audit verify ${audit_files[*]#"$ROOT"}"; }
+sed -e "s#$ROOT##g" -e 's/^/   /' "$tmp/verify.log"
+records=$(awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "records,") n += $i} END {print n + 0}' "$tmp/verify.log")
+[ "$records" -gt 0 ] || die "the audit files hold no record after the requests made here"
+echo "   $records records, chain intact across the rotation"
 echo "   the gateway's log (stderr, the journal under systemd):"
 sed 's/^/   | /' "$tmp/gateway.log" | tail -n 8
 say "run-like-unit: ok"
