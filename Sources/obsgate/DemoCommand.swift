@@ -21,6 +21,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-port"), help: "Port of the admin endpoint (/healthz, /readyz, /metrics).")
     var adminPort = 9001
 
+    @Option(name: .customLong("audit-dir"), help: "Directory of the demo's audit file (audit.log); created when missing.")
+    var auditDirectory = (NSTemporaryDirectory() as NSString).appendingPathComponent("obsgate-demo")
+
     static let clientAccessKey = "GWDEMOACCESSKEY00001"
     static let clientSecret = "demo-secret-not-for-production"
 
@@ -33,6 +36,13 @@ struct DemoCommand: AsyncParsableCommand {
             DevUpstreamConfiguration(credentials: [upstreamCredentials]),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "dev-upstream"))
 
+        let auditPath = (auditDirectory as NSString).appendingPathComponent("audit.log")
+        do {
+            try FileManager.default.createDirectory(atPath: auditDirectory, withIntermediateDirectories: true)
+        } catch {
+            FileHandle.standardError.write(Data("obsgate demo: cannot create the audit directory \(auditDirectory): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(2)
+        }
         let yaml = """
             listeners:
               - address: 127.0.0.1:\(port)
@@ -49,6 +59,9 @@ struct DemoCommand: AsyncParsableCommand {
             credentials: embedded
             timeouts:
               drain: 2
+            audit:
+              sinks: [{type: file, path: "\(auditPath)"}]
+              fail_closed: true
             """
         let clients = """
             version: 1
@@ -95,12 +108,12 @@ struct DemoCommand: AsyncParsableCommand {
         try await GatewayLoader.run(loaded) { _ in
             // Written unbuffered: the instructions must appear while the demo runs, also when
             // stdout is a pipe.
-            FileHandle.standardOutput.write(Data(Self.instructions(port: port, adminPort: adminPort).utf8))
+            FileHandle.standardOutput.write(Data(Self.instructions(port: port, adminPort: adminPort, auditPath: auditPath).utf8))
         }
         try? await upstream.shutdown()
     }
 
-    static func instructions(port: Int, adminPort: Int) -> String {
+    static func instructions(port: Int, adminPort: Int, auditPath: String) -> String {
         let endpoint = "--endpoint-url http://127.0.0.1:\(port)"
         return """
 
@@ -114,6 +127,7 @@ struct DemoCommand: AsyncParsableCommand {
               access key      \(clientAccessKey)
               secret key      \(clientSecret)
               region          us-east-1
+              audit trail     \(auditPath)   (one JSON line per request, hash-chained)
 
             Try it with awscli in another terminal:
 
@@ -127,6 +141,11 @@ struct DemoCommand: AsyncParsableCommand {
               aws \(endpoint) s3api put-object --bucket demo --key cold.bin --storage-class GLACIER         # refused by rule demo-no-archive
               aws \(endpoint) s3api put-object --bucket demo --key k --ssekms-key-id other --server-side-encryption aws:kms   # refused: key not approved
               AWS_SECRET_ACCESS_KEY=wrong aws \(endpoint) s3 ls s3://demo    # refused: SignatureDoesNotMatch
+
+            Then read what the gateway recorded, and check that nobody edited it:
+
+              tail -n 3 \(auditPath)
+              swift run obsgate audit verify \(auditPath)
 
             Ctrl-C stops the gateway and the store.
 
