@@ -1,3 +1,5 @@
+import Audit
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -12,7 +14,7 @@ import Testing
         let channel = EmbeddedChannel()
         let loop: EmbeddedEventLoop
 
-        init(yaml: String = TestSetup.configurationYAML()) throws {
+        init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil) throws {
             loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
             let preparer = try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials())
@@ -21,7 +23,8 @@ import Testing
                 pools: UpstreamPools(group: loop, upstream: configuration.upstream, sslContext: nil,
                                      timeouts: configuration.timeouts, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
-                responseHeaderRules: configuration.responseHeaderRules, logger: Logger(label: "test"), isTLS: false)
+                responseHeaderRules: configuration.responseHeaderRules, audit: audit, logger: Logger(label: "test"),
+                isTLS: false)
             try GatewayServer.configureClientPipeline(channel, tls: nil, limits: configuration.limits,
                                                       timeouts: configuration.timeouts, environment: environment)
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -82,6 +85,32 @@ import Testing
         let response = try harness.output()
         #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(request.debugDescription) → \(response)")
         #expect(!harness.isOpen)
+    }
+
+    /// Every request leaves an audit record — a refused one with what it claimed to be, and
+    /// bytes that never parsed as HTTP with the client's address.
+    @Test func refusedAndUnparsableRequestsAreAudited() async throws {
+        let path = NSTemporaryDirectory() + "obsgate-pipeline-audit-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let audit = try AuditWriter(configuration: AuditConfiguration(sinks: [.file(path: path, maxBytes: nil, keep: 1)],
+                                                                      flush: .perRecord))
+        let harness = try Harness(audit: audit)
+        try harness.send("PUT /bucket/key?uploadId=U1&partNumber=2 HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n")
+        #expect(try harness.output().hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        try? harness.send("GET /b/k HTTP/1.1\r\nHost h\r\n\r\n")
+        #expect(try harness.output().hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        await audit.shutdown()
+
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+        let records = try lines.map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+        #expect(records.count == 2)
+        #expect(records.first?.operation == "UploadPart" && records.first?.uploadId == "U1")
+        #expect(records.first?.decision == .refused && records.first?.errorCode == "AccessDenied")
+        #expect(records.first?.clientAddress == "127.0.0.1:1" && records.first?.bucket == "bucket")
+        #expect(records.last?.method == "-" && records.last?.status == 400)
+        #expect(records.last?.errorCode == "ClientProtocolError")
+        var verifier = AuditChainVerifier()
+        #expect(try verifier.verify(fileAt: path).records == 2)
     }
 
     /// A body with a bad chunk size behind an unauthenticated head: the head is refused

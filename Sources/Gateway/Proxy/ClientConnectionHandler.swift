@@ -84,8 +84,31 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if let exchange {
             exchange.errorCode = exchange.errorCode ?? "ClientProtocolError"
             abortUpstream(exchange)
+        } else if error is HTTPParserError {
+            logUnparsedRequest(context)
         }
         context.close(promise: nil)
+    }
+
+    /// Bytes that never became a request head (NIO's protocol error handler answered them
+    /// 400) still get a log line, a count and an audit record: smuggling attempts and
+    /// broken clients are worth seeing.
+    private func logUnparsedRequest(_ context: ChannelHandlerContext) {
+        let requestId = Self.newRequestId()
+        let clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
+        environment.logger.info("request", metadata: [
+            "request_id": "\(requestId)", "status": "400", "decision": "\(AuditDecision.refused.rawValue)",
+            "error": "ClientProtocolError", "client_address": "\(clientAddress ?? "-")",
+        ])
+        environment.metrics?.requestFinished(operation: "Unknown", decision: AuditDecision.refused.rawValue, status: 400,
+                                             duration: .zero, upstreamDuration: nil, bytesIn: 0, bytesOut: 0)
+        guard let audit = environment.audit else { return }
+        var record = AuditRecord(time: AuditTimestamp(Date()), requestId: requestId, method: "-", operation: "Unknown",
+                                 decision: .refused)
+        record.clientAddress = clientAddress
+        record.status = 400
+        record.errorCode = "ClientProtocolError"
+        audit.append(record)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
