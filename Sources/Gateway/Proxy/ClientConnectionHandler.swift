@@ -35,6 +35,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
     private var pendingRead = false
+    /// The handler answered and is closing the connection: what the HTTP decoder reports
+    /// after that (a body cut off by the close) is not a request of its own.
+    private var closing = false
 
     init(environment: Environment) {
         self.environment = environment
@@ -84,7 +87,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if let exchange {
             exchange.errorCode = exchange.errorCode ?? "ClientProtocolError"
             abortUpstream(exchange)
-        } else if error is HTTPParserError {
+        } else if error is HTTPParserError, !closing {
             logUnparsedRequest(context)
         }
         context.close(promise: nil)
@@ -477,6 +480,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if !body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            exchange.bytesOut += body.utf8.count
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         exchange.response = .complete
@@ -531,6 +535,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         log(exchange)
         self.exchange = nil
         if exchange.mustClose || !exchange.head.isKeepAlive {
+            closing = true
             context.close(promise: nil)
             return
         }

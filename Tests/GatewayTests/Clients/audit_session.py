@@ -24,6 +24,7 @@ import argparse
 import base64
 import collections
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -45,6 +46,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
+from urllib3 import encode_multipart_formdata
 
 CLIENT_KEY = "GWAUDITCLIENT0000001"
 CLIENT_PRINCIPAL = "auditor"
@@ -320,6 +322,25 @@ def scenario_session(session, relay, rgw_endpoint, suffix):
     if status == 200 and body != b"hello audit":
         session.problems.append(f"presigned get: body {body!r}")
 
+    # A browser form upload (POST /bucket, multipart/form-data): its credentials, policy
+    # document and signature are form fields, which the record must not carry.
+    post = presigner.generate_presigned_post(plain, "forms/${filename}", Fields={"Content-Type": "image/jpeg"},
+                                             Conditions=[{"Content-Type": "image/jpeg"}])
+    session.secrets["form signature"] = post["fields"]["x-amz-signature"].encode()
+    session.secrets["form policy document"] = post["fields"]["policy"].encode()
+    form_body, form_type = encode_multipart_formdata(list(post["fields"].items())
+                                                     + [("file", ("photo.jpg", b"\xff\xd8 jpeg bytes", "image/jpeg"))])
+    parsed = urllib.parse.urlsplit(session.endpoint)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
+    try:
+        connection.request("POST", f"/{plain}", body=form_body, headers={"Content-Type": form_type})
+        response = connection.getresponse()
+        response.read()
+        session.note("form upload", "PostObject", response.status, 204, "allow",
+                     headers={k.lower(): v for k, v in response.getheaders()}, key="forms/photo.jpg")
+    finally:
+        connection.close()
+
     # Mutated: the policy injects SSE-KMS testkey-1 into an initiate on a finance-* bucket.
     key = "reports/q3 report+é.bin"
     created = session.call("initiate finance (KMS injected)", "CreateMultipartUpload",
@@ -534,6 +555,8 @@ def records_say_what_happened(session, records):
         if "body_bytes" in request and record.get("bytes_out") != request["body_bytes"]:
             problems.append(f"{where}: bytes_out {record.get('bytes_out')}, the client was sent a body of "
                             f"{request['body_bytes']} bytes (its Content-Length): {record}")
+        if "key" in request and record.get("key") != request["key"]:
+            problems.append(f"{where}: key {record.get('key')!r}, expected {request['key']!r}: {record}")
         if "bytes_in" in request and record.get("bytes_in") != request["bytes_in"]:
             problems.append(f"{where}: bytes_in {record.get('bytes_in')}, expected {request['bytes_in']}")
         if record.get("access_key_id") != CLIENT_KEY:
