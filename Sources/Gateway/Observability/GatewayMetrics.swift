@@ -6,6 +6,7 @@ import Prometheus
 /// `/metrics` (swift-metrics API, swift-prometheus registry). Names and labels:
 ///
 ///     obsgate_requests_total{operation, decision, status_class}       counter
+///     obsgate_requests_in_flight                                       gauge (request head read, exchange not ended)
 ///     obsgate_request_duration_seconds{operation}                      histogram (whole request)
 ///     obsgate_upstream_duration_seconds{operation}                     histogram (upstream head sent → response end)
 ///     obsgate_bytes_received_total, obsgate_bytes_sent_total           counter (client side)
@@ -42,14 +43,17 @@ public final class GatewayMetrics: Sendable {
                       "obsgate_upstream_connect_errors_total", "obsgate_bytes_received_total", "obsgate_bytes_sent_total"] {
             CoreMetrics.Counter(label: label, factory: factory).increment(by: 0)
         }
+        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).set(0)
+    }
+
+    func requestStarted() {
+        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).increment(by: 1)
     }
 
     func requestFinished(operation: String, decision: String, status: Int?, duration: Duration,
                          upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
-        let statusClass = status.map { "\($0 / 100)xx" } ?? "none"
-        CoreMetrics.Counter(label: "obsgate_requests_total",
-                            dimensions: [("operation", operation), ("decision", decision), ("status_class", statusClass)],
-                            factory: factory).increment()
+        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).decrement(by: 1)
+        countRequest(operation: operation, decision: decision, status: status)
         CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
         if let upstreamDuration {
@@ -58,6 +62,18 @@ public final class GatewayMetrics: Sendable {
         }
         CoreMetrics.Counter(label: "obsgate_bytes_received_total", factory: factory).increment(by: Int64(bytesIn))
         CoreMetrics.Counter(label: "obsgate_bytes_sent_total", factory: factory).increment(by: Int64(bytesOut))
+    }
+
+    /// Bytes that never became a request head, answered 400 by the HTTP layer.
+    func unparsableRequest() {
+        countRequest(operation: "Unknown", decision: "refused", status: 400)
+    }
+
+    private func countRequest(operation: String, decision: String, status: Int?) {
+        let statusClass = status.map { "\($0 / 100)xx" } ?? "none"
+        CoreMetrics.Counter(label: "obsgate_requests_total",
+                            dimensions: [("operation", operation), ("decision", decision), ("status_class", statusClass)],
+                            factory: factory).increment()
     }
 
     func policyEvaluated(matchedRules: [String], deniedBy: String?) {

@@ -103,8 +103,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             "request_id": "\(requestId)", "status": "400", "decision": "\(AuditDecision.refused.rawValue)",
             "error": "ClientProtocolError", "client_address": "\(clientAddress ?? "-")",
         ])
-        environment.metrics?.requestFinished(operation: "Unknown", decision: AuditDecision.refused.rawValue, status: 400,
-                                             duration: .zero, upstreamDuration: nil, bytesIn: 0, bytesOut: 0)
+        environment.metrics?.unparsableRequest()
         guard let audit = environment.audit else { return }
         var record = AuditRecord(time: AuditTimestamp(Date()), requestId: requestId, method: "-", operation: "Unknown",
                                  decision: .refused)
@@ -131,6 +130,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let exchange = Exchange(requestId: Self.newRequestId(), head: head)
         exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
         self.exchange = exchange
+        environment.metrics?.requestStarted()
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)

@@ -29,6 +29,8 @@ public final class GatewayServer: Sendable {
     /// The audit trail's writer; nil without an `audit:` section.
     public let audit: AuditWriter?
     private let auditWatch = Mutex<RepeatedTask?>(nil)
+    /// Client connections still open, so the drain can close the ones that outlast it.
+    private let clientConnections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 group: any EventLoopGroup, logger: Logger) throws {
@@ -37,11 +39,6 @@ public final class GatewayServer: Sendable {
         self.logger = logger
         let metrics = GatewayMetrics()
         self.metrics = metrics
-        do {
-            audit = try configuration.audit.map { try AuditWriter(configuration: $0) }
-        } catch {
-            throw GatewayStartupError("the audit trail cannot be opened: \(error)")
-        }
         preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
                                                          policy: policy, metrics: metrics))
         metrics.policyInForce(version: policy?.version, replacing: nil)
@@ -49,6 +46,12 @@ public final class GatewayServer: Sendable {
                               sslContext: try Self.upstreamTLSContext(configuration.upstream),
                               timeouts: configuration.timeouts, limits: configuration.limits, metrics: metrics)
         quiesce = ServerQuiescingHelper(group: group)
+        // Last: the writer starts a thread, which nothing above may leave behind by throwing.
+        do {
+            audit = try configuration.audit.map { try AuditWriter(configuration: $0) }
+        } catch {
+            throw GatewayStartupError("the audit trail cannot be opened: \(error)")
+        }
     }
 
     /// Binds every listener; returns their bound addresses (ephemeral ports resolved).
@@ -114,6 +117,13 @@ public final class GatewayServer: Sendable {
         }
         try? await drained.futureResult.get()
         deadline.cancel()
+        // Exchanges still running after the drain time are cut; closing their connections
+        // here (rather than at process exit) lets each one end and write its audit record.
+        let remaining = clientConnections.withLockedValue { Array($0.values) }
+        if !remaining.isEmpty {
+            logger.warning("closing connections still busy after the drain time", metadata: ["connections": "\(remaining.count)"])
+        }
+        for channel in remaining { try? await channel.close().get() }
         try? await admin.withLock({ $0 })?.close().get()
         pools.closeAll()
         auditWatch.withLock { $0 }?.cancel()
@@ -171,8 +181,11 @@ public final class GatewayServer: Sendable {
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .childChannelInitializer { [clientConnections] channel in
+                let id = ObjectIdentifier(channel)
+                clientConnections.withLockedValue { $0[id] = channel }
+                channel.closeFuture.whenComplete { _ in clientConnections.withLockedValue { $0[id] = nil } }
+                return channel.eventLoop.makeCompletedFuture {
                     try Self.configureClientPipeline(channel, tls: tls, limits: limits, timeouts: timeouts,
                                                      environment: environment)
                 }

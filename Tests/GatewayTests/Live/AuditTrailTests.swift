@@ -1,6 +1,9 @@
 import Audit
 import DevUpstream
 import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Policy
 import S3Core
 import Testing
@@ -18,7 +21,7 @@ import Testing
         var path: String { directory.appendingPathComponent("audit.log").path }
         var writer: AuditWriter { stack.gateway.server.audit! }
 
-        static func start(failClosed: Bool = true, policy: UploadPolicy? = nil) async throws -> AuditedStack {
+        static func start(failClosed: Bool = true, policy: UploadPolicy? = nil, extra: String = "") async throws -> AuditedStack {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-audit-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let stack = try await DevUpstreamGatewayTests.Stack.start(gatewayExtra: """
@@ -26,6 +29,7 @@ import Testing
                   sinks: [{type: file, path: \(directory.path)/audit.log}]
                   flush: per-record
                   fail_closed: \(failClosed)
+                \(extra)
                 """, policy: policy)
             return AuditedStack(stack: stack, directory: directory)
         }
@@ -151,6 +155,40 @@ import Testing
         var verifier = AuditChainVerifier()
         _ = try verifier.verify(fileAt: moved)
         #expect(try verifier.verify(fileAt: audited.path).anchor == .reopen, "the two files are one chain")
+        audited.remove()
+    }
+
+    /// An upload still running when the drain time is over is cut by the gateway, and its
+    /// record is written before the trail closes.
+    @Test func anExchangeCutAtTheEndOfTheDrainStillLeavesItsRecord() async throws {
+        let audited = try await AuditedStack.start(extra: "timeouts: {drain: 1}")
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/slow").status == 200)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHTTPClientHandlers() }
+            }
+            .connect(host: "127.0.0.1", port: stack.gateway.port).get()
+        var headers = HTTPHeaders()
+        for (name, value) in try stack.gateway.signedHeaders(method: "PUT", target: "/slow/k", headers: [("Content-Length", "100")]) {
+            headers.add(name: name, value: value)
+        }
+        try await channel.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .PUT,
+                                                                                   uri: "/slow/k", headers: headers))).get()
+        try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: Array(repeating: 7, count: 10))))).get()
+        let inFlight = {
+            stack.gateway.server.metricsText().split(separator: "\n")
+                .first { $0.hasPrefix("obsgate_requests_in_flight ") }
+                .flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(await eventually { inFlight() == 1 }, "the upload is in flight: \(String(describing: inFlight()))")
+
+        await audited.stop()
+        try await channel.closeFuture.get()
+        let lines = try String(contentsOfFile: audited.path, encoding: .utf8).split(separator: "\n")
+        let cut = try JSONDecoder().decode(AuditRecord.self, from: Data(try #require(lines.last).utf8))
+        #expect(cut.operation == "PutObject" && cut.key == "k" && cut.bytesIn == 10)
+        #expect(cut.status == nil && cut.errorCode == "ClientDisconnected")
         audited.remove()
     }
 
