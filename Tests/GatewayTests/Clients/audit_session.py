@@ -17,7 +17,7 @@ secrets used appears in it; that /metrics parses with prometheus_client and agre
 file; and that `obsgate audit verify` passes on the file and names the right line after a
 byte of a line is changed or a line removed.
 
-Usage: audit_session.py --obsgate BINARY --rgw-endpoint URL --rgw-access-key AK --rgw-secret SK --out results.json
+Usage: audit_session.py --obsgate BINARY --rgw-endpoint URL --rgw-access-key AK --rgw-secret SK --policy FILE --out results.json
 Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scenario passed.
 """
 import argparse
@@ -52,27 +52,6 @@ CLIENT_KEY = "GWAUDITCLIENT0000001"
 CLIENT_PRINCIPAL = "auditor"
 NOBODY = 65534
 
-# PolicyEnforcementTests.policyText.
-POLICY = """version: 1
-rules:
-  - id: finance-kms
-    match: {buckets: ["finance-*"]}
-    encryption:
-      require: sse-kms
-      kms_key_ids: [testkey-1]
-      default_kms_key_id: testkey-1
-      default_when_absent: sse-kms
-  - id: no-glacier
-    storage_class: {deny: [GLACIER, DEEP_ARCHIVE]}
-  - id: safe-redirects
-    website_redirect: relative-only
-  - id: public-acl-ban
-    acl: {allow_canned: [private, bucket-owner-full-control]}
-  - id: web-audit
-    mode: audit
-    match: {buckets: ["web-*"]}
-    website_redirect: forbid
-"""
 
 
 class Failed(Exception):
@@ -694,6 +673,8 @@ def main():
     parser.add_argument("--rgw-endpoint", required=True)
     parser.add_argument("--rgw-access-key", required=True)
     parser.add_argument("--rgw-secret", required=True)
+    parser.add_argument("--policy", required=True,
+                        help="the policy of PolicyEnforcementTests (finance-* KMS injection, no-glacier)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -740,7 +721,8 @@ def main():
 
     write("clients.yaml", f'version: 1\nclients:\n  - access_key: {CLIENT_KEY}\n    secret: "{secret}"\n'
                           f"    principal: {CLIENT_PRINCIPAL}\n    groups: [qa]\n")
-    write("policy.yaml", POLICY)
+    with open(args.policy, encoding="utf-8") as policy:
+        write("policy.yaml", policy.read())
     config = write("obsgate.yaml", f"""listeners:
   - address: 127.0.0.1:{port}
 admin:

@@ -29,11 +29,14 @@ import Testing
     @Test func aScriptedSessionLeavesOneVerifiableRecordPerRequest() throws {
         let rgw = try Peers.radosgw()
         let results = FileManager.default.temporaryDirectory.appendingPathComponent("audit-session-\(UUID().uuidString).json")
+        let policy = FileManager.default.temporaryDirectory.appendingPathComponent("audit-session-\(UUID().uuidString).yaml")
+        try PolicyEnforcementTests.policyText.write(to: policy, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: policy) }
         let run = try Peers.run([
             "python3", Peers.clientsDirectory.appendingPathComponent("audit_session.py").path,
             "--obsgate", ServeProcessTests.binary,
             "--rgw-endpoint", rgw.endpoint, "--rgw-access-key", rgw.accessKey, "--rgw-secret", rgw.secretKey,
-            "--out", results.path,
+            "--policy", policy.path, "--out", results.path,
         ], timeout: 300)
         let data = try #require(try? Data(contentsOf: results), "no results written:\n\(run.output.suffix(3000))")
         let decoded = try JSONDecoder().decode(Results.self, from: data)
