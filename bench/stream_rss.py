@@ -25,72 +25,29 @@ process did not start, the global timeout expired, interrupted).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import json
 import os
-import platform
-import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
-try:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-except ImportError:  # pragma: no cover - told to the user, not a code path
-    sys.exit("stream_rss.py needs botocore: run scripts/install-test-deps.sh")
+from benchlib import (EMPTY_SHA256, GATEWAY_KEY, MIB, UPSTREAM_KEY, BenchError, Endpoint, Processes,
+                      arm_global_timeout, bench_parser, command_output, connect, cpu_seconds,
+                      disarm_global_timeout, ensure_binary, expect_status, find_nginx, free_ports, gateway_config,
+                      human_size, machine, nginx_config, own_cpu_seconds, parse_bench_args, proc_status, run_main,
+                      send_head, signed_headers, simple_request, start_gateway, start_nginx, start_upstream)
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_BINARY = ".build-bench/release/obsgate"
-BUILD_COMMAND = ["swift", "build", "-c", "release", "--product", "obsgate", "--scratch-path",
-                 os.path.join(REPO, ".build-bench")]
-MIB = 1024 * 1024
 BLOCK = 1 * MIB
-REGION = "us-east-1"
 BUCKET = "bench-stream"
-UPSTREAM_KEY = "BENCHUPSTREAMKEY0001"
-GATEWAY_KEY = "GWBENCHCLIENTKEY0001"
 PATHS = ("direct", "nginx", "obsgate")
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-class BenchError(Exception):
-    """A failure that ends the run with exit code 2."""
-
-
-class GlobalTimeout(BenchError):
-    pass
-
-
-def parse_size(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(i?[bB])?\s*", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (bytes, or with K/M/G/T, e.g. 2G, 512M)")
-    factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
-    size = int(float(m.group(1)) * factor)
-    if size <= 0:
-        raise argparse.ArgumentTypeError("the size must be positive")
-    return size
-
-
-def human_size(n: int) -> str:
-    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= factor:
-            value = n / factor
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.2f} {unit}"
-    return f"{n} B"
 
 
 # ---------------------------------------------------------------------------- the payload
@@ -121,133 +78,6 @@ class Payload:
         for block in self.blocks():
             h.update(block)
         return h.hexdigest()
-
-
-# ---------------------------------------------------------------------------- processes
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Processes:
-    """Every subprocess the run starts, each in its own process group so that stopping it
-    also stops its children (nginx workers); `stop_all` is called on every way out."""
-
-    def __init__(self, workdir: str):
-        self.workdir = workdir
-        self.started: list[tuple[str, subprocess.Popen, str]] = []
-
-    def start(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
-        log_path = os.path.join(self.workdir, f"{name}.log")
-        log = open(log_path, "wb")
-        try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=env, cwd=self.workdir, start_new_session=True)
-        finally:
-            log.close()
-        self.started.append((name, proc, log_path))
-        return proc
-
-    def log_tail(self, name: str, lines: int = 20) -> str:
-        for n, _, path in self.started:
-            if n == name:
-                try:
-                    with open(path, "rb") as f:
-                        text = f.read()[-8192:].decode("utf-8", "replace")
-                except OSError:
-                    return ""
-                return "\n".join(text.splitlines()[-lines:])
-        return ""
-
-    def wait_listening(self, name: str, proc: subprocess.Popen, port: int, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise BenchError(f"{name} exited with code {proc.returncode} before listening:\n{self.log_tail(name)}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise BenchError(f"{name} did not listen on 127.0.0.1:{port} within {timeout:.0f} s:\n{self.log_tail(name)}")
-
-    def stop_all(self) -> None:
-        for _, proc, _ in reversed(self.started):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 5
-        for _, proc, _ in reversed(self.started):
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            # The whole group, also when the leader is gone but a child lingers.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM of a process in KiB (empty once it is gone)."""
-    values = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    key, value = line.split(":", 1)
-                    values[key] = int(value.split()[0])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return values
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of processes (all their threads), in seconds."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLOCK_TICKS
-
-
-def own_cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def children_of(pid: int) -> list[int]:
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
 
 
 class RssSampler(threading.Thread):
@@ -302,59 +132,6 @@ class RssSampler(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
-
-
-# ---------------------------------------------------------------------------- the S3 client
-
-@dataclass
-class Endpoint:
-    name: str
-    port: int
-    access_key: str
-    secret: str
-
-
-def signed_headers(endpoint: Endpoint, method: str, path: str, content_sha256: str) -> dict[str, str]:
-    """SigV4 header signature by botocore over host, x-amz-date and x-amz-content-sha256
-    (Content-Length is added after signing, so no proxy's framing can break it)."""
-    url = f"http://127.0.0.1:{endpoint.port}{path}"
-    request = AWSRequest(method=method, url=url, headers={"x-amz-content-sha256": content_sha256})
-    SigV4Auth(Credentials(endpoint.access_key, endpoint.secret), "s3", REGION).add_auth(request)
-    headers = {k: v for k, v in request.headers.items()}
-    headers["Host"] = f"127.0.0.1:{endpoint.port}"
-    return headers
-
-
-def connect(endpoint: Endpoint, io_timeout: float) -> http.client.HTTPConnection:
-    conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=io_timeout)
-    conn.connect()
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return conn
-
-
-def send_head(conn: http.client.HTTPConnection, method: str, path: str, headers: dict[str, str]) -> None:
-    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-    for name, value in headers.items():
-        conn.putheader(name, value)
-    conn.endheaders()
-
-
-def expect_status(response: http.client.HTTPResponse, statuses: tuple[int, ...], what: str) -> bytes:
-    body = response.read()
-    if response.status not in statuses:
-        raise BenchError(f"{what}: HTTP {response.status} {response.reason}: {body[:600].decode('utf-8', 'replace')}")
-    return body
-
-
-def simple_request(endpoint: Endpoint, method: str, path: str, io_timeout: float, statuses=(200, 204)) -> None:
-    conn = connect(endpoint, io_timeout)
-    try:
-        headers = signed_headers(endpoint, method, path, EMPTY_SHA256)
-        headers["Content-Length"] = "0"
-        send_head(conn, method, path, headers)
-        expect_status(conn.getresponse(), statuses, f"{method} {path} via {endpoint.name}")
-    finally:
-        conn.close()
 
 
 def upload(endpoint: Endpoint, path: str, payload: Payload, io_timeout: float) -> float:
@@ -416,109 +193,6 @@ def download(endpoint: Endpoint, path: str, payload: Payload, io_timeout: float)
     return elapsed
 
 
-# ---------------------------------------------------------------------------- set-up
-
-def ensure_binary(binary: str, explicit: bool) -> str:
-    path = binary if os.path.isabs(binary) else os.path.join(REPO, binary)
-    if os.path.exists(path):
-        return path
-    if explicit and os.path.normpath(path) != os.path.normpath(os.path.join(REPO, DEFAULT_BINARY)):
-        raise BenchError(f"--binary {binary}: no such file")
-    print(f"{path} is missing; building it (several minutes): {' '.join(BUILD_COMMAND)}", flush=True)
-    try:
-        subprocess.run(BUILD_COMMAND, cwd=REPO, check=True, timeout=3600)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as error:
-        raise BenchError(f"building the release binary failed: {error}")
-    if not os.path.exists(path):
-        raise BenchError(f"the build finished but {path} is missing")
-    return path
-
-
-def write(path: str, text: str, mode: int = 0o600) -> str:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return path
-
-
-def gateway_config(workdir: str, port: int, upstream_port: int, upstream_secret: str, client_secret: str) -> str:
-    write(os.path.join(workdir, "clients.yaml"), f"""version: 1
-clients:
-  - access_key: {GATEWAY_KEY}
-    secret: {client_secret}
-    principal: bench
-""")
-    return write(os.path.join(workdir, "obsgate.yaml"), f"""listeners:
-  - address: 127.0.0.1:{port}
-upstream:
-  endpoint: http://127.0.0.1:{upstream_port}
-  region: {REGION}
-  profiles:
-    default:
-      access_key: {UPSTREAM_KEY}
-      secret_key: {upstream_secret}
-credentials: clients.yaml
-timeouts:
-  drain: 2
-log_level: warning
-""")
-
-
-def nginx_config(workdir: str, port: int, upstream_port: int) -> str:
-    prefix = os.path.join(workdir, "nginx")
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        os.makedirs(os.path.join(prefix, sub), exist_ok=True)
-    # As root the master would hand its workers to `nobody`; keep them as the current user.
-    user = ""
-    if os.geteuid() == 0:
-        import grp
-        import pwd
-        user = f"user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
-    return write(os.path.join(prefix, "nginx.conf"), f"""{user}
-daemon off;
-master_process on;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        client_max_body_size 0;
-        location / {{
-            proxy_pass http://127.0.0.1:{upstream_port};
-            proxy_http_version 1.1;
-            proxy_set_header Host $http_host;
-            proxy_set_header Connection "";
-            proxy_request_buffering off;
-            proxy_buffering off;
-        }}
-    }}
-}}
-""", 0o644)
-
-
-def find_nginx() -> str:
-    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    raise BenchError("nginx not found: run scripts/install-test-deps.sh")
-
-
-def command_output(argv: list[str]) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        return (out.stdout + out.stderr).strip().splitlines()[0]
-    except Exception:  # noqa: BLE001 - informational only
-        return "?"
-
-
 # ---------------------------------------------------------------------------- the run
 
 @dataclass
@@ -552,20 +226,7 @@ def run(args) -> int:
     binary = ensure_binary(args.binary, args.binary_given)
     nginx = find_nginx()
 
-    def on_alarm(signum, frame):
-        raise GlobalTimeout(f"the global timeout of {args.timeout:.0f} s expired")
-
-    def on_term(signum, frame):
-        raise BenchError(f"stopped by signal {signum}")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    # Ctrl-C stops the run (and its processes) also when started from a shell that had
-    # SIGINT ignored for background jobs.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.setitimer(signal.ITIMER_REAL, args.timeout)
-
+    arm_global_timeout(args.timeout)
     workdir = tempfile.mkdtemp(prefix="obsgate-bench-")
     processes = Processes(workdir)
     sampler = RssSampler(0.1)
@@ -575,33 +236,11 @@ def run(args) -> int:
 
         upstream_secret = secrets.token_urlsafe(24)
         client_secret = secrets.token_urlsafe(24)
-        upstream_port, nginx_port, gateway_port = free_port(), free_port(), free_port()
-        while len({upstream_port, nginx_port, gateway_port}) < 3:
-            nginx_port, gateway_port = free_port(), free_port()
-
-        env = dict(os.environ, OBSGATE_DEV_UPSTREAM_SECRET=upstream_secret)
-        upstream = processes.start("dev-upstream", [binary, "dev-upstream", "--port", str(upstream_port),
-                                                    "--access-key", UPSTREAM_KEY], env)
-        processes.wait_listening("dev-upstream", upstream, upstream_port)
-
+        upstream_port, nginx_port, gateway_port = free_ports(3)
+        upstream = start_upstream(processes, binary, upstream_port, upstream_secret)
         config = gateway_config(workdir, gateway_port, upstream_port, upstream_secret, client_secret)
-        gateway_env = {k: v for k, v in os.environ.items() if k != "OBSGATE_DEV_UPSTREAM_SECRET"}
-        gateway = processes.start("obsgate", [binary, "serve", "--config", config], gateway_env)
-        processes.wait_listening("obsgate", gateway, gateway_port)
-
-        nginx_conf = nginx_config(workdir, nginx_port, upstream_port)
-        nginx_prefix = os.path.dirname(nginx_conf)
-        nginx_master = processes.start("nginx", [nginx, "-p", nginx_prefix, "-c", nginx_conf,
-                                                 "-e", os.path.join(nginx_prefix, "error.log")])
-        processes.wait_listening("nginx", nginx_master, nginx_port)
-        nginx_workers = []
-        for _ in range(50):
-            nginx_workers = children_of(nginx_master.pid)
-            if nginx_workers:
-                break
-            time.sleep(0.05)
-        if not nginx_workers:
-            raise BenchError("nginx started without a worker process")
+        gateway = start_gateway(processes, "obsgate", binary, config, gateway_port)
+        _, nginx_workers = start_nginx(processes, nginx, nginx_config(workdir, nginx_port, upstream_port), nginx_port)
 
         endpoints = {
             "direct": Endpoint("direct", upstream_port, UPSTREAM_KEY, upstream_secret),
@@ -677,7 +316,7 @@ def run(args) -> int:
             print(f"results written to {args.json}")
         return 0 if report["verdict"] == "PASS" else 1
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        disarm_global_timeout()
         sampler.stop()
         processes.stop_all()
         if args.keep_temp:
@@ -715,7 +354,7 @@ def build_report(args, payload, results, sampler, gateway_idle_kib, after, gatew
         "size_bytes": size,
         "rounds": args.rounds,
         "sha256": payload.sha256,
-        "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+        "machine": machine(),
         "versions": {"obsgate": command_output([binary, "--version"]), "nginx": command_output([nginx, "-v"])},
         "paths": paths,
         "ratios": {
@@ -783,38 +422,11 @@ def print_report(r: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", default=None,
-                        help=f"the obsgate binary (default {DEFAULT_BINARY}, built with "
-                             f"`swift build -c release --product obsgate --scratch-path .build-bench` if missing)")
-    parser.add_argument("--size", type=parse_size, default=parse_size("2G"),
-                        help="object size: bytes, or with K/M/G/T (binary units), e.g. 2G, 512M (default 2G)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="round trips per path, interleaved; throughput is the median (default 1)")
+    parser = bench_parser(__doc__, timeout=900, size="2G", size_help="e.g. 2G, 512M",
+                          rounds=1, rounds_help="round trips per path, interleaved; throughput is the median",
+                          io_timeout=120)
     parser.add_argument("--rss-limit-mib", type=float, default=150, help="gateway peak RSS limit (default 150)")
-    parser.add_argument("--timeout", type=float, default=900,
-                        help="global time limit of the run in seconds, after the build (default 900)")
-    parser.add_argument("--io-timeout", type=float, default=120,
-                        help="longest wait for any single socket read or write in seconds (default 120)")
-    parser.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (configs, logs)")
-    args = parser.parse_args(argv)
-    args.binary_given = args.binary is not None
-    args.binary = args.binary or DEFAULT_BINARY
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; every process stopped", file=sys.stderr)
-        return 2
-    except BenchError as error:
-        print(f"\nstream_rss: error: {error}", file=sys.stderr)
-        return 2
-    except (OSError, http.client.HTTPException) as error:
-        print(f"\nstream_rss: error: {type(error).__name__}: {error}", file=sys.stderr)
-        return 2
+    return run_main("stream_rss", run, parse_bench_args(parser, argv))
 
 
 if __name__ == "__main__":
