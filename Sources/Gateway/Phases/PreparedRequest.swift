@@ -40,6 +40,13 @@ public struct PreparedRequest: Sendable {
     }
 }
 
+/// A request head parsed and classified: its target, what it addresses, which operation.
+public struct ClassifiedRequest: Sendable {
+    public let target: RequestTarget
+    public let address: S3Address
+    public let operation: S3Operation
+}
+
 /// A browser form upload whose head has been read: what is needed to read its fields.
 public struct FormUploadStart: Sendable {
     public let address: S3Address

@@ -59,20 +59,23 @@ public struct RequestPreparer: Sendable {
         }
     }
 
-    /// Runs every phase on a request head. `requestId` goes upstream in the configured
-    /// request id header.
-    public func prepare(_ head: ClientRequestHead, requestId: String? = nil, now: Date) throws(RequestRefusal) -> PreparedRequest {
+    /// Runs every phase on a request head; `classified` is its `classify(_:)`, when the
+    /// caller has it already. `requestId` goes upstream in the configured request id header.
+    public func prepare(_ head: ClientRequestHead, classified: ClassifiedRequest? = nil, requestId: String? = nil,
+                        now: Date) throws(RequestRefusal) -> PreparedRequest {
         var facts = RequestFacts()
         do throws(S3Error) {
-            return try prepare(head, requestId: requestId, now: now, facts: &facts)
+            let request: ClassifiedRequest
+            if let classified { request = classified } else { request = try classify(head) }
+            return try prepare(head, request, requestId: requestId, now: now, facts: &facts)
         } catch {
             throw RequestRefusal(error: error, facts: facts)
         }
     }
 
-    private func prepare(_ head: ClientRequestHead, requestId: String?, now: Date,
+    private func prepare(_ head: ClientRequestHead, _ classified: ClassifiedRequest, requestId: String?, now: Date,
                          facts: inout RequestFacts) throws(S3Error) -> PreparedRequest {
-        let (target, address, operation) = try parseAndClassify(head)
+        let (target, address, operation) = (classified.target, classified.address, classified.operation)
         facts.operation = operation
         facts.address = address
         if operation == .postObject {
@@ -145,15 +148,11 @@ public struct RequestPreparer: Sendable {
             expectsContinue: head.headers[ "expect"]?.asciiLowercased == "100-continue")
     }
 
-    /// What a request is, as far as its head tells without authentication: for the log
-    /// line and metrics of a request that is refused before it is prepared.
-    public func describe(_ head: ClientRequestHead) -> (operation: S3Operation, address: S3Address)? {
-        guard let (_, address, operation) = try? parseAndClassify(head) else { return nil }
-        return (operation, address)
-    }
-
-    /// The parse and classify phases.
-    private func parseAndClassify(_ head: ClientRequestHead) throws(S3Error) -> (RequestTarget, S3Address, S3Operation) {
+    /// The parse and classify phases: what a request is, as far as its head tells without
+    /// authentication. Done once per request (parsing a presigned URL's query is not free);
+    /// the result also names the request in the log line, metrics and audit record of a
+    /// request refused later.
+    public func classify(_ head: ClientRequestHead) throws(S3Error) -> ClassifiedRequest {
         let target = try RequestTarget(parsing: head.uri)
         guard head.headers.values(S3HeaderName.host).count == 1, let host = head.headers[S3HeaderName.host] else {
             throw S3Error.invalidRequest("A request must carry exactly one Host header")
@@ -164,7 +163,7 @@ public struct RequestPreparer: Sendable {
         if case .unknown(let reason) = operation {
             throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
         }
-        return (target, address, operation)
+        return ClassifiedRequest(target: target, address: address, operation: operation)
     }
 
     // MARK: Browser form uploads
@@ -172,9 +171,9 @@ public struct RequestPreparer: Sendable {
     /// The start of a browser form upload (`POST /bucket`, multipart/form-data), or nil for
     /// any other request. Its credentials are in the form's fields, so the gateway reads the
     /// field section (at most 20 KiB) before anything goes upstream.
-    public func startFormUpload(_ head: ClientRequestHead) throws(S3Error) -> FormUploadStart? {
-        let (_, address, operation) = try parseAndClassify(head)
-        guard operation == .postObject, let bucket = address.bucket else { return nil }
+    public func startFormUpload(_ head: ClientRequestHead, _ classified: ClassifiedRequest) throws(S3Error) -> FormUploadStart? {
+        let address = classified.address
+        guard classified.operation == .postObject, let bucket = address.bucket else { return nil }
         do throws(S3Error) {
             guard !head.headers.contains(S3HeaderName.authorization) else {
                 throw S3Error.invalidArgument("A form upload authenticates through its fields, not an Authorization header")

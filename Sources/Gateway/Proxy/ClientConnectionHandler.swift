@@ -135,9 +135,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
         let preparer = environment.preparer()
-        exchange.described = preparer.describe(clientHead)
+        let classified: ClassifiedRequest
         do throws(S3Error) {
-            if let form = try preparer.startFormUpload(clientHead) {
+            classified = try preparer.classify(clientHead)
+            exchange.described = (classified.operation, classified.address)
+            if let form = try preparer.startFormUpload(clientHead, classified) {
                 // The credentials are in the body: read the field section first.
                 exchange.formFields = form
                 if form.expectsContinue {
@@ -151,7 +153,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             return
         }
         do throws(RequestRefusal) {
-            let prepared = try preparer.prepare(clientHead, requestId: exchange.requestId, now: Date())
+            let prepared = try preparer.prepare(clientHead, classified: classified, requestId: exchange.requestId, now: Date())
             exchange.facts = RequestFacts(prepared)
             do throws(S3Error) {
                 exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
