@@ -138,7 +138,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let classified: ClassifiedRequest
         do throws(S3Error) {
             classified = try preparer.classify(clientHead)
-            exchange.described = (classified.operation, classified.address)
+            exchange.classified = classified
             if let form = try preparer.startFormUpload(clientHead, classified) {
                 // The credentials are in the body: read the field section first.
                 exchange.formFields = form

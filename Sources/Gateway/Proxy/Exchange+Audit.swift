@@ -4,8 +4,8 @@ import NIOCore
 import S3Core
 
 extension Exchange {
-    var operation: S3Operation? { facts.operation ?? described?.operation }
-    var address: S3Address? { facts.address ?? described?.address }
+    var operation: S3Operation? { facts.operation ?? classified?.operation }
+    var address: S3Address? { facts.address ?? classified?.address }
 
     /// What became of the request, for its audit record, log line and metrics: the policy's
     /// outcome when it decided (a denial included); `refused` when a gateway phase refused
@@ -35,7 +35,7 @@ extension Exchange {
         record.setHeaders(prepared?.objectFields ?? HeaderFields(head.headers.map { ($0.name, $0.value) }))
         record.status = status
         record.errorCode = errorCode
-        if let operation, let target = try? RequestTarget(parsing: head.uri) {
+        if let operation, let target = classified?.target {
             record.uploadId = uploadIdCollector?.uploadId ?? AuditRecord.uploadId(of: operation, target: target)
         }
         record.bytesIn = Int64(bytesIn)

@@ -19,8 +19,9 @@ final class Exchange {
     /// When the upstream request head went out.
     var upstreamStarted: NIODeadline?
     var prepared: PreparedRequest?
-    /// The operation and address of a request, known from its head even when it is refused.
-    var described: (operation: S3Operation, address: S3Address)?
+    /// The target, operation and address of a request, known from its head even when it is
+    /// refused later.
+    var classified: ClassifiedRequest?
     /// Who sent the request and what the policy decided, as far as the phases got.
     var facts = RequestFacts()
     /// A phase of the gateway refused the request (authentication, header rules, policy,
