@@ -129,6 +129,17 @@ struct AuditWriterTests {
         await writer.shutdown()
     }
 
+    /// Batch mode lets records appended close together gather and writes them as one
+    /// group, rather than waking the writer thread for each (the linger, 5 ms at most).
+    @Test func batchWritesRecordsAppendedTogetherAsOneGroup() async throws {
+        let sink = ScriptedSink()
+        let writer = writer(sink, flush: .batch, batchMax: .seconds(30))
+        for number in 1...3 { writer.append(sampleRecord(number)) }
+        #expect(await eventually { writer.queueDepth == 3 && sink.events.contains { $0.hasPrefix("write") } })
+        #expect(sink.events == ["write REQ1,REQ2,REQ3 sync:false"])
+        await writer.shutdown()
+    }
+
     @Test func shutdownWritesEverythingQueuedThenRefuses() async throws {
         let sink = ScriptedSink()
         let writer = writer(sink, flush: .batch, batchMax: .seconds(30))
