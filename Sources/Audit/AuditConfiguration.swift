@@ -21,7 +21,8 @@ public struct AuditConfiguration: Sendable, Equatable {
     }
 
     public enum Flush: String, Sendable, Equatable {
-        /// Each record is written and fsync'd on its own.
+        /// Every write is fsync'd before more records are taken (records that queued meanwhile
+        /// share the next fsync).
         case perRecord = "per-record"
         /// Records are written as they come and fsync'd together, at most `batch_max_ms` later.
         case batch

@@ -74,7 +74,7 @@ final class AuditFileSink: AuditSink {
         }
     }
 
-    func write(_ records: ArraySlice<AuditRecord>, syncEach: Bool) -> (written: Int, error: AuditIOError?) {
+    func write(_ records: ArraySlice<AuditRecord>) -> (written: Int, error: AuditIOError?) {
         do throws(AuditIOError) { try ensureOpen() } catch { return (0, error) }
         var batch = Batch()
         var written = 0
@@ -85,15 +85,15 @@ final class AuditFileSink: AuditSink {
                 line = try next.seal(record)
             } catch {
                 // Not reachable with the record's types; the record is given up, not retried.
-                if let failure = flush(&batch, syncing: syncEach, written: &written) { return (written, failure) }
+                if let failure = flush(&batch, written: &written) { return (written, failure) }
                 return (written + 1, AuditIOError(path: name, message: "cannot encode a record: \(error)"))
             }
             batch.add(line, chain: next)
-            if syncEach || batch.bytes.count >= Self.chunkBytes || rotationDue(after: batch.bytes.count) {
-                if let failure = flush(&batch, syncing: syncEach, written: &written) { return (written, failure) }
+            if batch.bytes.count >= Self.chunkBytes || rotationDue(after: batch.bytes.count) {
+                if let failure = flush(&batch, written: &written) { return (written, failure) }
             }
         }
-        let failure = flush(&batch, syncing: syncEach, written: &written)
+        let failure = flush(&batch, written: &written)
         return (written, failure ?? directoryError)
     }
 
@@ -111,7 +111,7 @@ final class AuditFileSink: AuditSink {
     }
 
     /// Writes the batch; counts and commits the lines that made it whole.
-    private func flush(_ batch: inout Batch, syncing: Bool, written: inout Int) -> AuditIOError? {
+    private func flush(_ batch: inout Batch, written: inout Int) -> AuditIOError? {
         guard !batch.bytes.isEmpty else { return nil }
         defer { batch = Batch() }
         let (count, error) = POSIXFile.writeAll(fd, batch.bytes, path: name)
@@ -124,7 +124,6 @@ final class AuditFileSink: AuditSink {
             close()
             return error
         }
-        if syncing, let error = sync() { return error }
         if rotationDue(after: 0) {
             do throws(AuditIOError) { try rotate() } catch { return error }
         }

@@ -13,7 +13,10 @@ import Darwin
 /// full the record is dropped and counted (`recordsDropped`), unless the caller says the
 /// record must be kept (`keepWhenFull`: a request admitted by the fail-closed check).
 /// The thread takes whatever is queued, writes it to every sink, and:
-/// - with `flush: per-record`, fsyncs after each record;
+/// - with `flush: per-record`, fsyncs after each write, before it takes more records:
+///   records that queued during an fsync are written and fsync'd together next (group
+///   commit), so no record waits behind more than one fsync and a slow disk is not fsync'd
+///   once per record;
 /// - with `flush: batch`, fsyncs at most `batch_max_ms` after the first unsynced write.
 ///   It also lets records gather for up to `linger` (5 ms, or `batch_max_ms` if smaller)
 ///   before it takes them, and is woken only for the first record of a group: at
@@ -288,9 +291,9 @@ public final class AuditWriter: @unchecked Sendable {
         let first = held.firstIndex { $0.ordinal > progress.writtenThrough } ?? held.endIndex
         let pending = held[first...]
         if (!progress.failing && !pending.isEmpty) || probe {
-            let result = sinks[index].write(ArraySlice(pending.map(\.record)), syncEach: flush == .perRecord)
+            let result = sinks[index].write(ArraySlice(pending.map(\.record)))
             progress.writtenThrough += UInt64(result.written)
-            if let error = result.error {
+            if let error = result.error ?? (flush == .perRecord && result.written > 0 ? sinks[index].sync() : nil) {
                 failed(&held, &progress, error)
                 return
             }
