@@ -95,6 +95,20 @@ public struct PostObjectVerifier: Sendable {
         "signature", "awsaccesskeyid", "accesskeyid", "x-obs-security-token",
     ]
 
+    /// The access key id a form claims to be signed with (`x-amz-credential`,
+    /// `AWSAccessKeyId` or OBS's `AccessKeyId`), read without verifying anything: for the
+    /// audit record of a form whose key is unknown or whose signature does not match.
+    public static func claimedAccessKeyId(fields: [FormField]) -> String? {
+        for field in fields {
+            switch field.name.asciiLowercased {
+            case "x-amz-credential": return try? parseCredential(field.value).accessKeyId
+            case "awsaccesskeyid", "accesskeyid": return field.value
+            default: continue
+            }
+        }
+        return nil
+    }
+
     /// Verifies the form a parser has read up to its file part.
     public func verify(_ parser: MultipartFormParser, bucket: String, now: Date) throws(S3Error) -> VerifiedPostForm {
         guard let file = parser.filePart else {

@@ -24,6 +24,16 @@ import Testing
         #expect(form.headers.count == 0)
     }
 
+    /// The key id an audit record names for a form that fails verification.
+    @Test func theClaimedAccessKeyIsReadWithoutVerifying() throws {
+        let signed = FormSigner.sigV4(conditions: Self.conditions, fields: [FormField(name: "key", value: "up/x")])
+        #expect(PostObjectVerifier.claimedAccessKeyId(fields: signed) == FormSigner.accessKey)
+        #expect(PostObjectVerifier.claimedAccessKeyId(fields: [FormField(name: "AWSAccessKeyId", value: "AKV2")]) == "AKV2")
+        #expect(PostObjectVerifier.claimedAccessKeyId(fields: [FormField(name: "AccessKeyId", value: "AKOBS")]) == "AKOBS")
+        #expect(PostObjectVerifier.claimedAccessKeyId(fields: [FormField(name: "x-amz-credential", value: "broken")]) == nil)
+        #expect(PostObjectVerifier.claimedAccessKeyId(fields: [FormField(name: "key", value: "k")]) == nil)
+    }
+
     @Test func filenameIsExpandedInEveryFieldButTheSignature() throws {
         let fields = [FormField(name: "key", value: "up/${filename}"), FormField(name: "x-amz-meta-name", value: "${filename}!")]
         let form = try verify(FormSigner.sigV4(conditions: Self.conditions + [["eq", "$x-amz-meta-name", "photo.png!"]], fields: fields))

@@ -199,6 +199,7 @@ public struct RequestPreparer: Sendable {
         var facts = RequestFacts()
         facts.operation = .postObject
         facts.address = start.address
+        facts.accessKeyId = PostObjectVerifier.claimedAccessKeyId(fields: parser.fields)
         do throws(S3Error) {
             let form = try formVerifier.verify(parser, bucket: start.bucket, now: now)
             facts.accessKeyId = form.accessKeyId

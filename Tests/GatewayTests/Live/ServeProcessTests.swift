@@ -19,16 +19,6 @@ import Testing
         return file
     }
 
-    /// Waits (up to 20 s, for a loaded CI machine) until the gateway accepts connections.
-    static func waitUntilListening(port: Int) async throws {
-        for _ in 0..<200 {
-            if (try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(host: "127.0.0.1", port: port).get().close().get()) != nil { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw Peers.PeerMissing(description: "the gateway did not start listening on port \(port)")
-    }
-
     @Test func aBadConfigurationExitsWith2AndSaysWhere() throws {
         let file = try Self.writeConfiguration(TestSetup.configurationYAML(extra: "timeouts:\n  drain: soon"))
         let result = try Peers.run([Self.binary, "serve", "--config", file.path], timeout: 30)
@@ -52,16 +42,11 @@ import Testing
     @Test func sigtermLetsAnInFlightRequestFinishThenExits() async throws {
         let upstream = try await ScriptedUpstream.start(
             answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", delay: .seconds(2))
-        let port = Int.random(in: 20_000...40_000)
         let file = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)",
                                                                           extra: "timeouts:\n  drain: 10"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", file.path, "--listen", "127.0.0.1:\(port)"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        try await Self.waitUntilListening(port: port)
+        let gateway = try await ServeProcess.start(configuration: file)
+        defer { gateway.stop() }
+        let port = gateway.port
 
         let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(port)")
         async let inFlight = TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
@@ -70,32 +55,25 @@ import Testing
         for _ in 0..<100 where !upstream.receivedText.contains("GET /bucket/key") {
             try await Task.sleep(for: .milliseconds(100))
         }
-        kill(process.processIdentifier, SIGTERM)
+        kill(gateway.pid, SIGTERM)
         let response = try await inFlight
         #expect(response.status == 200)
         #expect(response.bodyText == "slow")
-        for _ in 0..<150 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(!process.isRunning, "the gateway exits once drained")
-        #expect(process.terminationStatus == 0)
+        #expect(try await gateway.waitForExit() == 0, "the gateway exits once drained: \(gateway.output)")
         await upstream.stop()
     }
 
     @Test func sighupWithABrokenPolicyKeepsTheOldOneAndAGoodOneReplacesIt() async throws {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        let port = Int.random(in: 20_000...40_000)
-        let adminPort = port + 1
         let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(
-            upstream: "http://127.0.0.1:\(upstream.port)", extra: "policy: policy.yaml\nadmin: {address: 127.0.0.1:\(adminPort)}"))
+            upstream: "http://127.0.0.1:\(upstream.port)", extra: "policy: policy.yaml"))
         let policyFile = configuration.deletingLastPathComponent().appendingPathComponent("policy.yaml")
         try "version: 1\nrules:\n  - id: no-glacier\n    storage_class: {deny: [GLACIER]}\n"
             .write(to: policyFile, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", configuration.path, "--listen", "127.0.0.1:\(port)"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        try await Self.waitUntilListening(port: port)
+        let gateway = try await ServeProcess.start(configuration: configuration, admin: true)
+        defer { gateway.stop() }
+        let port = gateway.port
+        let adminPort = try #require(gateway.adminPort)
 
         func glacierUpload() async throws -> Int {
             let headers = try TestSetup.signedHeaders(method: "PUT", target: "/bucket/cold", host: "127.0.0.1:\(port)",
@@ -109,7 +87,7 @@ import Testing
         #expect(try await glacierUpload() == 403)
 
         try "version: 1\nrules:\n  - id: broken\n    storage_clas: {}\n".write(to: policyFile, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
+        kill(gateway.pid, SIGHUP)
         // SIGHUP and the file watcher may both try the broken file; wait for the first.
         var text = ""
         for _ in 0..<100 {
@@ -121,7 +99,7 @@ import Testing
         #expect(try await glacierUpload() == 403, "the old policy stays in force")
 
         try "version: 1\nrules: []\n".write(to: policyFile, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
+        kill(gateway.pid, SIGHUP)
         var status = 0
         for _ in 0..<100 {
             status = try await glacierUpload()
@@ -129,7 +107,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(status == 200, "the new policy is in force")
-        kill(process.processIdentifier, SIGTERM)
+        kill(gateway.pid, SIGTERM)
         await upstream.stop()
     }
 
@@ -137,21 +115,17 @@ import Testing
     /// too (a socket option that needs CAP_NET_ADMIN once closed every connection).
     @Test func anUnprivilegedGatewayServesRequests() async throws {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        let port = Int.random(in: 20_000...40_000)
         let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)"))
         // The unprivileged user must be able to read the configuration.
         for file in [configuration, configuration.deletingLastPathComponent().appendingPathComponent("clients.yaml")] {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: configuration.deletingLastPathComponent().path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-                             Self.binary, "serve", "--config", configuration.path, "--listen", "127.0.0.1:\(port)"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        try await Self.waitUntilListening(port: port)
+        let gateway = try await ServeProcess.start(configuration: configuration, launcher: [
+            "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+        ])
+        defer { gateway.stop() }
+        let port = gateway.port
         let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(port)")
         let response = try await TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
                                                      headers: headers.map { ($0.name, $0.value) })
