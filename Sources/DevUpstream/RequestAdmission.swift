@@ -41,7 +41,7 @@ struct RequestAdmission: Sendable {
             throw Refusal(error: S3Error.notImplemented("A header or query you provided implies functionality that is not implemented (\(reason))."),
                           accessKeyId: authenticated.accessKeyId)
         }
-        let obsSigned = authenticated.scheme == .obsHeader || authenticated.scheme == .obsQuery
+        let obsSigned = authenticated.scheme.dialect == .obs
         let obsHeaders = headers.contains { $0.name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix) }
         return S3Request(method: method, target: target, headers: headers, address: address,
                          operation: operation, accessKeyId: authenticated.accessKeyId,

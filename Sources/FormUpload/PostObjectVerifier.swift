@@ -101,7 +101,7 @@ public struct PostObjectVerifier: Sendable {
     public static func claimedAccessKeyId(fields: [FormField]) -> String? {
         for field in fields {
             switch field.name.asciiLowercased {
-            case "x-amz-credential": return try? parseCredential(field.value).accessKeyId
+            case "x-amz-credential": return try? credential(field.value).accessKeyId
             case "awsaccesskeyid", "accesskeyid": return field.value
             default: continue
             }
@@ -211,21 +211,14 @@ public struct PostObjectVerifier: Sendable {
         guard algorithm == SigV4.algorithm else {
             throw S3Error.invalidArgument("x-amz-algorithm only supports \"AWS4-HMAC-SHA256\"")
         }
-        let (accessKeyId, scope) = try Self.parseCredential(credentialText)
+        let credential = try Self.credential(credentialText)
+        let (accessKeyId, scope) = (credential.accessKeyId, credential.scope)
         guard let secret = secrets.secret(forAccessKey: accessKeyId) else { throw S3Error.invalidAccessKeyId() }
         guard SigningTime.parseAmzDate(amzDate) != nil else {
             throw S3Error.invalidArgument("x-amz-date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
-        guard scope.date == String(amzDate.prefix(8)) else {
-            throw S3Error.invalidArgument("Invalid credential date \"\(scope.date)\". This date is not the same as x-amz-date: \"\(amzDate.prefix(8))\".")
-        }
-        guard settings.regions.contains(scope.region) else {
-            let expected = settings.regions.sorted().joined(separator: "' or '")
-            throw S3Error.invalidArgument("The x-amz-credential field is malformed; the region '\(MultipartFormParser.printable(scope.region))' is wrong; expecting '\(expected)'")
-        }
-        guard scope.service == settings.service else {
-            throw S3Error.invalidArgument("The x-amz-credential field is malformed; incorrect service \"\(MultipartFormParser.printable(scope.service))\". This endpoint belongs to \"\(settings.service)\".")
-        }
+        try settings.checkScope(scope, amzDate: amzDate, subject: "The x-amz-credential field", dateName: "x-amz-date",
+                                malformed: S3Error.invalidArgument)
         let key = keyCache.signingKey(secret: secret, scope: scope)
         let expected = Array(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key))
         guard signature.utf8.count == 64, let provided = bytesFromHex(signature),
@@ -251,16 +244,8 @@ public struct PostObjectVerifier: Sendable {
     }
 
     /// `AccessKeyId/YYYYMMDD/region/service/aws4_request`, the scope taken from the right.
-    static func parseCredential(_ text: String) throws(S3Error) -> (accessKeyId: String, scope: SigV4Scope) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 5, parts[parts.count - 1] == "aws4_request",
-              parts[parts.count - 4].utf8.count == 8, parts[parts.count - 4].utf8.allSatisfy({ (0x30...0x39).contains($0) })
-        else {
-            throw S3Error.invalidArgument("The x-amz-credential field must be 'AccessKeyId/YYYYMMDD/region/s3/aws4_request'")
-        }
-        let accessKeyId = parts[..<(parts.count - 4)].joined(separator: "/")
-        guard !accessKeyId.isEmpty else { throw S3Error.invalidArgument("The x-amz-credential field has no access key id") }
-        return (accessKeyId, SigV4Scope(date: String(parts[parts.count - 4]), region: String(parts[parts.count - 3]),
-                                        service: String(parts[parts.count - 2])))
+    /// `x-amz-credential`: the grammar of every SigV4 credential (`SigV4Credential`).
+    static func credential(_ text: String) throws(S3Error) -> SigV4Credential {
+        try SigV4Credential(parsing: text) { S3Error.invalidArgument("The x-amz-credential field is malformed; \($0)") }
     }
 }

@@ -31,31 +31,28 @@ public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
 /// A running checksum.
 public struct PayloadChecksum: Sendable {
     public let algorithm: ChecksumAlgorithm
-    private var state: State
-
-    private enum State: Sendable {
-        case crc(ReflectedCRC)
-        case sha1(Insecure.SHA1)
-        case sha256(SHA256)
-    }
+    // Exactly one is set. Stored apart (not as an enum's payloads) so that `update` mutates
+    // each in place: a hash bound out of an enum is shared with it, and swift-crypto then
+    // copies its whole context on every update.
+    private var crc: ReflectedCRC?
+    private var sha1: Insecure.SHA1?
+    private var sha256: SHA256?
 
     public init(_ algorithm: ChecksumAlgorithm) {
         self.algorithm = algorithm
         switch algorithm {
-        case .crc32: state = .crc(ReflectedCRC(.crc32))
-        case .crc32c: state = .crc(ReflectedCRC(.crc32c))
-        case .crc64nvme: state = .crc(ReflectedCRC(.crc64nvme))
-        case .sha1: state = .sha1(Insecure.SHA1())
-        case .sha256: state = .sha256(SHA256())
+        case .crc32: crc = ReflectedCRC(.crc32)
+        case .crc32c: crc = ReflectedCRC(.crc32c)
+        case .crc64nvme: crc = ReflectedCRC(.crc64nvme)
+        case .sha1: sha1 = Insecure.SHA1()
+        case .sha256: sha256 = SHA256()
         }
     }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        switch state {
-        case .crc(var crc): crc.update(bytes); state = .crc(crc)
-        case .sha1(var hash): hash.update(bufferPointer: bytes); state = .sha1(hash)
-        case .sha256(var hash): hash.update(bufferPointer: bytes); state = .sha256(hash)
-        }
+        crc?.update(bytes)
+        sha1?.update(bufferPointer: bytes)
+        sha256?.update(bufferPointer: bytes)
     }
 
     public mutating func update(_ bytes: [UInt8]) {
@@ -64,11 +61,9 @@ public struct PayloadChecksum: Sendable {
 
     /// The digest bytes (CRCs big-endian).
     public func digest() -> [UInt8] {
-        switch state {
-        case .crc(let crc): crc.bigEndianBytes
-        case .sha1(let hash): Array(hash.finalize())
-        case .sha256(let hash): Array(hash.finalize())
-        }
+        if let crc { return crc.bigEndianBytes }
+        if let sha1 { return Array(sha1.finalize()) }
+        return Array(sha256!.finalize())
     }
 
     /// The base64 text S3 sends in `x-amz-checksum-*`.

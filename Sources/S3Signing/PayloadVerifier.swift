@@ -44,6 +44,7 @@ public struct PayloadVerifier: Sendable {
 
     /// Longest chunk-size line or trailer line accepted.
     static let maxLineLength = 4096
+    static let chunkSignaturePrefix = Array(";chunk-signature=".utf8)
 
     private enum Framing: Sendable {
         case plain
@@ -128,13 +129,12 @@ public struct PayloadVerifier: Sendable {
                     throw Self.malformed("a line must end with CRLF")
                 }
                 line.removeLast()
-                let text = line
-                line.removeAll(keepingCapacity: true)
                 if case .chunkHeader = framing {
-                    try chunkHeaderLine(text, release)
+                    try chunkHeaderLine(line, release)
                 } else {
-                    try trailerLine(text)
+                    try trailerLine(line)
                 }
+                line.removeAll(keepingCapacity: true)
             case .chunkData(let remaining):
                 let take = min(remaining, bytes.count - index)
                 let data = UnsafeRawBufferPointer(rebasing: bytes[index..<index + take])
@@ -229,8 +229,8 @@ public struct PayloadVerifier: Sendable {
             throw S3Error.entityTooLarge("An aws-chunked chunk of \(size) bytes exceeds the gateway's limit of \(maxChunkSize)")
         }
         if signed {
-            let prefix = Array(";chunk-signature=".utf8)
-            guard parts.count == 2, Array(text[sizeText.endIndex...].prefix(prefix.count)) == prefix else {
+            let prefix = Self.chunkSignaturePrefix
+            guard parts.count == 2, text[sizeText.endIndex...].starts(with: prefix) else {
                 throw Self.malformed("a signed chunk must carry ';chunk-signature='")
             }
             let signature = String(decoding: text[(sizeText.endIndex + prefix.count)...], as: UTF8.self)
@@ -259,11 +259,15 @@ public struct PayloadVerifier: Sendable {
             throw S3Error.signatureDoesNotMatch()
         }
         previousSignature = claimed.asciiLowercased
-        let chunk = heldChunk
-        heldChunk.removeAll(keepingCapacity: true)
         chunkHash = SHA256()
         chunkSignature = nil
+        // Released from the buffer itself, which is then emptied in place and kept for the
+        // next chunk (a copy would make `removeAll` allocate a chunk-sized buffer anew).
+        var chunk: [UInt8] = []
+        swap(&chunk, &heldChunk)
         chunk.withUnsafeBytes { releasePayload($0, release) }
+        chunk.removeAll(keepingCapacity: true)
+        swap(&chunk, &heldChunk)
     }
 
     /// A trailer field line, or the empty line that ends the body.

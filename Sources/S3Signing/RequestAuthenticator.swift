@@ -10,6 +10,9 @@ public enum SignatureScheme: String, Sendable, Equatable {
     case sigV2Query = "sigv2-query"
     case obsHeader = "obs-header"
     case obsQuery = "obs-query"
+
+    /// The header dialect of a client that signs this way: its responses are put in it.
+    public var dialect: HeaderDialect { self == .obsHeader || self == .obsQuery ? .obs : .s3 }
 }
 
 /// What the body of an authenticated request still has to prove.
@@ -46,6 +49,24 @@ public struct AuthenticationSettings: Sendable {
         self.regions = regions
         self.maxClockSkew = maxClockSkew
         self.service = service
+    }
+
+    /// The checks of a SigV4 credential scope, for every form that carries one (header,
+    /// presigned URL, browser form): its date is the signing date's, its region one of
+    /// `regions`, its service `service`. `subject` names the carrier in the messages
+    /// ("the authorization header"), `dateName` the signing date's field.
+    public func checkScope(_ scope: SigV4Scope, amzDate: String, subject: String, dateName: String,
+                           malformed: (String) -> S3Error) throws(S3Error) {
+        guard scope.date == String(amzDate.prefix(8)) else {
+            throw malformed("Invalid credential date \"\(scope.date.prefix(64))\". This date is not the same as \(dateName): \"\(amzDate.prefix(8))\".")
+        }
+        guard regions.contains(scope.region) else {
+            let expected = regions.sorted().joined(separator: "' or '")
+            throw malformed("\(subject) is malformed; the region '\(scope.region.prefix(64))' is wrong; expecting '\(expected)'")
+        }
+        guard scope.service == service else {
+            throw malformed("\(subject) is malformed; incorrect service \"\(scope.service.prefix(64))\". This endpoint belongs to \"\(service)\".")
+        }
     }
 }
 
@@ -91,6 +112,19 @@ public struct RequestAuthenticator: Sendable {
             return try? SigV4Credential(parsing: credential, malformed: S3Error.authorizationQueryParametersError).accessKeyId
         }
         return target.queryValue(HMACV1Dialect.aws.accessKeyParameter) ?? target.queryValue(HMACV1Dialect.obs.accessKeyParameter)
+    }
+
+    /// The dialect of the signature a request carries, read without verifying it — the same
+    /// dispatch as `authenticate` — for the answer to a request refused before or during
+    /// verification. `target` is nil when the request-target did not even parse.
+    public static func claimedDialect(target: RequestTarget?, headers: HeaderFields) -> HeaderDialect {
+        if let authorization = headers[S3HeaderName.authorization] {
+            return authorization.hasPrefix(HMACV1Dialect.obs.authorizationKeyword + " ") ? .obs : .s3
+        }
+        guard let target, !target.hasQuery("X-Amz-Signature"), !target.hasQuery("X-Amz-Credential"),
+              target.hasQuery("Signature"), target.hasQuery(HMACV1Dialect.obs.accessKeyParameter)
+        else { return .s3 }
+        return .obs
     }
 
     public func authenticate(method: String, target: RequestTarget, headers: HeaderFields,
@@ -143,7 +177,8 @@ public struct RequestAuthenticator: Sendable {
         } else {
             throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }
-        try checkScope(parsed.credential, amzDate: amzDate, malformed: S3Error.authorizationHeaderMalformed)
+        try settings.checkScope(parsed.credential.scope, amzDate: amzDate, subject: "The authorization header",
+                                dateName: "X-Amz-Date", malformed: S3Error.authorizationHeaderMalformed)
         try checkSkew(date, requestTime: amzDate, now: now)
         guard let payloadHash = request.headers[S3HeaderName.contentSHA256] else {
             throw S3Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
@@ -184,7 +219,8 @@ public struct RequestAuthenticator: Sendable {
         guard expires >= 1, expires <= 604_800 else {
             throw S3Error.authorizationQueryParametersError("X-Amz-Expires must be between 1 and 604800 seconds")
         }
-        try checkScope(credential, amzDate: amzDate, malformed: S3Error.authorizationQueryParametersError)
+        try settings.checkScope(credential.scope, amzDate: amzDate, subject: "The authorization header",
+                                dateName: "X-Amz-Date", malformed: S3Error.authorizationQueryParametersError)
         if now.timeIntervalSince(date) > TimeInterval(expires) {
             throw S3Error(code: "AccessDenied", message: "Request has expired", status: 403,
                           details: [("X-Amz-Expires", expiresText),
@@ -245,20 +281,6 @@ public struct RequestAuthenticator: Sendable {
         }
         guard unsigned.isEmpty else {
             throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.joined(separator: ", "))")
-        }
-    }
-
-    private func checkScope(_ credential: SigV4Credential, amzDate: String,
-                            malformed: (String) -> S3Error) throws(S3Error) {
-        guard credential.scope.date == String(amzDate.prefix(8)) else {
-            throw malformed("Invalid credential date \"\(credential.scope.date)\". This date is not the same as X-Amz-Date: \"\(amzDate.prefix(8))\".")
-        }
-        guard settings.regions.contains(credential.scope.region) else {
-            let expected = settings.regions.sorted().joined(separator: "' or '")
-            throw malformed("The authorization header is malformed; the region '\(credential.scope.region)' is wrong; expecting '\(expected)'")
-        }
-        guard credential.scope.service == settings.service else {
-            throw malformed("The authorization header is malformed; incorrect service \"\(credential.scope.service)\". This endpoint belongs to \"\(settings.service)\".")
         }
     }
 

@@ -7,7 +7,7 @@ public struct SigV4Credential: Sendable, Equatable {
     public let accessKeyId: String
     public let scope: SigV4Scope
 
-    init(parsing text: String, malformed: (String) -> S3Error) throws(S3Error) {
+    public init(parsing text: String, malformed: (String) -> S3Error) throws(S3Error) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 5, parts[parts.count - 1] == "aws4_request",
               parts[parts.count - 4].utf8.count == 8, parts[parts.count - 4].utf8.allSatisfy({ (0x30...0x39).contains($0) })

@@ -98,5 +98,6 @@ public struct GatewayConfiguration: Sendable {
     /// the upstream's logs can be joined with the gateway's; nil: not sent.
     public var requestIdHeader: String? = GatewayConfiguration.defaultRequestIdHeader
 
-    public static let defaultRequestIdHeader = "x-obsgate-request-id"
+    /// The same name the client gets the id in.
+    public static let defaultRequestIdHeader = ResponseHeadRewriter.requestIdHeader
 }

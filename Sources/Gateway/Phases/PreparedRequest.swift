@@ -13,9 +13,7 @@ public struct PreparedRequest: Sendable {
     public let identity: ClientIdentity?
     public let scheme: SignatureScheme?
     /// The dialect the client speaks (OBS for OBS-signed requests): responses are put in it.
-    public var clientDialect: HeaderDialect {
-        scheme == .obsHeader || scheme == .obsQuery ? .obs : .s3
-    }
+    public var clientDialect: HeaderDialect { scheme?.dialect ?? .s3 }
     /// The upload policy's decision (allow, allow with mutations, audit-only), when a policy
     /// is configured; denials never get this far.
     public let decision: PolicyDecision?

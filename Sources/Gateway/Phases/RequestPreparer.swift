@@ -87,7 +87,6 @@ public struct RequestPreparer: Sendable {
         var authenticated: AuthenticatedRequest?
         do throws(S3Error) {
             if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
-                facts.accessKeyId = RequestAuthenticator.claimedAccessKeyId(target: target, headers: head.headers)
                 let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,
                                                             address: address, now: now)
                 facts.accessKeyId = result.accessKeyId
@@ -99,6 +98,10 @@ public struct RequestPreparer: Sendable {
                 try allowAnonymous(operation: operation, address: address)
             }
         } catch {
+            // Whom the refused request claims to come from; read only now, as it is needed only now.
+            if facts.accessKeyId == nil, RequestAuthenticator.isSigned(target: target, headers: head.headers) {
+                facts.accessKeyId = RequestAuthenticator.claimedAccessKeyId(target: target, headers: head.headers)
+            }
             throw error.about(address.resource)
         }
 
@@ -317,18 +320,16 @@ public struct RequestPreparer: Sendable {
 
     /// Hop-by-hop fields (RFC 9110 §7.6.1) and the client's own authentication, framing and
     /// signing fields: the upstream request gets its own.
-    static let fieldsNotForwarded: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade", "host", "authorization", "expect", "content-length", "date",
+    static let fieldsNotForwarded: Set<String> = HopByHop.names.union([
+        "host", "authorization", "expect", "content-length", "date",
         S3HeaderName.amzDate, S3HeaderName.contentSHA256, S3HeaderName.securityToken, S3HeaderName.decodedContentLength,
         OBSHeaderName.date, OBSHeaderName.securityToken,
-    ]
+    ])
 
     func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
                       body: UpstreamBodyLength, payload: PayloadExpectation, requestId: String? = nil, profile: String,
                       now: Date) throws(S3Error) -> UpstreamRequestHead {
-        let connectionTokens = Set(clientHeaders.values("connection").flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
+        let connectionTokens = HopByHop.connectionTokens(clientHeaders.values("connection"))
         var decodesChunks = false
         if case .signedChunks = payload { decodesChunks = true }
         if case .unsignedChunksWithTrailer = payload { decodesChunks = true }

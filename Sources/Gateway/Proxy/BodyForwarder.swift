@@ -4,11 +4,15 @@ import S3Signing
 
 /// Turns a client's request body into the upstream's, piece by piece: the connection
 /// handler feeds every body buffer and, at the end, asks for what remains.
-protocol UpstreamBodySource {
+///
+/// A class, changed in place where the exchange keeps it: a value copied out, changed and
+/// written back would share its buffers (a signed chunk of up to `max_chunk_size`, hash
+/// states) with the copy still in the exchange, and copy them on every body part.
+protocol UpstreamBodySource: AnyObject {
     /// The buffers that may go upstream now.
-    mutating func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
+    func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
     /// The body ended: the final checks, then whatever was held back.
-    mutating func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
+    func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
 }
 
 /// Turns the client's request body into the upstream's, verifying it on the way, and
@@ -19,7 +23,7 @@ protocol UpstreamBodySource {
 /// Plain bodies (`UNSIGNED-PAYLOAD`, a hex hash, SigV2/OBS) are forwarded as the same
 /// buffers they arrived in; aws-chunked bodies are decoded, and a signed chunk leaves only
 /// once its signature checked.
-struct BodyForwarder: UpstreamBodySource {
+final class BodyForwarder: UpstreamBodySource {
     private var verifier: PayloadVerifier
     private let decodes: Bool
     private let holdsBack: Bool
@@ -40,32 +44,17 @@ struct BodyForwarder: UpstreamBodySource {
     }
 
     /// The buffers that may go upstream now.
-    mutating func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
+    func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
         receivedBytes += buffer.readableBytes
-        var released: ByteBuffer
+        var released = buffer
         if decodes {
             var decoded = allocator.buffer(capacity: buffer.readableBytes)
-            var failure: S3Error?
-            buffer.withUnsafeReadableBytes { bytes in
-                do throws(S3Error) {
-                    try verifier.consume(bytes) { decoded.writeBytes($0) }
-                } catch {
-                    failure = error
-                }
+            try buffer.withUnsafeReadableBytes { (bytes) throws(S3Error) in
+                try verifier.consume(bytes) { decoded.writeBytes($0) }
             }
-            if let failure { throw failure }
             released = decoded
         } else {
-            var failure: S3Error?
-            buffer.withUnsafeReadableBytes { bytes in
-                do throws(S3Error) {
-                    try verifier.consume(bytes) { _ in }
-                } catch {
-                    failure = error
-                }
-            }
-            if let failure { throw failure }
-            released = buffer
+            try buffer.withUnsafeReadableBytes { (bytes) throws(S3Error) in try verifier.consume(bytes) { _ in } }
         }
         guard released.readableBytes > 0 else { return [] }
         guard holdsBack else { return [released] }
@@ -76,7 +65,7 @@ struct BodyForwarder: UpstreamBodySource {
     }
 
     /// The body ended: the final verification, then the held-back bytes.
-    mutating func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
+    func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
         _ = try verifier.finish()
         defer { heldBack = nil }
         return heldBack.map { [$0] } ?? []

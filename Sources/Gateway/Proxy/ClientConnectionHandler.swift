@@ -127,14 +127,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private func start(_ head: HTTPRequestHead) {
         guard let context else { return }
         context.triggerUserOutboundEvent(RequestHeadEvent.headReceived, promise: nil)
-        let exchange = Exchange(requestId: Self.newRequestId(), head: head)
-        exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
-        self.exchange = exchange
-        environment.metrics?.requestStarted()
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
-        let preparer = environment.preparer()
+        let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
+                                preparer: environment.preparer())
+        exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
+        self.exchange = exchange
+        environment.metrics?.requestStarted()
+        let preparer = exchange.preparer
         let classified: ClassifiedRequest
         do throws(S3Error) {
             classified = try preparer.classify(clientHead)
@@ -189,33 +190,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// Feeds a form upload's field section until the file part begins; then verifies the
     /// form, and connects upstream with the rest of this buffer kept for the rewriter.
     private func readFormFields(_ buffer: ByteBuffer, of exchange: Exchange) {
-        guard var form = exchange.formFields else { return }
-        var parser = form.parser
-        var consumed = 0
-        var failure: S3Error?
-        buffer.withUnsafeReadableBytes { bytes in
-            do throws(S3Error) {
-                consumed = try parser.consume(bytes) { _ in }
-            } catch {
-                failure = error
-            }
-        }
-        if let failure {
-            reject(exchange, RequestRefusal(error: failure.about(form.address.resource), facts: RequestFacts()))
+        // Taken out of the exchange while it parses, so the parser's buffers are not shared.
+        guard var form = exchange.formFields.take() else { return }
+        let consumed: Int
+        do throws(S3Error) {
+            consumed = try buffer.withUnsafeReadableBytes { (bytes) throws(S3Error) in try form.parser.consume(bytes) { _ in } }
+        } catch {
+            reject(exchange, RequestRefusal(error: error.about(form.address.resource), facts: RequestFacts()))
             return
         }
+        let parser = form.parser
         guard parser.filePart != nil else {
-            form.parser = parser
             exchange.formFields = form
             return
         }
         do throws(RequestRefusal) {
-            let ready = try environment.preparer().completeFormUpload(form, parser: parser, requestId: exchange.requestId,
-                                                                      now: Date())
+            let ready = try exchange.preparer.completeFormUpload(form, parser: parser, requestId: exchange.requestId,
+                                                                 now: Date())
             exchange.prepared = ready.prepared
             exchange.facts = RequestFacts(ready.prepared)
             exchange.forwarder = FormBodyForwarder(rewriter: ready.rewriter)
-            exchange.formFields = nil
             let rest = buffer.getSlice(at: buffer.readerIndex + consumed, length: buffer.readableBytes - consumed)
             if let rest, rest.readableBytes > 0 { exchange.bufferedBody.append(rest) }
             guard admittedByAuditTrail(exchange) else { return }
@@ -245,10 +239,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if exchange.discardingBody {
             completeIfDone(exchange)
         } else if let form = exchange.formFields {
-            reject(exchange, RequestRefusal(error: S3Error(code: "MalformedPOSTRequest",
-                                                           message: "The body of your POST request is not well-formed multipart/form-data.",
-                                                           status: 400, resource: form.address.resource),
-                                            facts: RequestFacts()))
+            reject(exchange, RequestRefusal(
+                error: S3Error.malformedPOSTRequest("the body ended before the file part").about(form.address.resource),
+                facts: RequestFacts()))
         } else if exchange.upstream != nil {
             finishRequest(exchange)
         }
@@ -313,14 +306,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     private func forward(_ buffer: ByteBuffer, of exchange: Exchange) {
-        guard let upstream = exchange.upstream, var forwarder = exchange.forwarder else { return }
+        guard let upstream = exchange.upstream, let forwarder = exchange.forwarder else { return }
         do throws(S3Error) {
             let buffers = try forwarder.forward(buffer, allocator: upstream.allocator)
-            exchange.forwarder = forwarder
             for part in buffers { upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil) }
             upstream.flush()
         } catch {
-            exchange.forwarder = forwarder
             abortUpstream(exchange)
             exchange.refusedByGateway = true
             refuse(exchange, with: error)
@@ -328,10 +319,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     private func finishRequest(_ exchange: Exchange) {
-        guard let upstream = exchange.upstream, var forwarder = exchange.forwarder, let context else { return }
+        guard let upstream = exchange.upstream, let forwarder = exchange.forwarder, let context else { return }
         do throws(S3Error) {
             let buffers = try forwarder.finish(allocator: upstream.allocator)
-            exchange.forwarder = forwarder
             for part in buffers { upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil) }
             upstream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             exchange.requestForwarded = true
@@ -521,9 +511,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// before or during verification — from the form of the signature it sent.
     private func clientDialect(of exchange: Exchange) -> HeaderDialect {
         if let prepared = exchange.prepared { return prepared.clientDialect }
-        let authorization = exchange.head.headers.first(name: "authorization") ?? ""
-        let signedWithOBSQuery = exchange.head.uri.contains("AccessKeyId=") && !exchange.head.uri.contains("AWSAccessKeyId=")
-        return authorization.hasPrefix("OBS ") || signedWithOBSQuery ? .obs : .s3
+        let target = exchange.classified?.target ?? (try? RequestTarget(parsing: exchange.head.uri))
+        return RequestAuthenticator.claimedDialect(target: target, headers: exchange.clientHeaders)
     }
 
     /// The exchange is over once its response is written and the client's request has

@@ -32,7 +32,7 @@ extension Exchange {
         record.bucket = address?.bucket
         record.key = address?.key
         // As the upstream got them; for a refused request, as the client sent them.
-        record.setHeaders(prepared?.objectFields ?? HeaderFields(head.headers.map { ($0.name, $0.value) }))
+        record.setHeaders(prepared?.objectFields ?? clientHeaders)
         record.status = status
         record.errorCode = errorCode
         if let operation, let target = classified?.target {

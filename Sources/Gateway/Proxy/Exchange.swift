@@ -15,6 +15,12 @@ final class Exchange {
 
     let requestId: String
     let head: HTTPRequestHead
+    /// The head's fields, as the phases and the audit record read them.
+    let clientHeaders: HeaderFields
+    /// The credentials and policy in force when the request began: it finishes under them,
+    /// even when a reload replaces them meanwhile (a form upload is prepared only once its
+    /// fields have arrived).
+    let preparer: RequestPreparer
     let started = NIODeadline.now()
     /// When the upstream request head went out.
     var upstreamStarted: NIODeadline?
@@ -67,9 +73,11 @@ final class Exchange {
     var bodyIdleTimer: Scheduled<Void>?
     var upstreamIdleTimer: Scheduled<Void>?
 
-    init(requestId: String, head: HTTPRequestHead) {
+    init(requestId: String, head: HTTPRequestHead, clientHeaders: HeaderFields, preparer: RequestPreparer) {
         self.requestId = requestId
         self.head = head
+        self.clientHeaders = clientHeaders
+        self.preparer = preparer
     }
 
     var responseComplete: Bool {

@@ -6,7 +6,7 @@ import S3Core
 /// section first, then the file bytes as they arrive, then the closing delimiter — which
 /// the rewriter releases only once the end checks (content-length range, nothing after the
 /// file) passed, so a form that fails them never completes upstream.
-struct FormBodyForwarder: UpstreamBodySource {
+final class FormBodyForwarder: UpstreamBodySource {
     private var rewriter: PostObjectRewriter
     private var prefixSent = false
 
@@ -14,23 +14,17 @@ struct FormBodyForwarder: UpstreamBodySource {
         self.rewriter = rewriter
     }
 
-    mutating func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
+    func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
         var out = takePrefix(allocator: allocator)
         var released = allocator.buffer(capacity: buffer.readableBytes)
-        var failure: S3Error?
-        buffer.withUnsafeReadableBytes { bytes in
-            do throws(S3Error) {
-                try rewriter.consume(bytes) { released.writeBytes($0) }
-            } catch {
-                failure = error
-            }
+        try buffer.withUnsafeReadableBytes { (bytes) throws(S3Error) in
+            try rewriter.consume(bytes) { released.writeBytes($0) }
         }
-        if let failure { throw failure }
         if released.readableBytes > 0 { out.append(released) }
         return out
     }
 
-    mutating func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
+    func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] {
         var out = takePrefix(allocator: allocator)
         var closing = allocator.buffer(capacity: 128)
         try rewriter.finish { closing.writeBytes($0) }
@@ -38,7 +32,7 @@ struct FormBodyForwarder: UpstreamBodySource {
         return out
     }
 
-    private mutating func takePrefix(allocator: ByteBufferAllocator) -> [ByteBuffer] {
+    private func takePrefix(allocator: ByteBufferAllocator) -> [ByteBuffer] {
         guard !prefixSent else { return [] }
         prefixSent = true
         return [allocator.buffer(bytes: rewriter.upstreamPrefix)]

@@ -12,10 +12,6 @@ import S3Core
 /// 4. the gateway's request id is added (`x-amz-request-id` keeps the upstream's), so a
 ///    client report can be matched to the gateway's log line and the store's.
 struct ResponseHeadRewriter: Sendable {
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade",
-    ]
     static let revealing: Set<String> = ["server", "x-reserved", "x-obs-id-2"]
     static let requestIdHeader = "x-obsgate-request-id"
 
@@ -23,11 +19,11 @@ struct ResponseHeadRewriter: Sendable {
 
     func rewrite(_ head: HTTPResponseHead, requestId: String, clientDialect: HeaderDialect,
                  operation: String?) -> HTTPResponseHead {
-        let named = Set(head.headers[canonicalForm: "connection"].map { $0.lowercased() })
+        let named = HopByHop.connectionTokens(head.headers["connection"])
         var fields = HeaderFields()
         for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if Self.hopByHop.contains(lower) || named.contains(lower) || Self.revealing.contains(lower) { continue }
+            let lower = name.asciiLowercased
+            if HopByHop.names.contains(lower) || named.contains(lower) || Self.revealing.contains(lower) { continue }
             fields.add(name, value)
         }
         fields = (try? HeaderDialect.translate(fields, to: clientDialect, strict: false)) ?? fields

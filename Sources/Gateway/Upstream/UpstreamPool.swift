@@ -17,7 +17,7 @@ final class UpstreamPool: @unchecked Sendable {
     private let maxIdle: Int
     private let metrics: GatewayMetrics?
     private var idle: [any Channel] = [] {
-        didSet { metrics?.upstreamIdleConnections(changedBy: idle.count - oldValue.count) }
+        didSet { if idle.count != oldValue.count { metrics?.upstreamIdleConnections(changedBy: idle.count - oldValue.count) } }
     }
 
     init(eventLoop: any EventLoop, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
@@ -41,6 +41,11 @@ final class UpstreamPool: @unchecked Sendable {
         return connect()
             .map { channel in
                 metrics?.upstreamConnectionOpened()
+                // Once per connection: a pooled one that closes leaves the pool.
+                channel.closeFuture.whenComplete { [weak self] _ in
+                    guard let self, let index = self.idle.firstIndex(where: { $0 === channel }) else { return }
+                    self.idle.remove(at: index)
+                }
                 return (channel, false)
             }
             .flatMapErrorThrowing { error in
@@ -57,9 +62,6 @@ final class UpstreamPool: @unchecked Sendable {
             return
         }
         idle.append(channel)
-        channel.closeFuture.whenComplete { [weak self] _ in
-            self?.idle.removeAll { $0 === channel }
-        }
     }
 
     func closeAll() {

@@ -1,0 +1,18 @@
+import Foundation
+import S3Core
+
+/// Fields that describe one connection, not the message (RFC 9110 §7.6.1): neither the
+/// request going upstream nor the response going back carries them, nor any field their
+/// `Connection` header names.
+enum HopByHop {
+    static let names: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade",
+    ]
+
+    /// The field names listed in a message's `Connection` values, lowercase
+    /// (`Connection = #connection-option`).
+    static func connectionTokens(_ values: [String]) -> Set<String> {
+        Set(values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
+    }
+}
