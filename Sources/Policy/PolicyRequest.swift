@@ -43,15 +43,7 @@ extension PolicyRequest {
         let target = try RequestTarget(parsing: String(parts[1]))
         let address = try S3AddressResolver(baseDomains: virtualHostDomains).resolve(host: headers[S3HeaderName.host], target: target)
         var allHeaders = headers
-        for parameter in target.query
-        where S3OperationClassifier.isHeaderParameter(parameter.name)
-            && !S3OperationClassifier.authenticationParameters.contains(parameter.name) {
-            let name = parameter.name.asciiLowercased
-            if let existing = allHeaders[name], existing != parameter.value {
-                throw S3Error.invalidArgument("The query parameter \(name) contradicts the header of the same name")
-            }
-            if !allHeaders.contains(name) { allHeaders.add(name, parameter.value) }
-        }
+        try S3OperationClassifier.liftHeaderParameters(from: target, into: &allHeaders)
         let operation = S3OperationClassifier.classify(method: method, address: address, target: target, headers: allHeaders)
         self.init(operation: operation, bucket: address.bucket, key: address.key, principal: principal,
                   groups: groups, headers: allHeaders, isTLS: isTLS)

@@ -191,6 +191,25 @@ public enum S3OperationClassifier {
         name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix) || name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
     }
 
+    /// A header-like parameter that is not part of a presigned signature: it acts as a
+    /// header of the request (`liftHeaderParameters`).
+    public static func isLiftedHeaderParameter(_ name: String) -> Bool {
+        !authenticationParameters.contains(name) && isHeaderParameter(name)
+    }
+
+    /// Moves the lifted header parameters of a query (`isLiftedHeaderParameter`) into the
+    /// headers, so that policy and upstream see them as headers. A parameter that
+    /// contradicts a header of the same name is refused.
+    public static func liftHeaderParameters(from target: RequestTarget, into headers: inout HeaderFields) throws(S3Error) {
+        for parameter in target.query where isLiftedHeaderParameter(parameter.name) {
+            let name = parameter.name.asciiLowercased
+            if let existing = headers[name], existing != parameter.value {
+                throw S3Error.invalidArgument("The query parameter \(name) contradicts the header of the same name")
+            }
+            if !headers.contains(name) { headers.add(name, parameter.value) }
+        }
+    }
+
     /// `response-content-type` and the other response header overrides of GetObject.
     static func isResponseOverride(_ name: String) -> Bool { name.hasPrefix("response-") }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Policy
 import S3Core
@@ -244,15 +245,9 @@ struct PolicyExplanation: Encodable {
         lines.append("policy:     \(decision.policyVersion)")
         if !resultingHeaders.isEmpty {
             lines.append("headers:")
-            lines += resultingHeaders.map { "  \($0.name): \(Self.redacted($0.name, $0.value))" }
+            lines += resultingHeaders.map { "  \($0.name): \(Redaction.value($0.value, named: $0.name))" }
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// Customer keys are secrets: never printed.
-    static func redacted(_ name: String, _ value: String) -> String {
-        let lower = name.asciiLowercased
-        return lower.hasSuffix("-customer-key") ? "(redacted)" : value
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -284,7 +279,7 @@ struct PolicyExplanation: Encodable {
             try container.encode("ok", forKey: .seed)
         }
         try container.encodeIfPresent(decision, forKey: .decision)
-        try container.encode(resultingHeaders.map { HeaderBody(name: $0.name, value: Self.redacted($0.name, $0.value)) },
+        try container.encode(resultingHeaders.map { HeaderBody(name: $0.name, value: Redaction.value($0.value, named: $0.name)) },
                              forKey: .headers)
         try container.encode(isRefused, forKey: .refused)
     }

@@ -108,7 +108,7 @@ public struct RequestPreparer: Sendable {
         // Header-like query parameters of presigned URLs (`x-amz-acl=...`) act as headers:
         // from here on the policy and the upstream see them as headers.
         var headers = head.headers
-        try liftHeaderParameters(from: target, into: &headers)
+        try S3OperationClassifier.liftHeaderParameters(from: target, into: &headers)
 
         // frame
         let payload = authenticated?.payload ?? .unsigned
@@ -255,23 +255,6 @@ public struct RequestPreparer: Sendable {
         else { throw S3Error.accessDenied("Anonymous access is not allowed; sign the request with a gateway-issued key") }
     }
 
-    /// Moves `x-amz-*` / `x-obs-*` query parameters that are not part of a presigned
-    /// signature into the headers. A parameter that contradicts a header is refused.
-    private func liftHeaderParameters(from target: RequestTarget, into headers: inout HeaderFields) throws(S3Error) {
-        for parameter in target.query where Self.isHeaderParameter(parameter.name) {
-            let name = parameter.name.asciiLowercased
-            if let existing = headers[name], existing != parameter.value {
-                throw S3Error.invalidArgument("The query parameter \(name) contradicts the header of the same name")
-            }
-            if !headers.contains(name) { headers.add(name, parameter.value) }
-        }
-    }
-
-    static func isHeaderParameter(_ name: String) -> Bool {
-        !S3OperationClassifier.authenticationParameters.contains(name)
-            && S3OperationClassifier.isHeaderParameter(name)
-    }
-
     /// The body length the upstream gets. aws-chunked bodies are decoded on the way, so
     /// their upstream length is `x-amz-decoded-content-length`; a body of unknown length
     /// is refused with 411 as S3 does (the gateway never forwards unframed bytes).
@@ -355,7 +338,8 @@ public struct RequestPreparer: Sendable {
         var path = location.path
         let host = location.host
         let query = target.query
-            .filter { !S3OperationClassifier.authenticationParameters.contains($0.name) && !Self.isHeaderParameter($0.name) }
+            .filter { !S3OperationClassifier.authenticationParameters.contains($0.name)
+                && !S3OperationClassifier.isLiftedHeaderParameter($0.name) }
             .map { parameter in parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         let upstreamTarget = try RequestTarget(parsing: path)
