@@ -176,11 +176,7 @@ import Testing
         try await channel.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .PUT,
                                                                                    uri: "/slow/k", headers: headers))).get()
         try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: Array(repeating: 7, count: 10))))).get()
-        let inFlight = {
-            stack.gateway.server.metricsText().split(separator: "\n")
-                .first { $0.hasPrefix("obsgate_requests_in_flight ") }
-                .flatMap { Double($0.split(separator: " ")[1]) }
-        }
+        let inFlight = { sample("obsgate_requests_in_flight", in: stack.gateway.server.metricsText()) }
         #expect(await eventually { inFlight() == 1 }, "the upload is in flight: \(String(describing: inFlight()))")
 
         await audited.stop()
@@ -209,13 +205,4 @@ import Testing
         await audited.stop()
         audited.remove()
     }
-}
-
-/// Polls until the condition holds, for up to ten seconds.
-private func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<1000 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The real peers the suite runs against, started by `scripts/test` (through
 /// `scripts/peers.sh`) before `swift test`. A test that needs a peer that is not running
@@ -43,4 +44,45 @@ enum Peers {
 
     static let clientsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Clients")
+
+    /// What a scenario script of Clients/ writes with `--out`.
+    struct ScenarioResults: Decodable {
+        struct Scenario: Decodable {
+            let name: String
+            let client: String?
+            let ok: Bool
+            let detail: String
+        }
+        let scenarios: [Scenario]
+        let gatewayLogTail: String?
+
+        enum CodingKeys: String, CodingKey {
+            case scenarios
+            case gatewayLogTail = "gateway_log_tail"
+        }
+    }
+
+    /// Runs a scenario script of Clients/ with `arguments` and `--out`, and expects exactly
+    /// `count` scenarios (one that is no longer registered never reports a failure), each
+    /// ok, and exit status 0. Returns the results for checks of their own.
+    @discardableResult
+    static func expectScenariosPass(_ script: String, _ arguments: [String], count: Int, timeout: TimeInterval,
+                                    sourceLocation: SourceLocation = #_sourceLocation) throws -> ScenarioResults {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("\(script)-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try run(["python3", clientsDirectory.appendingPathComponent(script).path] + arguments + ["--out", out.path],
+                          timeout: timeout)
+        let data = try #require(try? Data(contentsOf: out), "\(script) wrote no results:\n\(run.output.suffix(3000))",
+                                sourceLocation: sourceLocation)
+        let results = try JSONDecoder().decode(ScenarioResults.self, from: data)
+        let log = results.gatewayLogTail.map { "\n--- gateway log (tail) ---\n\($0)" } ?? ""
+        #expect(results.scenarios.count == count, "\(script) ran \(results.scenarios.map(\.name)):\n\(run.output.suffix(3000))",
+                sourceLocation: sourceLocation)
+        for scenario in results.scenarios {
+            #expect(scenario.ok, "\(scenario.client.map { "\($0) " } ?? "")\(scenario.name): \(scenario.detail)\(log)",
+                    sourceLocation: sourceLocation)
+        }
+        #expect(run.status == 0, "\(run.output.suffix(3000))", sourceLocation: sourceLocation)
+        return results
+    }
 }

@@ -51,9 +51,7 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
         let upstreamId = try #require(response.headers["x-amz-request-id"].first)
         // The line is written when the exchange completes, which may be just after the
         // client has its answer.
-        for _ in 0..<50 where !captured.all.contains(where: { $0.metadata["request_id"] == gatewayId }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        _ = await eventually { captured.all.contains { $0.metadata["request_id"] == gatewayId } }
         let line = try #require(captured.all.first { $0.metadata["request_id"] == gatewayId })
         #expect(line.metadata["upstream_request_id"] == upstreamId)
         #expect(line.metadata["principal"] == "tester")

@@ -52,9 +52,7 @@ import Testing
         async let inFlight = TestHTTPClient.send(port: port, method: "GET", target: "/bucket/key",
                                                  headers: headers.map { ($0.name, $0.value) })
         // SIGTERM only once the request is really in flight: the upstream has it.
-        for _ in 0..<100 where !upstream.receivedText.contains("GET /bucket/key") {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        #expect(await eventually { upstream.receivedText.contains("GET /bucket/key") })
         kill(gateway.pid, SIGTERM)
         let response = try await inFlight
         #expect(response.status == 200)
@@ -89,24 +87,15 @@ import Testing
         try "version: 1\nrules:\n  - id: broken\n    storage_clas: {}\n".write(to: policyFile, atomically: true, encoding: .utf8)
         kill(gateway.pid, SIGHUP)
         // SIGHUP and the file watcher may both try the broken file; wait for the first.
-        var text = ""
-        for _ in 0..<100 {
-            text = try await metrics()
-            if !text.contains("obsgate_reload_failures_total 0") { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(!text.contains("obsgate_reload_failures_total 0"), "\(text)")
+        let failed = try await eventually { (sample("obsgate_reload_failures_total", in: try await metrics()) ?? 0) >= 1 }
+        let text = try await metrics()
+        #expect(failed, "\(text)")
         #expect(try await glacierUpload() == 403, "the old policy stays in force")
 
         try "version: 1\nrules: []\n".write(to: policyFile, atomically: true, encoding: .utf8)
         kill(gateway.pid, SIGHUP)
-        var status = 0
-        for _ in 0..<100 {
-            status = try await glacierUpload()
-            if status == 200 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(status == 200, "the new policy is in force")
+        let replaced = try await eventually { try await glacierUpload() == 200 }
+        #expect(replaced, "the new policy is in force")
         kill(gateway.pid, SIGTERM)
         await upstream.stop()
     }
