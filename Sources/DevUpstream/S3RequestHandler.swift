@@ -179,9 +179,9 @@ final class S3RequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                                context: ChannelHandlerContext) {
         let resource = error.resource ?? String(exchange.head.uri.prefix { $0 != "?" })
         let response = S3Response.error(error.about(resource), requestId: exchange.requestId, hostId: exchange.hostId)
-        let obsSigned = exchange.headers[S3HeaderName.authorization]?.hasPrefix("OBS ") == true
-        answer(response, exchange: exchange, accessKeyId: accessKeyId, dialect: obsSigned ? .obs : .s3,
-               close: close, context: context)
+        let dialect = RequestAuthenticator.claimedDialect(target: try? RequestTarget(parsing: exchange.head.uri),
+                                                          headers: exchange.headers)
+        answer(response, exchange: exchange, accessKeyId: accessKeyId, dialect: dialect, close: close, context: context)
     }
 
     /// Records the request, then writes the response head and its body (or starts

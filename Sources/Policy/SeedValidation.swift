@@ -35,8 +35,8 @@ import S3Core
 public enum SeedValidation {
     public static let maxRedirectLength = 2048
     public static let maxMetadataSize = 8192
-    public static let s3EncryptionValues: [String] = ["AES256", "aws:kms", "aws:kms:dsse"]
-    public static let obsEncryptionValues: [String] = ["kms", "AES256"]
+    public static let s3EncryptionValues: [String] = HeaderDialect.s3ServerSideEncryptions
+    public static let obsEncryptionValues: [String] = HeaderDialect.serverSideEncryptions.map(\.obs)
 
     public static func validate(_ request: PolicyRequest, requireTLSForSSEC: Bool) throws(S3Error) {
         let operation = request.operation

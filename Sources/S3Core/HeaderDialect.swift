@@ -32,6 +32,9 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
         ("STANDARD", "STANDARD"), ("STANDARD_IA", "WARM"), ("GLACIER", "COLD"), ("DEEP_ARCHIVE", "DEEP_ARCHIVE"),
     ]
 
+    /// Every server-side encryption value S3 knows (case-sensitive).
+    public static let s3ServerSideEncryptions: [String] = ["AES256", "aws:kms", "aws:kms:dsse"]
+
     /// Server-side encryption values both dialects know.
     public static let serverSideEncryptions: [(s3: String, obs: String)] = [
         ("aws:kms", "kms"), ("AES256", "AES256"),
