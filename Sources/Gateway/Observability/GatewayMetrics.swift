@@ -28,6 +28,16 @@ import Prometheus
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    // The unlabelled metrics, made once: making one looks it up in the registry under a
+    // lock all event loops share. (Labelled ones are looked up by their labels per use.)
+    private let inFlight: CoreMetrics.Meter
+    private let bytesReceived: CoreMetrics.Counter
+    private let bytesSent: CoreMetrics.Counter
+    private let reloads: CoreMetrics.Counter
+    private let reloadFailures: CoreMetrics.Counter
+    private let upstreamOpened: CoreMetrics.Counter
+    private let upstreamConnectErrors: CoreMetrics.Counter
+    private let upstreamIdle: CoreMetrics.Meter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -38,21 +48,29 @@ public final class GatewayMetrics: Sendable {
             .seconds(10), .seconds(30), .seconds(60), .seconds(300),
         ]
         self.factory = factory
+        inFlight = CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory)
+        bytesReceived = CoreMetrics.Counter(label: "obsgate_bytes_received_total", factory: factory)
+        bytesSent = CoreMetrics.Counter(label: "obsgate_bytes_sent_total", factory: factory)
+        reloads = CoreMetrics.Counter(label: "obsgate_reloads_total", factory: factory)
+        reloadFailures = CoreMetrics.Counter(label: "obsgate_reload_failures_total", factory: factory)
+        upstreamOpened = CoreMetrics.Counter(label: "obsgate_upstream_connections_opened_total", factory: factory)
+        upstreamConnectErrors = CoreMetrics.Counter(label: "obsgate_upstream_connect_errors_total", factory: factory)
+        upstreamIdle = CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory)
         // Present from the start, so a scrape shows them at zero rather than missing.
-        for label in ["obsgate_reloads_total", "obsgate_reload_failures_total", "obsgate_upstream_connections_opened_total",
-                      "obsgate_upstream_connect_errors_total", "obsgate_bytes_received_total", "obsgate_bytes_sent_total"] {
-            CoreMetrics.Counter(label: label, factory: factory).increment(by: 0)
+        for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors] {
+            counter.increment(by: 0)
         }
-        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).set(0)
+        inFlight.set(0)
+        upstreamIdle.set(0)
     }
 
     func requestStarted() {
-        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).increment(by: 1)
+        inFlight.increment(by: 1)
     }
 
     func requestFinished(operation: String, decision: String, status: Int?, duration: Duration,
                          upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
-        CoreMetrics.Meter(label: "obsgate_requests_in_flight", factory: factory).decrement(by: 1)
+        inFlight.decrement(by: 1)
         countRequest(operation: operation, decision: decision, status: status)
         CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
@@ -60,8 +78,8 @@ public final class GatewayMetrics: Sendable {
             CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", operation)], factory: factory)
                 .recordNanoseconds(upstreamDuration.nanoseconds)
         }
-        CoreMetrics.Counter(label: "obsgate_bytes_received_total", factory: factory).increment(by: Int64(bytesIn))
-        CoreMetrics.Counter(label: "obsgate_bytes_sent_total", factory: factory).increment(by: Int64(bytesOut))
+        bytesReceived.increment(by: Int64(bytesIn))
+        bytesSent.increment(by: Int64(bytesOut))
     }
 
     /// Bytes that never became a request head, answered 400 by the HTTP layer.
@@ -93,19 +111,19 @@ public final class GatewayMetrics: Sendable {
     }
 
     func reloaded(succeeded: Bool) {
-        CoreMetrics.Counter(label: succeeded ? "obsgate_reloads_total" : "obsgate_reload_failures_total", factory: factory).increment()
+        (succeeded ? reloads : reloadFailures).increment()
     }
 
     func upstreamConnectionOpened() {
-        CoreMetrics.Counter(label: "obsgate_upstream_connections_opened_total", factory: factory).increment()
+        upstreamOpened.increment()
     }
 
     func upstreamConnectFailed() {
-        CoreMetrics.Counter(label: "obsgate_upstream_connect_errors_total", factory: factory).increment()
+        upstreamConnectErrors.increment()
     }
 
     func upstreamIdleConnections(changedBy delta: Int) {
-        CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory).increment(by: Double(delta))
+        upstreamIdle.increment(by: Double(delta))
     }
 
     /// The Prometheus text exposition of every metric.
