@@ -38,11 +38,23 @@ public enum SeedValidation {
     public static let s3EncryptionValues: [String] = HeaderDialect.s3ServerSideEncryptions
     public static let obsEncryptionValues: [String] = HeaderDialect.serverSideEncryptions.map(\.obs)
 
-    public static func validate(_ request: PolicyRequest, requireTLSForSSEC: Bool) throws(S3Error) {
+    /// The seed rules, then the upload policy (when there is one) on the headers the rules
+    /// read: the order the gateway and `obsgate policy explain` follow. Throws the seed
+    /// rules' error; a policy denial comes back as the decision's outcome.
+    public static func police(_ request: PolicyRequest, policy: UploadPolicy?,
+                              requireTLSForSSEC: Bool) throws(S3Error) -> PolicyDecision? {
+        let headers = try validate(request, requireTLSForSSEC: requireTLSForSSEC)
+        return policy?.evaluate(request, headers: headers)
+    }
+
+    /// Checks the seed rules; returns the upload headers it read (nil for an operation
+    /// the rules do not look at), so the policy need not read them again.
+    @discardableResult
+    public static func validate(_ request: PolicyRequest, requireTLSForSSEC: Bool) throws(S3Error) -> UploadHeaders? {
         let operation = request.operation
         let full = operation.createsObject
         let partUpload = operation == .uploadPart || operation == .uploadPartCopy
-        guard full || partUpload else { return }
+        guard full || partUpload else { return nil }
 
         let raw = try RawUploadHeaders(request.headers)
         if full {
@@ -113,6 +125,7 @@ public enum SeedValidation {
                               status: 400, details: [("Size", String(size)), ("MaxSizeAllowed", String(maxMetadataSize))])
             }
         }
+        return headers
     }
 
     /// Validates one SSE-C triple; returns the name of the algorithm header used when the

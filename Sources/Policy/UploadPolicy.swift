@@ -69,13 +69,15 @@ public struct UploadPolicy: Sendable {
         return result
     }
 
-    public func evaluate(_ request: PolicyRequest) -> PolicyDecision {
+    /// The decision on a request. `headers` are its upload headers when the caller has
+    /// read them already (`SeedValidation.validate` returns them); read here otherwise.
+    public func evaluate(_ request: PolicyRequest, headers known: UploadHeaders? = nil) -> PolicyDecision {
         guard let operation = PolicedOperation(request.operation) else {
             return PolicyDecision(outcome: .allow, policyVersion: version)
         }
         let headers: UploadHeaders
-        do {
-            headers = try UploadHeaders(reading: request.headers)
+        do throws(S3Error) {
+            if let known { headers = known } else { headers = try UploadHeaders(reading: request.headers) }
         } catch {
             // Ambiguous headers: the seed rules refuse them first; the policy never guesses.
             return PolicyDecision(outcome: .deny(error), policyVersion: version)

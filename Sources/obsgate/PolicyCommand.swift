@@ -196,9 +196,8 @@ struct PolicyExplanation: Encodable {
         groups = request.groups
         tls = request.isTLS
         do throws(S3Error) {
-            try SeedValidation.validate(request, requireTLSForSSEC: requireTLSForSSEC)
+            let decision = try SeedValidation.police(request, policy: policy, requireTLSForSSEC: requireTLSForSSEC)!
             seedError = nil
-            let decision = policy.evaluate(request)
             self.decision = decision
             resultingHeaders = decision.outcome.isDeny ? [] : Array(decision.applying(to: request.headers))
         } catch {

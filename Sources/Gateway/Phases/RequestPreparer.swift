@@ -118,20 +118,13 @@ public struct RequestPreparer: Sendable {
         let policyRequest = PolicyRequest(operation: operation, bucket: address.bucket, key: address.key,
                                           principal: identity?.principal, groups: identity?.groups ?? [],
                                           headers: headers, isTLS: head.isTLS)
-        var decision: PolicyDecision?
+        let decision: PolicyDecision?
         do throws(S3Error) {
-            try SeedValidation.validate(policyRequest, requireTLSForSSEC: configuration.sseCRequiresTLS)
+            decision = try police(policyRequest, facts: &facts)
         } catch {
             throw error.about(address.resource)
         }
-        if let policy {
-            let evaluated = policy.evaluate(policyRequest)
-            metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
-            facts.decision = evaluated
-            if case .deny(let error) = evaluated.outcome { throw error.about(address.resource) }
-            headers = evaluated.applying(to: headers)
-            decision = evaluated
-        }
+        if let decision { headers = decision.applying(to: headers) }
 
         // translate
         do throws(S3Error) {
@@ -213,21 +206,11 @@ public struct RequestPreparer: Sendable {
             let policyRequest = PolicyRequest(operation: .postObject, bucket: start.bucket, key: form.key,
                                               principal: identity.principal, groups: identity.groups,
                                               headers: form.headers, isTLS: start.isTLS)
-            try SeedValidation.validate(policyRequest, requireTLSForSSEC: configuration.sseCRequiresTLS)
-            var decision: PolicyDecision?
-            if let policy {
-                let evaluated = policy.evaluate(policyRequest)
-                metrics?.policyEvaluated(matchedRules: evaluated.matchedRules, deniedBy: evaluated.deniedBy)
-                if case .deny(let error) = evaluated.outcome {
-                    facts.decision = evaluated
-                    throw error
-                }
-                if !evaluated.mutations.isEmpty, evaluated.outcome != .auditOnly {
-                    // A form's fields are covered by the client's signed policy document:
-                    // the gateway does not rewrite them behind the client's back.
-                    throw S3Error.accessDenied("Policy rules \(evaluated.matchedRules.joined(separator: ", ")) would change this form upload (\(evaluated.mutations.map(\.description).joined(separator: "; "))); send those fields in the form")
-                }
-                decision = evaluated
+            let decision = try police(policyRequest, facts: &facts)
+            if let decision, !decision.mutations.isEmpty, decision.outcome != .auditOnly {
+                // A form's fields are covered by the client's signed policy document:
+                // the gateway does not rewrite them behind the client's back.
+                throw S3Error.accessDenied("Policy rules \(decision.matchedRules.joined(separator: ", ")) would change this form upload (\(decision.mutations.map(\.description).joined(separator: "; "))); send those fields in the form")
             }
             guard let signer = signers[identity.upstreamProfile] else {
                 throw S3Error.internalError("No upstream profile named \(identity.upstreamProfile)")
@@ -247,6 +230,19 @@ public struct RequestPreparer: Sendable {
         } catch {
             throw RequestRefusal(error: error.about(start.address.resource), facts: facts)
         }
+    }
+
+    /// The validate and police phases: the seed rules, then the upload policy, counted;
+    /// the decision (a denial included) is kept in `facts`. Throws the seed rules' error or
+    /// the denying rule's.
+    private func police(_ request: PolicyRequest, facts: inout RequestFacts) throws(S3Error) -> PolicyDecision? {
+        guard let decision = try SeedValidation.police(request, policy: policy,
+                                                       requireTLSForSSEC: configuration.sseCRequiresTLS)
+        else { return nil }
+        metrics?.policyEvaluated(matchedRules: decision.matchedRules, deniedBy: decision.deniedBy)
+        facts.decision = decision
+        if case .deny(let error) = decision.outcome { throw error }
+        return decision
     }
 
     private func allowAnonymous(operation: S3Operation, address: S3Address) throws(S3Error) {
