@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import S3Core
 
 /// The first line of every audit file: where its chain comes from.
 ///
@@ -110,14 +111,7 @@ enum CanonicalJSON {
 
 enum AuditLineHash {
     static func hex(of bytes: some DataProtocol) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: bytes) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        S3Core.hex(SHA256.hash(data: bytes))
     }
 
     private static let hashKey = Array(#""hash":""#.utf8)

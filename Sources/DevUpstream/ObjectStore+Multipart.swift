@@ -119,7 +119,7 @@ extension ObjectStore {
 enum RandomIdentifier {
     static func hex(byteCount: Int, uppercase: Bool = false) -> String {
         var generator = SystemRandomNumberGenerator()
-        let text = S3Signing.hex((0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let text = S3Core.hex((0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         return uppercase ? text.uppercased() : text
     }
 }

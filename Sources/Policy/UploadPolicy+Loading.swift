@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import S3Core
 import YAMLConfig
 
 /// Loading the policy file (docs/policy.md). Everything is checked at load, and every
@@ -22,10 +23,7 @@ extension UploadPolicy {
 
     /// Parses a policy; `version` is the SHA-256 of the text's UTF-8 bytes (the file's bytes).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> UploadPolicy {
-        let version = SHA256.hash(data: Array(text.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let version = hex(SHA256.hash(data: Array(text.utf8)))
         let root = try YAMLNode.parse(text, file: file).mapping(allowed: ["version", "rules"], required: ["version", "rules"])
         guard try root["version"]!.int() == 1 else { throw root["version"]!.error("only version 1 is supported") }
         var rules: [PolicyRule] = []
