@@ -91,7 +91,10 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
                 throw fields["principal"]!.error("principal '\(principal)' already has an access key; give each principal one entry")
             }
             principals.insert(principal)
-            secrets[accessKey] = try secret(of: entry, fields: fields, baseDirectory: baseDirectory, sources: sources)
+            secrets[accessKey] = try secretValue(
+                ["secret", "secret_env", "secret_file"], in: fields, of: entry,
+                resolvePath: { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) },
+                sources: sources)
             identities[accessKey] = ClientIdentity(
                 accessKeyId: accessKey, principal: principal,
                 groups: try fields["groups"]?.stringList() ?? [],
@@ -100,37 +103,39 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
         return ClientCredentials(identities: identities, secrets: secrets)
     }
 
-    /// Exactly one of `secret`, `secret_env`, `secret_file`.
-    private static func secret(of entry: YAMLNode, fields: [String: YAMLNode], baseDirectory: String,
-                               sources: SecretSources) throws(ConfigError) -> String {
-        let given = ["secret", "secret_env", "secret_file"].filter { fields[$0] != nil }
-        guard given.count == 1 else {
-            throw entry.error("give exactly one of secret, secret_env or secret_file (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
+    /// A value given by exactly one of `names`: inline (`x`), from an environment variable
+    /// (`x_env`) or from a file (`x_file`; a trailing newline, which editors and `echo`
+    /// add, is not part of it). The rule every secret of the configuration follows: client
+    /// secrets here, upstream keys in the gateway configuration. `what` names the value in
+    /// the messages; `resolvePath` makes a relative file path absolute.
+    public static func secretValue(_ names: [String], in fields: [String: YAMLNode], of node: YAMLNode,
+                                   what: String = "secret", resolvePath: (String) -> String,
+                                   sources: SecretSources) throws(ConfigError) -> String {
+        let given = names.filter { fields[$0] != nil }
+        guard given.count == 1, let key = given.first, let valueNode = fields[key] else {
+            let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
+            throw node.error("give exactly one of \(list)\(what == "secret" ? "" : " for the \(what)") (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
         }
-        let node = fields[given[0]]!
         let value: String
-        switch given[0] {
-        case "secret":
-            value = try node.string()
-        case "secret_env":
-            let name = try node.nonEmptyString()
+        if key.hasSuffix("_env") {
+            let name = try valueNode.nonEmptyString()
             guard let fromEnvironment = sources.environment(name) else {
-                throw node.error("environment variable \(name) is not set")
+                throw valueNode.error("environment variable \(name) is not set")
             }
             value = fromEnvironment
-        default:
-            let path = try node.nonEmptyString()
-            let resolved = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+        } else if key.hasSuffix("_file") {
+            let resolved = resolvePath(try valueNode.nonEmptyString())
             do {
-                // A trailing newline is how editors and `echo` end files; it is not part of the secret.
                 var text = try sources.readFile(resolved)
                 while let last = text.last, last.isNewline { text.removeLast() }
                 value = text
             } catch {
-                throw node.error("cannot read secret file \(resolved)")
+                throw valueNode.error("cannot read secret file \(resolved)")
             }
+        } else {
+            value = try valueNode.string()
         }
-        guard !value.isEmpty else { throw node.error("the secret is empty") }
+        guard !value.isEmpty else { throw valueNode.error("the \(what) is empty") }
         return value
     }
 }

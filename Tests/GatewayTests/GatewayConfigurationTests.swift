@@ -1,4 +1,5 @@
 import Audit
+import Foundation
 import Testing
 import YAMLConfig
 @testable import Gateway
@@ -30,6 +31,26 @@ import YAMLConfig
         }
         #expect(error?.file == "obsgate.yaml")
         #expect(error?.message.contains("expected file or stdout") == true)
+    }
+
+    /// Upstream keys follow the client secrets' rules: one of inline, `_env`, `_file`; a
+    /// file's trailing newline is not part of the key; an empty one is an error.
+    @Test func upstreamKeysAreReadLikeClientSecrets() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-key-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "upstream-secret\n".write(to: file, atomically: true, encoding: .utf8)
+        let yaml = TestSetup.configurationYAML()
+            .replacingOccurrences(of: "secret_key: \(TestSetup.upstreamSecret)", with: "secret_key_file: \(file.path)")
+        #expect(try TestSetup.configuration(yaml).upstream.profiles["default"]?.secretAccessKey == "upstream-secret")
+
+        try "\n".write(to: file, atomically: true, encoding: .utf8)
+        let empty = #expect(throws: ConfigError.self) { try TestSetup.configuration(yaml) }
+        #expect(empty?.message.contains("the secret key is empty") == true)
+
+        let both = TestSetup.configurationYAML().replacingOccurrences(
+            of: "secret_key: \(TestSetup.upstreamSecret)", with: "secret_key: a\n      secret_key_env: B")
+        let twice = #expect(throws: ConfigError.self) { try TestSetup.configuration(both) }
+        #expect(twice?.message.contains("give exactly one of secret_key, secret_key_env or secret_key_file for the secret key (found secret_key, secret_key_env)") == true)
     }
 
     @Test(arguments: [("X-Trace-Request", "x-trace-request"), ("false", nil)] as [(String, String?)])

@@ -1,4 +1,5 @@
 import Audit
+import Credentials
 import Foundation
 import S3Core
 import S3Signing
@@ -233,28 +234,13 @@ extension GatewayConfiguration.Upstream {
                              environment: [String: String]) throws(ConfigError) -> SigningCredentials {
         let fields = try node.mapping(allowed: ["access_key", "access_key_env", "secret_key", "secret_key_env",
                                                 "secret_key_file", "session_token_env"])
-        func one(_ names: [String], what: String) throws(ConfigError) -> String {
-            let given = names.filter { fields[$0] != nil }
-            guard given.count == 1, let key = given.first, let valueNode = fields[key] else {
-                throw node.error("give exactly one of \(names.joined(separator: ", ")) for the \(what)")
-            }
-            let value = try valueNode.nonEmptyString()
-            if key.hasSuffix("_env") {
-                guard let fromEnvironment = environment[value], !fromEnvironment.isEmpty else {
-                    throw valueNode.error("environment variable \(value) is not set")
-                }
-                return fromEnvironment
-            }
-            if key.hasSuffix("_file") {
-                guard let text = try? String(contentsOfFile: resolve(value), encoding: .utf8),
-                      case let trimmed = text.trimmingCharacters(in: .newlines), !trimmed.isEmpty
-                else { throw valueNode.error("cannot read a secret from \(resolve(value))") }
-                return trimmed
-            }
-            return value
-        }
-        let accessKey = try one(["access_key", "access_key_env"], what: "access key")
-        let secret = try one(["secret_key", "secret_key_env", "secret_key_file"], what: "secret key")
+        // The same rules as the client credentials' secrets.
+        let sources = ClientCredentials.SecretSources(environment: { environment[$0] },
+                                                      readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+        let accessKey = try ClientCredentials.secretValue(["access_key", "access_key_env"], in: fields, of: node,
+                                                          what: "access key", resolvePath: resolve, sources: sources)
+        let secret = try ClientCredentials.secretValue(["secret_key", "secret_key_env", "secret_key_file"], in: fields,
+                                                       of: node, what: "secret key", resolvePath: resolve, sources: sources)
         var token: String?
         if let tokenNode = fields["session_token_env"] {
             let name = try tokenNode.nonEmptyString()
