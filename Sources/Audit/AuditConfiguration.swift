@@ -96,9 +96,7 @@ public struct AuditConfiguration: Sendable, Equatable {
         case "file":
             guard let pathNode = fields["path"] else { throw node.error("missing required key 'path' for a file sink") }
             var path = try pathNode.nonEmptyString()
-            if let baseDirectory, !path.hasPrefix("/") {
-                path = (baseDirectory as NSString).appendingPathComponent(path)
-            }
+            if let baseDirectory { path = resolvedPath(path, relativeTo: baseDirectory) }
             var maxBytes: Int64?
             if let node = fields["max_bytes"] { maxBytes = Int64(try node.int(in: 4096...Int.max)) }
             if let keep = fields["keep"], maxBytes == nil { throw keep.error("applies only with max_bytes") }

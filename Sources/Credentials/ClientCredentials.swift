@@ -93,7 +93,7 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
             principals.insert(principal)
             secrets[accessKey] = try secretValue(
                 ["secret", "secret_env", "secret_file"], in: fields, of: entry,
-                resolvePath: { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) },
+                resolvePath: { resolvedPath($0, relativeTo: baseDirectory) },
                 sources: sources)
             identities[accessKey] = ClientIdentity(
                 accessKeyId: accessKey, principal: principal,

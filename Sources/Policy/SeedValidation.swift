@@ -120,9 +120,9 @@ public enum SeedValidation {
             let size = headers.metadataSize
             if size > maxMetadataSize {
                 let name = headers.metadata.first?.names.first.map { $0.hasPrefix(OBSHeaderName.prefix) ? "x-obs-meta-*" : "x-amz-meta-*" } ?? "x-amz-meta-*"
-                throw S3Error(code: "MetadataTooLarge",
-                              message: "Your metadata headers (\(name)) exceed the maximum allowed metadata size: \(size) bytes of keys and values, at most \(maxMetadataSize)",
-                              status: 400, details: [("Size", String(size)), ("MaxSizeAllowed", String(maxMetadataSize))])
+                throw S3Error.metadataTooLarge(
+                    "Your metadata headers (\(name)) exceed the maximum allowed metadata size: \(size) bytes of keys and values, at most \(maxMetadataSize)",
+                    details: [("Size", String(size)), ("MaxSizeAllowed", String(maxMetadataSize))])
             }
         }
         return headers

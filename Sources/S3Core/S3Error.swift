@@ -98,8 +98,8 @@ extension S3Error {
     public static func invalidEncryptionAlgorithm(_ message: String) -> S3Error {
         S3Error(code: "InvalidEncryptionAlgorithmError", message: message, status: 400)
     }
-    public static func metadataTooLarge(_ message: String) -> S3Error {
-        S3Error(code: "MetadataTooLarge", message: message, status: 400)
+    public static func metadataTooLarge(_ message: String, details: [(String, String)] = []) -> S3Error {
+        S3Error(code: "MetadataTooLarge", message: message, status: 400, details: details)
     }
     public static func invalidDigest(_ message: String) -> S3Error {
         S3Error(code: "InvalidDigest", message: message, status: 400)
@@ -114,6 +114,10 @@ extension S3Error {
     // 403
     public static func accessDenied(_ message: String = "Access Denied") -> S3Error {
         S3Error(code: "AccessDenied", message: message, status: 403)
+    }
+    /// A presigned URL past its expiry; `details` say when it expired and the server's time.
+    public static func requestExpired(details: [(String, String)]) -> S3Error {
+        S3Error(code: "AccessDenied", message: "Request has expired", status: 403, details: details)
     }
     public static func invalidAccessKeyId() -> S3Error {
         S3Error(code: "InvalidAccessKeyId",

@@ -222,10 +222,11 @@ public struct RequestAuthenticator: Sendable {
         try settings.checkScope(credential.scope, amzDate: amzDate, subject: "The authorization header",
                                 dateName: "X-Amz-Date", malformed: S3Error.authorizationQueryParametersError)
         if now.timeIntervalSince(date) > TimeInterval(expires) {
-            throw S3Error(code: "AccessDenied", message: "Request has expired", status: 403,
-                          details: [("X-Amz-Expires", expiresText),
-                                    ("Expires", SigningTime.amzDate(date.addingTimeInterval(TimeInterval(expires)))),
-                                    ("ServerTime", SigningTime.amzDate(now))])
+            throw S3Error.requestExpired(details: [
+                ("X-Amz-Expires", expiresText),
+                ("Expires", SigningTime.amzDate(date.addingTimeInterval(TimeInterval(expires)))),
+                ("ServerTime", SigningTime.amzDate(now)),
+            ])
         }
         if date.timeIntervalSince(now) > settings.maxClockSkew {
             throw S3Error.accessDenied("Request is not valid yet")
@@ -338,9 +339,10 @@ public struct RequestAuthenticator: Sendable {
             throw S3Error.accessDenied("Expires must be a number of seconds since the epoch")
         }
         guard now.timeIntervalSince1970 <= TimeInterval(expires) else {
-            throw S3Error(code: "AccessDenied", message: "Request has expired", status: 403,
-                          details: [("Expires", SigningTime.amzDate(Date(timeIntervalSince1970: TimeInterval(expires)))),
-                                    ("ServerTime", SigningTime.amzDate(now))])
+            throw S3Error.requestExpired(details: [
+                ("Expires", SigningTime.amzDate(Date(timeIntervalSince1970: TimeInterval(expires)))),
+                ("ServerTime", SigningTime.amzDate(now)),
+            ])
         }
         // A query-signed URL carries its x-amz-* (x-obs-*) headers as query parameters
         // (botocore moves them there after signing them as headers), so they count as the

@@ -45,7 +45,7 @@ extension GatewayConfiguration {
                       "anonymous", "clock_skew", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
                       "audit", "tracing"],
             required: ["upstream", "credentials"])
-        let resolve = { (path: String) in path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path) }
+        let resolve = { (path: String) in resolvedPath(path, relativeTo: baseDirectory) }
         let commandLine = YAMLNode.commandLine
 
         var listeners: [Listener] = []

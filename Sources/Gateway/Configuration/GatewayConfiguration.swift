@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import NIOCore
 import S3Core
 import S3Signing
 
@@ -100,4 +101,11 @@ public struct GatewayConfiguration: Sendable {
 
     /// The same name the client gets the id in.
     public static let defaultRequestIdHeader = ResponseHeadRewriter.requestIdHeader
+}
+
+extension TimeAmount {
+    /// A configured number of seconds (`timeouts.*`) on the event loop's clock.
+    init(seconds: TimeInterval) {
+        self = .milliseconds(Int64(seconds * 1000))
+    }
 }

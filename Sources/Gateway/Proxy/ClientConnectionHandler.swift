@@ -327,7 +327,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.requestForwarded = true
             if !exchange.responseStarted {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                exchange.firstByteTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.upstreamFirstByte)) {
+                exchange.firstByteTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.upstreamFirstByte)) {
                     bound.value.upstreamTimedOut(exchange)
                 }
             }
@@ -571,7 +571,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         guard let context else { return }
         exchange.bodyIdleTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        exchange.bodyIdleTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.bodyIdle)) {
+        exchange.bodyIdleTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.bodyIdle)) {
             let handler = bound.value
             guard handler.exchange === exchange, !exchange.clientEnded else { return }
             handler.abortUpstream(exchange)
@@ -586,7 +586,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         guard let context else { return }
         exchange.upstreamIdleTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        exchange.upstreamIdleTimer = context.eventLoop.scheduleTask(in: Self.amount(environment.timeouts.upstreamIdle)) {
+        exchange.upstreamIdleTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.upstreamIdle)) {
             bound.value.upstreamTimedOut(exchange)
         }
     }
@@ -643,12 +643,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         return S3Error.badGateway("The upstream could not be reached.")
     }
 
+    /// 16 upper-case hex digits of a random 64-bit number (zero-padded on the left).
     static func newRequestId() -> String {
-        String(UInt64.random(in: .min ... .max), radix: 16, uppercase: true)
-            .padding(toLength: 16, withPad: "0", startingAt: 0)
-    }
-
-    static func amount(_ seconds: TimeInterval) -> TimeAmount {
-        .milliseconds(Int64(seconds * 1000))
+        String(format: "%016llX", UInt64.random(in: .min ... .max))
     }
 }

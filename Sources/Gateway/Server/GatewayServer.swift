@@ -112,7 +112,7 @@ public final class GatewayServer: Sendable {
         logger.notice("draining", metadata: ["drain_seconds": "\(configuration.timeouts.drain)"])
         let drained = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: drained)
-        let deadline = group.next().scheduleTask(in: .milliseconds(Int64(configuration.timeouts.drain * 1000))) {
+        let deadline = group.next().scheduleTask(in: TimeAmount(seconds: configuration.timeouts.drain)) {
             drained.succeed()
         }
         try? await drained.futureResult.get()
@@ -201,8 +201,8 @@ public final class GatewayServer: Sendable {
                                         environment: ClientConnectionHandler.Environment) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-        try sync.addHandler(RequestHeadDeadlineHandler(idle: .milliseconds(Int64(timeouts.clientIdle * 1000)),
-                                                       head: .milliseconds(Int64(timeouts.requestHead * 1000))))
+        try sync.addHandler(RequestHeadDeadlineHandler(idle: TimeAmount(seconds: timeouts.clientIdle),
+                                                       head: TimeAmount(seconds: timeouts.requestHead)))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes

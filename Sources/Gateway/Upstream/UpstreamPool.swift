@@ -100,7 +100,7 @@ final class UpstreamPools: Sendable {
         var pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)] = [:]
         for eventLoop in group.makeIterator() {
             let pool = UpstreamPool(eventLoop: eventLoop, upstream: upstream, sslContext: sslContext,
-                                    connectTimeout: .milliseconds(Int64(timeouts.upstreamConnect * 1000)),
+                                    connectTimeout: TimeAmount(seconds: timeouts.upstreamConnect),
                                     maxIdle: limits.maxIdleUpstreamConnections, metrics: metrics)
             pools[ObjectIdentifier(eventLoop)] = (eventLoop, pool)
         }
