@@ -403,7 +403,8 @@ def scenario_session(session, relay, rgw_endpoint, suffix):
     with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as raw:
         raw.sendall(f"PUT {parsed.path}?{parsed.query} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
                     "Content-Length: 100000\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + b"0123456789")
-        time.sleep(0.5)  # the gateway has it forwarded upstream and waits for the rest
+        # Leave once the gateway has the request in flight (forwarded, waiting for the rest).
+        wait_for("the aborted upload in flight", lambda: session.metric("obsgate_requests_in_flight") == 1, 10)
     session.note("aborted put", "PutObject", None, None, "allow", "ClientDisconnected", bytes_in=10)
     # The record is written when the gateway sees the connection close; wait for it so that
     # the next request's record comes after it.
@@ -784,7 +785,10 @@ audit:
             nonlocal records, raw
             # Every record written (the session ends with a 200 after the recovery).
             wait_for(f"{len(session.requests)} records", lambda: len(session.audit_lines()) >= len(session.requests) + 1, 15)
-            time.sleep(0.3)  # a stray extra record would show now
+            # No exchange still running, nothing still queued: a stray extra record would be in the file now.
+            wait_for("no request in flight and the audit queue empty",
+                     lambda: session.metric("obsgate_requests_in_flight") == 0
+                     and session.metric("obsgate_audit_queue_depth") == 0, 15)
             with open(audit_path, "rb") as f:
                 raw = f.read()
             records = parse_records(raw.splitlines())
@@ -847,7 +851,7 @@ audit:
         def verify_passes():
             with open(audit_path, "rb") as f:
                 final = f.read()
-            check(final.startswith(raw), "the audit file changed after the session other than by appending")
+            check(final == raw, "the audit file changed after the session was read")
             count = verify_chain_independently(final)
             status, output = verify(binary, audit_path)
             check(status == 0, f"obsgate audit verify exited {status}: {output}")
