@@ -365,7 +365,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 exchange.response = .collectingError(head, collected)
                 if collected.readableBytes > UpstreamErrorSanitizer.maxBodyBytes {
                     abortUpstream(exchange)
-                    exchange.response = .notStarted
                     refuse(exchange, with: S3Error.badGateway("The upstream answered with an oversized error body."))
                 }
             case .streaming:
@@ -410,7 +409,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 return
             }
             refuse(exchange, with: S3Error.badGateway("The upstream closed the connection before answering."))
-        case .collectingError, .streaming:
+        case .collectingError:
+            // Nothing went to the client yet: it gets a whole answer of the gateway's own.
+            refuse(exchange, with: S3Error.badGateway("The upstream closed the connection in the middle of its error answer."))
+        case .streaming:
             // Part of the response went out: the client cannot be given a whole one.
             exchange.errorCode = "UpstreamClosedMidResponse"
             context?.close(promise: nil)
@@ -422,7 +424,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private func upstreamTimedOut(_ exchange: Exchange) {
         guard self.exchange === exchange, !exchange.responseComplete else { return }
         abortUpstream(exchange)
-        if exchange.responseStarted {
+        if exchange.clientHeadSent {
             exchange.errorCode = "UpstreamIdleTimeout"
             context?.close(promise: nil)
         } else {
@@ -448,7 +450,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         exchange.bufferedBody = []
         exchange.bodyIdleTimer?.cancel()
         if exchange.announcesBody && !exchange.clientEnded { exchange.mustClose = true }
-        guard !exchange.responseStarted else {
+        guard !exchange.clientHeadSent else {
             // The head already went out: the only honest signal left is to close.
             exchange.errorCode = error.code
             context.close(promise: nil)

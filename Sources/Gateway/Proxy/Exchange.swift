@@ -85,6 +85,16 @@ final class Exchange {
         return false
     }
 
+    /// The response head went to the client: from then on a failure can only close the
+    /// connection. (An upstream error body still being collected has sent nothing.)
+    var clientHeadSent: Bool {
+        switch response {
+        case .streaming, .complete: true
+        case .notStarted, .collectingError: false
+        }
+    }
+
+    /// The upstream has begun to answer.
     var responseStarted: Bool {
         if case .notStarted = response { return false }
         return true

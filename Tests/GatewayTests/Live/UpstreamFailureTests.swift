@@ -35,6 +35,22 @@ import Testing
         await upstream.stop()
     }
 
+    /// An upstream that stalls in the middle of an error body: nothing of it reached the
+    /// client yet (error bodies are collected to be sanitised), so the client gets a whole
+    /// 504 of the gateway's own rather than a closed connection.
+    @Test func anUpstreamStallingInItsErrorBodyIs504() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 500 Internal Server Error\r\n"
+            + "Content-Type: application/xml\r\nContent-Length: 1000\r\n\r\n<?xml version=\"1.0\"?><Error><Code>InternalError</Code>")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {upstream_idle: 1}")
+        let response = try await TestHTTPClient.send(port: gateway.port, method: "GET", target: "/bucket/key",
+                                                     headers: try gateway.signedHeaders(method: "GET", target: "/bucket/key"))
+        #expect(response.status == 504)
+        #expect(response.bodyText.contains("<Code>GatewayTimeout</Code>"))
+        await gateway.stop()
+        await upstream.stop()
+    }
+
     @Test func anUpstreamSignatureErrorLosesItsStringToSign() async throws {
         let body = """
             <?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>bad</Message>\
