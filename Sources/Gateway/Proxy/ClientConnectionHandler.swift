@@ -235,7 +235,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private func requestEnd() {
         guard let exchange else { return }
         exchange.clientEnded = true
-        exchange.bodyIdleTimer?.cancel()
+        exchange.cancelBodyIdleTimer()
         if exchange.discardingBody {
             completeIfDone(exchange)
         } else if let form = exchange.formFields {
@@ -381,7 +381,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
             exchange.response = .complete
-            exchange.upstreamIdleTimer?.cancel()
+            exchange.cancelUpstreamIdleTimer()
             releaseUpstream(exchange)
             if !exchange.clientEnded { exchange.mustClose = true }
             completeIfDone(exchange)
@@ -448,7 +448,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         guard let context, self.exchange === exchange else { return }
         exchange.discardingBody = true
         exchange.bufferedBody = []
-        exchange.bodyIdleTimer?.cancel()
+        exchange.cancelBodyIdleTimer()
         if exchange.announcesBody && !exchange.clientEnded { exchange.mustClose = true }
         guard !exchange.clientHeadSent else {
             // The head already went out: the only honest signal left is to close.
@@ -569,13 +569,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         context.read()
     }
 
+    /// A client body part arrived: the body-idle deadline moves.
     private func armBodyIdleTimer(_ exchange: Exchange) {
-        guard let context else { return }
-        exchange.bodyIdleTimer?.cancel()
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        exchange.bodyIdleTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.bodyIdle)) {
-            let handler = bound.value
-            guard handler.exchange === exchange, !exchange.clientEnded else { return }
+        exchange.lastClientBodyAt = .now()
+        guard exchange.bodyIdleTimer == nil else { return }
+        let idle = TimeAmount(seconds: environment.timeouts.bodyIdle)
+        watchIdle(exchange, timer: \.bodyIdleTimer, lastActivity: \.lastClientBodyAt, idle: idle, checkIn: idle) { handler in
+            guard !exchange.clientEnded else { return }
             handler.abortUpstream(exchange)
             handler.refuse(exchange, with: S3Error(
                 code: "RequestTimeout",
@@ -584,12 +584,34 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
     }
 
+    /// An upstream response part arrived: the upstream-idle deadline moves.
     private func armUpstreamIdleTimer(_ exchange: Exchange) {
+        exchange.lastUpstreamAt = .now()
+        guard exchange.upstreamIdleTimer == nil else { return }
+        let idle = TimeAmount(seconds: environment.timeouts.upstreamIdle)
+        watchIdle(exchange, timer: \.upstreamIdleTimer, lastActivity: \.lastUpstreamAt, idle: idle, checkIn: idle) { handler in
+            handler.upstreamTimedOut(exchange)
+        }
+    }
+
+    /// One timer per exchange and direction, pushed back when activity came in the
+    /// meantime (as NIO's IdleStateHandler does), rather than one cancelled and scheduled
+    /// anew per body part: cancelling a scheduled task searches the event loop's timers.
+    private func watchIdle(_ exchange: Exchange, timer: ReferenceWritableKeyPath<Exchange, Scheduled<Void>?>,
+                           lastActivity: KeyPath<Exchange, NIODeadline>, idle: TimeAmount, checkIn delay: TimeAmount,
+                           onIdle: @escaping (ClientConnectionHandler) -> Void) {
         guard let context else { return }
-        exchange.upstreamIdleTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        exchange.upstreamIdleTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.upstreamIdle)) {
-            bound.value.upstreamTimedOut(exchange)
+        exchange[keyPath: timer] = context.eventLoop.scheduleTask(in: delay) {
+            let handler = bound.value
+            guard handler.exchange === exchange else { return }
+            let quiet = NIODeadline.now() - exchange[keyPath: lastActivity]
+            if quiet < idle {
+                handler.watchIdle(exchange, timer: timer, lastActivity: lastActivity, idle: idle, checkIn: idle - quiet,
+                                  onIdle: onIdle)
+            } else {
+                onIdle(handler)
+            }
         }
     }
 

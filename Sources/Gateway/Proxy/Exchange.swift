@@ -72,6 +72,10 @@ final class Exchange {
     var firstByteTimer: Scheduled<Void>?
     var bodyIdleTimer: Scheduled<Void>?
     var upstreamIdleTimer: Scheduled<Void>?
+    /// When a client body part or an upstream response part last arrived: the idle
+    /// timers check these when they fire.
+    var lastClientBodyAt = NIODeadline.now()
+    var lastUpstreamAt = NIODeadline.now()
 
     init(requestId: String, head: HTTPRequestHead, clientHeaders: HeaderFields, preparer: RequestPreparer) {
         self.requestId = requestId
@@ -106,12 +110,21 @@ final class Exchange {
             || head.headers[canonicalForm: "content-length"].contains { $0 != "0" }
     }
 
-    func cancelTimers() {
-        firstByteTimer?.cancel()
+    func cancelBodyIdleTimer() {
         bodyIdleTimer?.cancel()
-        upstreamIdleTimer?.cancel()
-        firstByteTimer = nil
         bodyIdleTimer = nil
+    }
+
+    func cancelUpstreamIdleTimer() {
+        upstreamIdleTimer?.cancel()
         upstreamIdleTimer = nil
     }
+
+    func cancelTimers() {
+        firstByteTimer?.cancel()
+        firstByteTimer = nil
+        cancelBodyIdleTimer()
+        cancelUpstreamIdleTimer()
+    }
+
 }
