@@ -83,16 +83,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Helpers several test targets share (running programs with a time limit).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "S3CoreTests", dependencies: ["S3Core"]),
         .testTarget(
             name: "S3SigningTests",
-            dependencies: ["S3Signing", "S3Core", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["S3Signing", "S3Core", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Differential"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "FormUploadTests",
-            dependencies: ["FormUpload", "S3Core", "S3Signing"],
+            dependencies: ["FormUpload", "S3Core", "S3Signing", "TestSupport"],
             exclude: ["Generator"]
         ),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
@@ -102,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig", "Audit",
+                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig", "Audit", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "DevUpstreamTests",
             dependencies: [
-                "DevUpstream", "S3Core", "S3Signing",
+                "DevUpstream", "S3Core", "S3Signing", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -2,6 +2,7 @@ import DevUpstream
 import Foundation
 import S3Core
 import Testing
+import TestSupport
 
 /// The store driven by the real clients on this machine (awscli, boto3, curl) over HTTP.
 /// Each test starts its own server on an ephemeral port.
@@ -58,7 +59,7 @@ import Testing
                 #expect(presign.status == 0, "\(presign.stderr)")
                 let url = presign.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(url.contains(signatureParameter), "\(url)")
-                let fetched = try CommandResult.run(["curl", "-sS", "--fail", url], environment: store.environment())
+                let fetched = try runProcess(["curl", "-sS", "--fail", url], environment: store.environment())
                 #expect(fetched.status == 0, "\(fetched.stderr)")
                 #expect(fetched.stdout == "presigned content")
                 let get = store.server.recordedRequests().last
@@ -66,7 +67,7 @@ import Testing
                 #expect(get?.accessKeyId == LiveStore.credentials.accessKeyId)
 
                 let tampered = url.replacingOccurrences(of: "a%20b.txt", with: "a%20c.txt")
-                let refused = try CommandResult.run(["curl", "-sS", tampered], environment: store.environment())
+                let refused = try runProcess(["curl", "-sS", tampered], environment: store.environment())
                 #expect(refused.stdout.contains("<Code>SignatureDoesNotMatch</Code>"))
             }
         }

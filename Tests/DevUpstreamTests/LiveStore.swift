@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOPosix
 import S3Signing
+import TestSupport
 
 /// A DevUpstreamServer on an ephemeral port, and the real clients installed on the
 /// machine (awscli, boto3, curl) pointed at it with its credentials in their environment.
@@ -80,42 +81,12 @@ final class LiveStore {
     }
 
     /// `aws <arguments> --endpoint-url <store>`.
-    func aws(_ arguments: String..., secret: String = credentials.secretAccessKey) throws -> CommandResult {
-        try CommandResult.run(["aws"] + arguments + ["--endpoint-url", endpoint], environment: environment(secret: secret))
+    func aws(_ arguments: String..., secret: String = credentials.secretAccessKey) throws -> ProcessResult {
+        try runProcess(["aws"] + arguments + ["--endpoint-url", endpoint], environment: environment(secret: secret))
     }
 
     /// A Python script; the endpoint is in `DEV_UPSTREAM_ENDPOINT`.
-    func python(_ script: String) throws -> CommandResult {
-        try CommandResult.run(["python3", "-c", script], environment: environment())
-    }
-}
-
-/// What an external command printed and how it exited.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    /// Runs a program found on PATH, its output collected through files (a pipe could
-    /// fill up and stall the child).
-    static func run(_ arguments: [String], environment: [String: String]) throws -> CommandResult {
-        let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("devupstream-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: outputs) }
-        let stdoutURL = outputs.appendingPathComponent("stdout"), stderrURL = outputs.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        try process.run()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus,
-                             stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
-                             stderr: try String(contentsOf: stderrURL, encoding: .utf8))
+    func python(_ script: String) throws -> ProcessResult {
+        try runProcess(["python3", "-c", script], environment: environment())
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import S3Core
 import S3Signing
 @testable import FormUpload
@@ -38,32 +39,18 @@ enum BotocoreForms {
     }
 
     static let corpus: Result<Corpus, any Error> = Result {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Generator/generate_post_forms.py")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-forms-\(UUID().uuidString).json")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["OBSGATE_PYTHON"] ?? "python3", script.path, output.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GeneratorFailed(description: "generate_post_forms.py exited with \(process.terminationStatus) (run scripts/install-test-deps.sh):\n\(errorText.suffix(2000))")
-        }
-        return try JSONDecoder().decode(Corpus.self, from: Data(contentsOf: output))
+        try runJSONGenerator(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Generator/generate_post_forms.py"), as: Corpus.self)
     }
 
     static func named(_ id: String) throws -> Case {
         guard let found = try corpus.get().cases.first(where: { $0.id == id }) else {
-            throw GeneratorFailed(description: "no case \(id)")
+            throw CaseMissing(description: "generate_post_forms.py wrote no case \(id)")
         }
         return found
     }
 
-    struct GeneratorFailed: Error, CustomStringConvertible {
+    struct CaseMissing: Error, CustomStringConvertible {
         let description: String
     }
 }

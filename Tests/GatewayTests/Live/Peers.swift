@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real peers the suite runs against, started by `scripts/test` (through
@@ -22,24 +23,12 @@ enum Peers {
         return Radosgw(endpoint: endpoint)
     }
 
-    /// Runs a program to completion with a time limit; returns its exit status and output.
+    /// Runs a program to completion with a time limit; returns its exit status and output
+    /// (standard output, then standard error).
     static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 600) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let timer = DispatchSource.makeTimerSource()
-        timer.schedule(deadline: .now() + timeout)
-        timer.setEventHandler { process.terminate() }
-        timer.resume()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        timer.cancel()
-        return (process.terminationStatus, text)
+        let result = try runProcess(arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                    timeout: timeout)
+        return (result.status, result.stdout + result.stderr + (result.timedOut ? "\n(timed out after \(Int(timeout)) s)" : ""))
     }
 
     static let clientsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
