@@ -85,7 +85,7 @@ let package = Package(
         ),
         // Helpers several test targets share (running programs with a time limit).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "S3CoreTests", dependencies: ["S3Core"]),
+        .testTarget(name: "S3CoreTests", dependencies: ["S3Core", "TestSupport"]),
         .testTarget(
             name: "S3SigningTests",
             dependencies: ["S3Signing", "S3Core", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],

@@ -35,7 +35,7 @@ struct RequestAdmission: Sendable {
             throw Refusal(error: error, accessKeyId: nil)
         }
         let operation = S3OperationClassifier.classify(method: method, address: address, target: target,
-                                                       headers: headers)
+                                                       headers: headers, acceptsOBSOperations: true)
         guard OperationExecutor.supports(operation) else {
             let reason = if case .unknown(let reason) = operation { reason } else { operation.name }
             throw Refusal(error: S3Error.notImplemented("A header or query you provided implies functionality that is not implemented (\(reason))."),

@@ -44,7 +44,8 @@ extension PolicyRequest {
         let address = try S3AddressResolver(baseDomains: virtualHostDomains).resolve(host: headers[S3HeaderName.host], target: target)
         var allHeaders = headers
         try S3OperationClassifier.liftHeaderParameters(from: target, into: &allHeaders)
-        let operation = S3OperationClassifier.classify(method: method, address: address, target: target, headers: allHeaders)
+        let operation = S3OperationClassifier.classify(method: method, address: address, target: target, headers: allHeaders,
+                                                       acceptsOBSOperations: true)
         self.init(operation: operation, bucket: address.bucket, key: address.key, principal: principal,
                   groups: groups, headers: allHeaders, isTLS: isTLS)
     }

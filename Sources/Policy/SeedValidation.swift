@@ -183,7 +183,7 @@ public enum SeedValidation {
 
 extension S3Error {
     /// The error with S3's `ArgumentName` detail element naming the offending header.
-    func naming(_ header: String) -> S3Error {
+    public func naming(_ header: String) -> S3Error {
         var copy = self
         copy.details.append(("ArgumentName", header))
         return copy

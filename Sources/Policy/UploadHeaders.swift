@@ -1,3 +1,4 @@
+import Foundation
 import S3Core
 
 /// A policy-relevant request header that exists in both dialects: `x-amz-…` (S3) and
@@ -193,6 +194,11 @@ struct RawUploadHeaders {
         for field in headers {
             let name = field.name.asciiLowercased
             guard name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) else { continue }
+            if let control = Self.controlCharacter(in: field.value) {
+                throw SeedValidation.argumentError(
+                    "The header \(name) contains the control character \(control); obsgate does not accept control characters in the headers its rules read",
+                    header: name)
+            }
             let value = Self.trimmed(field.value)
             if let (header, isOBS) = UploadHeader.byName[name] {
                 var pair = fields[header] ?? (nil, nil)
@@ -225,6 +231,14 @@ struct RawUploadHeaders {
                 }
             }
         }
+    }
+
+    /// The first control character of a value, as `U+XXXX`: C0 (HT, CR, LF and NUL among
+    /// them), DEL and C1. Browsers drop TAB/CR/LF from URLs, so `/\t/evil.example` would be
+    /// read as `//evil.example` — a value the rules judged differently from how it is used.
+    static func controlCharacter(in value: String) -> String? {
+        value.unicodeScalars.first { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+            .map { String(format: "U+%04X", $0.value) }
     }
 
     static func trimmed(_ value: String) -> String {

@@ -43,8 +43,12 @@ public struct S3AddressResolver: Sendable {
         self.baseDomains = baseDomains.map { $0.asciiLowercased }
     }
 
+    /// The longest object key S3 accepts, in UTF-8 bytes.
+    public static let maxKeyLength = 1024
+
     public func resolve(host: String?, target: RequestTarget) throws(S3Error) -> S3Address {
         if let host, let bucket = virtualHostedBucket(host: host) {
+            try Self.checkBucketName(bucket)
             let key = try decodedKey(String(target.rawPath.dropFirst()))
             return S3Address(style: .virtualHosted, bucket: bucket, key: key)
         }
@@ -63,6 +67,7 @@ public struct S3AddressResolver: Sendable {
         guard let bucket = PercentEncoding.decode(bucketPart), !bucket.isEmpty, !bucket.contains("/") else {
             throw S3Error.invalidURI("the bucket name in the path is not valid")
         }
+        try Self.checkBucketName(bucket)
         return S3Address(style: .path, bucket: bucket, key: try decodedKey(String(keyPart)))
     }
 
@@ -91,6 +96,29 @@ public struct S3AddressResolver: Sendable {
         guard let key = PercentEncoding.decode(raw) else {
             throw S3Error.invalidURI("the object key has an invalid percent-encoding")
         }
+        guard key.utf8.count <= Self.maxKeyLength else {
+            throw S3Error.keyTooLong(size: key.utf8.count, maxSize: Self.maxKeyLength)
+        }
         return key
+    }
+
+    /// S3's bucket naming rules, checked before a name goes into the upstream's Host or
+    /// path (a name such as `finance.s3.up.example:1` would otherwise address another
+    /// host):
+    ///
+    ///     3 to 63 characters of a-z, 0-9, '.' and '-'; begins and ends with a letter or
+    ///     digit; no two adjacent periods; not formatted as an IPv4 address
+    public static func checkBucketName(_ bucket: String) throws(S3Error) {
+        let bytes = Array(bucket.utf8)
+        let allowed = bytes.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+            || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        let edgesAlphanumeric = [bytes.first, bytes.last].allSatisfy { byte in
+            byte.map { $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "-") } ?? false
+        }
+        let labels = bucket.split(separator: ".", omittingEmptySubsequences: false)
+        let looksLikeIPv4 = labels.count == 4 && labels.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
+        guard (3...63).contains(bytes.count), allowed, edgesAlphanumeric, !bucket.contains(".."), !looksLikeIPv4 else {
+            throw S3Error.invalidBucketName(bucket)
+        }
     }
 }

@@ -66,6 +66,14 @@ extension S3Error {
     public static func invalidURI(_ message: String) -> S3Error {
         S3Error(code: "InvalidURI", message: "Couldn't parse the specified URI: \(message).", status: 400)
     }
+    public static func invalidBucketName(_ bucket: String) -> S3Error {
+        S3Error(code: "InvalidBucketName", message: "The specified bucket is not valid.", status: 400,
+                details: [("BucketName", bucket)])
+    }
+    public static func keyTooLong(size: Int, maxSize: Int) -> S3Error {
+        S3Error(code: "KeyTooLongError", message: "Your key is too long", status: 400,
+                details: [("Size", String(size)), ("MaxSizeAllowed", String(maxSize))])
+    }
     public static func invalidArgument(_ message: String) -> S3Error {
         S3Error(code: "InvalidArgument", message: message, status: 400)
     }

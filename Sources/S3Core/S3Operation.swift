@@ -84,105 +84,38 @@ public enum S3Operation: Hashable, Sendable {
     }
 }
 
-/// Classifies requests. The query-parameter vocabulary is closed: a parameter that is
-/// neither a known sub-resource, an ordinary request parameter nor an authentication
-/// parameter makes the shape unknown.
+/// Classifies requests by the closed table of `S3OperationTable`: a request that matches
+/// no row is `.unknown`, never guessed as a near neighbour.
 public enum S3OperationClassifier {
-    public static func classify(method: String, address: S3Address, target: RequestTarget,
-                                headers: HeaderFields) -> S3Operation {
-        let names = Set(target.query.map(\.name))
-        if let stranger = names.first(where: { !knownParameters.contains($0) && !isResponseOverride($0) && !isHeaderParameter($0) }) {
-            return .unknown(reason: "unknown query parameter '\(stranger)'")
-        }
-        guard address.bucket != nil else {
-            return method == "GET" && names.subtracting(authenticationParameters).isEmpty
-                ? .listBuckets : .unknown(reason: "\(method) on the service endpoint")
-        }
-        // Headers may also arrive as query parameters (presigned URLs); a copy source given
-        // that way still makes the request a copy.
-        let lowercasedNames = Set(names.map { $0.asciiLowercased })
-        let hasCopySource = headers.contains(S3HeaderName.copySource) || headers.contains(OBSHeaderName.copySource)
-            || lowercasedNames.contains(S3HeaderName.copySource) || lowercasedNames.contains(OBSHeaderName.copySource)
-        if address.key != nil {
-            let bucketOnly = names.intersection(bucketOnlyParameters)
-            if !bucketOnly.isEmpty {
-                return .unknown(reason: "bucket parameter '\(bucketOnly.sorted()[0])' on an object")
-            }
-            return classifyObject(method: method, names: names, hasCopySource: hasCopySource)
-        }
-        let objectOnly = names.intersection(objectOnlyParameters)
-        if !objectOnly.isEmpty, !(method == "GET" && objectOnly == ["uploads"]) {
-            return .unknown(reason: "object parameter '\(objectOnly.sorted()[0])' on a bucket")
-        }
-        return classifyBucket(method: method, names: names, headers: headers)
-    }
-
-    private static func classifyObject(method: String, names: Set<String>, hasCopySource: Bool) -> S3Operation {
-        let sub = names.intersection(objectConfigurationSubresources)
-        if sub.count > 1 { return .unknown(reason: "several sub-resources: \(sub.sorted().joined(separator: ", "))") }
-        let selectors = names.intersection(["uploads", "uploadId", "append", "restore", "select", "metadata", "attributes"])
-        if selectors.count > 1 {
-            return .unknown(reason: "conflicting selectors: \(selectors.sorted().joined(separator: ", "))")
-        }
-        switch method {
-        case "POST":
-            if names.contains("uploads") { return .createMultipartUpload }
-            if names.contains("uploadId") { return .completeMultipartUpload }
-            if names.contains("append") { return .appendObject }
-            if names.contains("restore") { return .restoreObject }
-            if names.contains("select") { return .selectObjectContent }
-            return .unknown(reason: "POST on an object without a known sub-resource")
-        case "PUT":
-            if names.contains("partNumber") && names.contains("uploadId") {
-                return hasCopySource ? .uploadPartCopy : .uploadPart
-            }
-            if names.contains("uploadId") || names.contains("uploads") || names.contains("partNumber") {
-                return .unknown(reason: "PUT with an incomplete multipart parameter set")
-            }
-            if names.contains("metadata") { return .modifyObjectMetadata }
-            if let name = sub.first { return .putObjectConfiguration(name) }
-            return hasCopySource ? .copyObject : .putObject
-        case "GET":
-            if names.contains("uploadId") { return .listParts }
-            if names.contains("attributes") { return .getObjectAttributes }
-            if let name = sub.first { return .getObjectConfiguration(name) }
-            return .getObject
-        case "HEAD":
-            return sub.isEmpty ? .headObject : .unknown(reason: "HEAD with a sub-resource")
-        case "DELETE":
-            if names.contains("uploadId") { return .abortMultipartUpload }
-            if let name = sub.first { return .deleteObjectConfiguration(name) }
-            return .deleteObject
-        default:
-            return .unknown(reason: "method \(method) on an object")
+    /// The operation of a request. `acceptsOBSOperations`: whether OBS-only operations
+    /// (`?append`, `?metadata`, OBS bucket settings) are operations here (an OBS upstream,
+    /// the development store) or unknown (an S3 upstream would read them as others).
+    public static func classify(method: String, address: S3Address, target: RequestTarget, headers: HeaderFields,
+                                acceptsOBSOperations: Bool) -> S3Operation {
+        switch row(method: method, address: address, target: target, headers: headers,
+                   acceptsOBSOperations: acceptsOBSOperations) {
+        case .success(let row): row.operation
+        case .failure(let unmatched): .unknown(reason: unmatched.reason)
         }
     }
 
-    private static func classifyBucket(method: String, names: Set<String>, headers: HeaderFields) -> S3Operation {
-        let sub = names.intersection(bucketConfigurationSubresources)
-        if sub.count > 1 { return .unknown(reason: "several sub-resources: \(sub.sorted().joined(separator: ", "))") }
-        switch method {
-        case "POST":
-            if names.contains("delete") { return .deleteObjects }
-            let contentType = headers[S3HeaderName.contentType]?.asciiLowercased ?? ""
-            if sub.isEmpty && contentType.hasPrefix("multipart/form-data") { return .postObject }
-            return .unknown(reason: "POST on a bucket that is neither DeleteObjects nor a form upload")
-        case "PUT":
-            if let name = sub.first { return .putBucketConfiguration(name) }
-            return .createBucket
-        case "GET":
-            if names.contains("uploads") { return .listMultipartUploads }
-            if names.contains("versions") { return .listObjectVersions }
-            if let name = sub.first { return .getBucketConfiguration(name) }
-            return names.contains("list-type") ? .listObjectsV2 : .listObjects
-        case "HEAD":
-            return sub.isEmpty ? .headBucket : .unknown(reason: "HEAD with a sub-resource")
-        case "DELETE":
-            if let name = sub.first { return .deleteBucketConfiguration(name) }
-            return .deleteBucket
-        default:
-            return .unknown(reason: "method \(method) on a bucket")
+    /// The table row of a request (`S3OperationTable.match`), from its method, address,
+    /// query and header names. Headers carried in the query count as headers.
+    public static func row(method: String, address: S3Address, target: RequestTarget, headers: HeaderFields,
+                           acceptsOBSOperations: Bool) -> Result<S3OperationRow, UnmatchedRequest> {
+        var queryNames = Set<String>()
+        var headerNames = Set(headers.map { $0.name.asciiLowercased })
+        for parameter in target.query where !authenticationParameters.contains(parameter.name) {
+            if isHeaderParameter(parameter.name) {
+                headerNames.insert(parameter.name.asciiLowercased)
+            } else {
+                queryNames.insert(parameter.name)
+            }
         }
+        let level: S3APIOperation.Level = address.bucket == nil ? .service : address.key == nil ? .bucket : .object
+        return S3OperationTable.match(method: method, level: level, query: target.query, queryNames: queryNames,
+                                      headerNames: headerNames, contentType: headers[S3HeaderName.contentType],
+                                      acceptsOBSOperations: acceptsOBSOperations)
     }
 
     /// `x-amz-*` / `x-obs-*` parameters: presigned URLs carry headers such as `x-amz-acl`
@@ -210,37 +143,6 @@ public enum S3OperationClassifier {
         }
     }
 
-    /// `response-content-type` and the other response header overrides of GetObject.
-    static func isResponseOverride(_ name: String) -> Bool { name.hasPrefix("response-") }
-
-    /// Parameters that only make sense on a bucket; on an object they make the shape unknown.
-    static let bucketOnlyParameters: Set<String> = bucketConfigurationSubresources
-        .subtracting(objectConfigurationSubresources)
-        .union(["delete", "versions", "list-type", "max-uploads", "key-marker", "upload-id-marker"])
-
-    /// Parameters that only make sense on an object; on a bucket they make the shape
-    /// unknown (except `uploads` with GET: ListMultipartUploads).
-    static let objectOnlyParameters: Set<String> = [
-        "uploads", "uploadId", "partNumber", "append", "position", "metadata", "restore", "select",
-        "attributes", "retention", "legal-hold", "torrent",
-    ]
-
-    /// Sub-resources that address a configuration of an object rather than its content.
-    static let objectConfigurationSubresources: Set<String> = [
-        "acl", "tagging", "retention", "legal-hold", "torrent",
-    ]
-
-    /// Sub-resources that address a configuration of a bucket (S3 and OBS names).
-    static let bucketConfigurationSubresources: Set<String> = [
-        "accelerate", "acl", "analytics", "cors", "encryption", "intelligent-tiering",
-        "inventory", "lifecycle", "location", "logging", "metrics", "notification",
-        "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-        "replication", "requestPayment", "tagging", "versioning", "website",
-        // OBS
-        "storageClass", "quota", "storageinfo", "storagePolicy", "customdomain",
-        "directcoldaccess", "mirrorBackToSource", "obsworkflowtriggerpolicy",
-    ]
-
     /// Parameters that carry a request's signature rather than select an operation.
     public static let authenticationParameters: Set<String> = [
         // SigV4 presigned
@@ -251,16 +153,4 @@ public enum S3OperationClassifier {
         // OBS query
         "AccessKeyId",
     ]
-
-    static let knownParameters: Set<String> = objectConfigurationSubresources
-        .union(bucketConfigurationSubresources)
-        .union(authenticationParameters)
-        .union([
-            "uploads", "uploadId", "partNumber", "append", "position", "metadata", "restore",
-            "select", "select-type", "attributes", "delete", "versions", "versionId",
-            "prefix", "delimiter", "marker", "max-keys", "max-uploads", "max-parts",
-            "part-number-marker", "key-marker", "upload-id-marker", "version-id-marker",
-            "continuation-token", "start-after", "fetch-owner", "list-type", "encoding-type",
-            "id", "x-id",
-        ])
 }

@@ -27,6 +27,8 @@ public enum HMACV1Dialect: String, Sendable {
     public var dateHeader: String { self == .aws ? S3HeaderName.amzDate : OBSHeaderName.date }
     /// The access-key parameter of the query form: `AWSAccessKeyId` or `AccessKeyId`.
     public var accessKeyParameter: String { self == .aws ? "AWSAccessKeyId" : "AccessKeyId" }
+    /// How error messages name the signature: `SigV2` or `OBS`.
+    public var signatureName: String { self == .aws ? "SigV2" : "OBS" }
 
     /// Whether a query parameter is part of the CanonicalizedResource. AWS: botocore's
     /// `HmacV1Auth.QSAOfInterest`, matched exactly. OBS: the SDK's
@@ -43,6 +45,15 @@ public enum HMACV1Dialect: String, Sendable {
 }
 
 public enum HMACV1 {
+    /// Parameters outside the sub-resource lists that only page or filter what a listing
+    /// returns (S3 leaves them unsigned under SigV2 too); `x-id` is botocore's operation
+    /// hint. Any other parameter must be covered by the signature.
+    static let unsignedReadParameters: Set<String> = [
+        "prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type", "continuation-token",
+        "start-after", "fetch-owner", "max-uploads", "key-marker", "upload-id-marker", "version-id-marker",
+        "max-parts", "part-number-marker", "x-id",
+    ]
+
     public static func stringToSign(dialect: HMACV1Dialect, method: String, headers: HeaderFields,
                                     dateLine: String, canonicalResource: String) -> String {
         var text = method + "\n"

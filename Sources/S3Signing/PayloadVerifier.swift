@@ -228,6 +228,12 @@ public struct PayloadVerifier: Sendable {
         guard size <= maxChunkSize else {
             throw S3Error.entityTooLarge("An aws-chunked chunk of \(size) bytes exceeds the gateway's limit of \(maxChunkSize)")
         }
+        // A chunk that would take the payload past its declared length is refused before
+        // any of its bytes is released: whatever follows the declared length on the wire
+        // would otherwise reach the upstream after the body it announced (smuggling).
+        if let declared = decodedContentLength, size > declared - decodedLength {
+            throw S3Error.incompleteBody("An aws-chunked chunk of \(size) bytes takes the payload past its x-amz-decoded-content-length of \(declared)")
+        }
         if signed {
             let prefix = Self.chunkSignaturePrefix
             guard parts.count == 2, text[sizeText.endIndex...].starts(with: prefix) else {

@@ -44,11 +44,17 @@ public struct AuthenticationSettings: Sendable {
     public var maxClockSkew: TimeInterval
     /// The service a SigV4 credential scope must name: `s3`.
     public var service: String
+    /// The longest a SigV2 / OBS query-signed URL may stay valid, counted from now: their
+    /// `Expires` is an absolute time the signer picks, so without this bound a URL could be
+    /// valid for ever. SigV4's `X-Amz-Expires` has the same bound by definition (7 days).
+    public var maxPresignedLifetime: TimeInterval
 
-    public init(regions: Set<String>, maxClockSkew: TimeInterval = 900, service: String = "s3") {
+    public init(regions: Set<String>, maxClockSkew: TimeInterval = 900, service: String = "s3",
+                maxPresignedLifetime: TimeInterval = 604_800) {
         self.regions = regions
         self.maxClockSkew = maxClockSkew
         self.service = service
+        self.maxPresignedLifetime = maxPresignedLifetime
     }
 
     /// The checks of a SigV4 credential scope, for every form that carries one (header,
@@ -320,6 +326,7 @@ public struct RequestAuthenticator: Sendable {
             throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }
         try checkSkew(date, requestTime: dateText, now: now)
+        try checkHMACV1Coverage(request, dialect: dialect, queryForm: false)
         try checkHMACV1(request, dialect: dialect, dateLine: HMACV1.headerDateLine(dialect: dialect, headers: request.headers),
                         secret: secret, signature: signature)
         return AuthenticatedRequest(accessKeyId: accessKeyId, scheme: dialect == .aws ? .sigV2Header : .obsHeader,
@@ -344,6 +351,10 @@ public struct RequestAuthenticator: Sendable {
                 ("ServerTime", SigningTime.amzDate(now)),
             ])
         }
+        guard TimeInterval(expires) - now.timeIntervalSince1970 <= settings.maxPresignedLifetime else {
+            throw S3Error.accessDenied("Expires is more than \(Int(settings.maxPresignedLifetime)) seconds in the future; the gateway accepts query-signed URLs valid for at most that long")
+        }
+        try checkHMACV1Coverage(request, dialect: dialect, queryForm: true)
         // A query-signed URL carries its x-amz-* (x-obs-*) headers as query parameters
         // (botocore moves them there after signing them as headers), so they count as the
         // canonical headers they were signed as, unless the client also sent the header.
@@ -354,6 +365,27 @@ public struct RequestAuthenticator: Sendable {
         try checkHMACV1(signedView, dialect: dialect, dateLine: expiresText, secret: secret, signature: signature)
         return AuthenticatedRequest(accessKeyId: accessKeyId, scheme: dialect == .aws ? .sigV2Query : .obsQuery,
                                     payload: .unsigned)
+    }
+
+    /// A SigV2 / OBS signature covers the dialect's own prefixed headers and the query
+    /// parameters of its sub-resource list, nothing else: a header of the other dialect
+    /// (`x-obs-copy-source` under SigV2) or a parameter outside the list that chooses what
+    /// the request does (`?retention` under SigV2) could be added by anyone holding the
+    /// signature. Such requests are refused; only parameters that merely page or filter a
+    /// listing (`HMACV1.unsignedReadParameters`) may be unsigned, as S3 has them.
+    private func checkHMACV1Coverage(_ request: SignedRequest, dialect: HMACV1Dialect, queryForm: Bool) throws(S3Error) {
+        let otherPrefix = dialect == .aws ? OBSHeaderName.prefix : S3HeaderName.prefix
+        for field in request.headers where field.name.hasASCIICaseInsensitivePrefix(otherPrefix) {
+            throw S3Error.invalidArgument("The header \(field.name.asciiLowercased) is not covered by a \(dialect.signatureName) signature; sign the request in the \(otherPrefix)* dialect or leave it out")
+        }
+        for parameter in request.target.query {
+            let name = parameter.name
+            if S3OperationClassifier.authenticationParameters.contains(name) || dialect.isSubresource(name)
+                || HMACV1.unsignedReadParameters.contains(name) { continue }
+            // The query form signs its prefixed parameters as the headers they stand for.
+            if queryForm, name.hasASCIICaseInsensitivePrefix(dialect.headerPrefix) { continue }
+            throw S3Error.invalidArgument("The query parameter \(name) is not covered by a \(dialect.signatureName) signature")
+        }
     }
 
     private func checkHMACV1(_ request: SignedRequest, dialect: HMACV1Dialect, dateLine: String,

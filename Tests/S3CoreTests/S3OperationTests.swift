@@ -97,11 +97,11 @@ struct S3OperationTests {
     static let resolver = S3AddressResolver(baseDomains: ["s3.example.com"])
 
     static func classify(_ method: String, _ target: String, headers: [(String, String)] = [],
-                         host: String = "s3.example.com") throws -> S3Operation {
+                         host: String = "s3.example.com", obs: Bool = true) throws -> S3Operation {
         let parsed = try RequestTarget(parsing: target)
         let address = try resolver.resolve(host: host, target: parsed)
         return S3OperationClassifier.classify(method: method, address: address, target: parsed,
-                                              headers: HeaderFields(headers))
+                                              headers: HeaderFields(headers), acceptsOBSOperations: obs)
     }
 
     // MARK: - the table
@@ -312,68 +312,106 @@ struct S3OperationTests {
             case .unknown: seen.insert(caseIndex(.unknown(reason: "")))
             }
         }
-        for sub in Self.bucketSubresources {
-            seen.insert(caseIndex(.getBucketConfiguration(sub)))
-            seen.insert(caseIndex(.putBucketConfiguration(sub)))
-            seen.insert(caseIndex(.deleteBucketConfiguration(sub)))
-        }
-        for sub in Self.objectSubresources {
-            seen.insert(caseIndex(.getObjectConfiguration(sub)))
-            seen.insert(caseIndex(.putObjectConfiguration(sub)))
-            seen.insert(caseIndex(.deleteObjectConfiguration(sub)))
-        }
+        for row in S3OperationTable.rows { seen.insert(caseIndex(row.operation)) }
         #expect(seen == Set(0..<caseCount))
     }
 
-    // MARK: - configuration sub-resources
+    // MARK: - the closed table, row by row
 
-    static let bucketSubresources = [
-        "accelerate", "acl", "analytics", "cors", "encryption", "intelligent-tiering",
-        "inventory", "lifecycle", "location", "logging", "metrics", "notification",
-        "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
-        "replication", "requestPayment", "tagging", "versioning", "website",
-        "storageClass", "quota", "storageinfo", "storagePolicy", "customdomain",
-        "directcoldaccess", "mirrorBackToSource", "obsworkflowtriggerpolicy",
-    ]
-    static let objectSubresources = ["acl", "tagging", "retention", "legal-hold", "torrent"]
-
-    @Test func subresourceListsMatchTheClassifier() {
-        #expect(Set(Self.bucketSubresources) == S3OperationClassifier.bucketConfigurationSubresources)
-        #expect(Set(Self.objectSubresources) == S3OperationClassifier.objectConfigurationSubresources)
-    }
-
-    @Test("bucket configuration sub-resources", arguments: bucketSubresources)
-    func bucketConfiguration(_ sub: String) throws {
-        #expect(try Self.classify("GET", "/bucket?\(sub)") == .getBucketConfiguration(sub))
-        #expect(try Self.classify("GET", "/bucket?\(sub)=") == .getBucketConfiguration(sub))
-        #expect(try Self.classify("PUT", "/bucket?\(sub)") == .putBucketConfiguration(sub))
-        #expect(try Self.classify("DELETE", "/bucket?\(sub)") == .deleteBucketConfiguration(sub))
-        #expect(try Self.classify("GET", "/?\(sub)", host: "bucket.s3.example.com") == .getBucketConfiguration(sub))
-        #expect(try Self.classify("PUT", "/?\(sub)&" + sigV4Query, host: "bucket.s3.example.com") == .putBucketConfiguration(sub))
-        #expect(try Self.classify("GET", "/bucket?\(sub)&id=x") == .getBucketConfiguration(sub))
-        guard case .unknown = try Self.classify("HEAD", "/bucket?\(sub)") else {
-            Issue.record("HEAD /bucket?\(sub) is not unknown")
-            return
+    /// A request of each row's own shape (its method, level, selectors with their fixed
+    /// values, required headers) is classified as that row; with a parameter no row
+    /// defines, it is no operation.
+    @Test("every row classifies its own shape", arguments: S3OperationTable.rows.map(\.name))
+    func rowClassifiesItsShape(_ name: String) throws {
+        let row = try #require(S3OperationTable.rows.first { $0.name == name })
+        let shape = row.shape
+        let path = switch shape.level {
+        case .service: "/"
+        case .bucket: "/bucket"
+        case .object: "/bucket/key"
         }
-        guard case .unknown = try Self.classify("POST", "/bucket?\(sub)", headers: [formData]) else {
-            Issue.record("POST /bucket?\(sub) is not unknown")
+        let query = shape.selectors.sorted().map { "\($0)=\(shape.selectorValues[$0] ?? "1")" }.joined(separator: "&")
+        var headers = shape.requiredHeaders.sorted().map { ($0, "/src/key") }
+        if row.operation == .postObject { headers.append(formData) }
+        let target = query.isEmpty ? path : path + "?" + query
+        #expect(try Self.classify(shape.method, target, headers: headers) == row.operation)
+        if !row.obsOnly { #expect(try Self.classify(shape.method, target, headers: headers, obs: false) == row.operation) }
+        let stranger = target + (query.isEmpty ? "?" : "&") + "no-such-parameter"
+        guard case .unknown = try Self.classify(shape.method, stranger, headers: headers) else {
+            Issue.record("\(shape.method) \(stranger) is an operation")
             return
         }
     }
 
-    @Test("object configuration sub-resources", arguments: objectSubresources)
-    func objectConfiguration(_ sub: String) throws {
-        #expect(try Self.classify("GET", "/bucket/key?\(sub)") == .getObjectConfiguration(sub))
-        #expect(try Self.classify("GET", "/bucket/key?\(sub)&versionId=1") == .getObjectConfiguration(sub))
-        #expect(try Self.classify("PUT", "/bucket/key?\(sub)") == .putObjectConfiguration(sub))
-        // A copy-source header does not turn a configuration write into a copy.
-        #expect(try Self.classify("PUT", "/bucket/key?\(sub)", headers: [("x-amz-copy-source", "/a/b")]) == .putObjectConfiguration(sub))
-        #expect(try Self.classify("DELETE", "/bucket/key?\(sub)") == .deleteObjectConfiguration(sub))
-        #expect(try Self.classify("GET", "/key?\(sub)", host: "bucket.s3.example.com") == .getObjectConfiguration(sub))
-        guard case .unknown = try Self.classify("HEAD", "/bucket/key?\(sub)") else {
-            Issue.record("HEAD /bucket/key?\(sub) is not unknown")
+    @Test func everyModelOperationIsARowOrExcludedWithAReason() {
+        let rows = Set(S3OperationTable.rows.map(\.name))
+        for operation in S3APIModel.operations {
+            #expect(rows.contains(operation.name) != (operation.deprecated || S3OperationTable.excluded[operation.name] != nil),
+                    "\(operation.name)")
+        }
+        #expect(S3OperationTable.excluded.keys.allSatisfy { S3APIModel.byName[$0] != nil })
+    }
+
+    /// Shapes a store reads as something else than the gateway would judge.
+    @Test("shapes the table has no row for", arguments: [
+        ("PUT", "/bucket/key?torrent", [], "PUT on an object with ?torrent"),
+        ("PUT", "/bucket/key?acl&partNumber=1&uploadId=x", [], "?acl&partNumber&uploadId"),
+        ("PUT", "/bucket/key?uploadId=x", [], "PUT on an object with ?uploadId"),
+        ("PUT", "/bucket/key?partNumber=1", [], "PUT on an object with ?partNumber"),
+        ("HEAD", "/bucket?acl", [], "HEAD on a bucket with ?acl"),
+        ("HEAD", "/bucket/key?tagging", [], "HEAD on an object with ?tagging"),
+        ("POST", "/bucket/key", [], "POST on an object"),
+        ("PUT", "/bucket/key?encryption", [], "PUT on an object with ?encryption"),
+        ("PUT", "/bucket/key?renameObject", [("x-amz-rename-source", "/b/k")], "?renameObject"),
+        ("GET", "/bucket?session", [], "GET on a bucket with ?session"),
+        ("GET", "/bucket/key?uploads", [], "GET on an object with ?uploads"),
+        ("GET", "/bucket?list-type=1", [], "?list-type"),
+        ("PATCH", "/bucket/key", [], "PATCH on an object"),
+    ] as [(String, String, [(String, String)], String)])
+    func shapesWithoutARow(_ method: String, _ target: String, _ headers: [(String, String)], _ reason: String) throws {
+        let operation = try Self.classify(method, target, headers: headers)
+        guard case .unknown(let text) = operation else {
+            Issue.record("\(method) \(target) classified as \(operation.name)")
             return
         }
+        #expect(text.contains(reason), "\(text)")
+    }
+
+    /// OBS-only operations are operations only in front of an OBS upstream: an S3 store
+    /// reads `PUT ?metadata` as PutObject.
+    @Test("OBS-only operations need an OBS upstream", arguments: [
+        ("PUT", "/bucket/key?metadata", S3Operation.modifyObjectMetadata),
+        ("POST", "/bucket/key?append&position=0", .appendObject),
+        ("PUT", "/bucket?storageClass", .putBucketConfiguration("storageClass")),
+        ("PUT", "/bucket?mirrorBackToSource", .putBucketConfiguration("mirrorBackToSource")),
+    ])
+    func obsOnlyOperations(_ method: String, _ target: String, _ expected: S3Operation) throws {
+        #expect(try Self.classify(method, target) == expected)
+        let operation = try Self.classify(method, target, obs: false)
+        guard case .unknown(let reason) = operation else {
+            Issue.record("\(method) \(target) classified as \(operation.name) for an S3 upstream")
+            return
+        }
+        #expect(reason.contains("is an OBS operation, and the upstream is not OBS"), "\(reason)")
+    }
+
+    /// A row admits the headers its operation defines, in either dialect, and no others;
+    /// a renamed header counts only in its own dialect's spelling.
+    @Test func rowsAdmitTheirOperationsHeaders() throws {
+        let putObject = try #require(S3OperationTable.rows.first { $0.name == "PutObject" })
+        for name in ["x-amz-acl", "x-obs-acl", "x-amz-server-side-encryption-aws-kms-key-id",
+                     "x-obs-server-side-encryption-kms-key-id", "x-amz-meta-a", "x-obs-meta-a", "content-md5",
+                     "x-amz-website-redirect-location", "x-obs-storage-class"] {
+            #expect(putObject.admitsHeader(name), "\(name)")
+        }
+        for name in ["x-obs-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-kms-key-id",
+                     "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-unknown", "x-obs-expires", "range",
+                     "x-obs-checksum-crc32"] {
+            #expect(!putObject.admitsHeader(name), "\(name)")
+        }
+        let getObject = try #require(S3OperationTable.rows.first { $0.name == "GetObject" })
+        #expect(getObject.admitsHeader("range"))
+        #expect(!getObject.admitsHeader("x-amz-acl"))
     }
 
     /// Two operation selectors that lead to different operations on POST are an unknown
@@ -429,7 +467,6 @@ struct S3OperationTests {
     func responseOverrides(_ name: String) throws {
         #expect(try Self.classify("GET", "/bucket/key?\(name)=v") == .getObject)
         #expect(try Self.classify("GET", "/bucket/key?\(name)=v&versionId=1&" + sigV4Query) == .getObject)
-        #expect(S3OperationClassifier.isResponseOverride(name))
     }
 
     @Test("isHeaderParameter", arguments: [
@@ -456,13 +493,6 @@ struct S3OperationTests {
     ])
     func copySourceAsQueryParameter(_ target: String, _ expected: S3Operation) throws {
         #expect(try Self.classify("PUT", target) == expected)
-    }
-
-    @Test func isResponseOverride() {
-        #expect(S3OperationClassifier.isResponseOverride("response-"))
-        #expect(!S3OperationClassifier.isResponseOverride("Response-content-type"))
-        #expect(!S3OperationClassifier.isResponseOverride("response"))
-        #expect(!S3OperationClassifier.isResponseOverride("x-response-content-type"))
     }
 
     // MARK: - name and createsObject

@@ -42,7 +42,7 @@ extension GatewayConfiguration {
                              environment: [String: String]) throws(ConfigError) -> GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
-                      "anonymous", "clock_skew", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
+                      "anonymous", "clock_skew", "presigned_max_lifetime", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
                       "audit", "tracing"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in resolvedPath(path, relativeTo: baseDirectory) }
@@ -139,6 +139,9 @@ extension GatewayConfiguration {
             limits: limits,
             timeouts: timeouts,
             logLevel: logLevel)
+        if let node = root["presigned_max_lifetime"] {
+            configuration.maxPresignedLifetime = TimeInterval(try node.int(in: 1...604_800))
+        }
         configuration.audit = try root["audit"].map { node throws(ConfigError) in
             try AuditConfiguration.parse(node: node, baseDirectory: baseDirectory)
         }

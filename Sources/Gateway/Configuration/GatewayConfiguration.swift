@@ -83,6 +83,9 @@ public struct GatewayConfiguration: Sendable {
     /// Buckets that anonymous (unsigned) requests may read; empty: no anonymous access.
     public var anonymousReadBuckets: Set<String>
     public var maxClockSkew: TimeInterval
+    /// The longest a SigV2 / OBS query-signed URL may be valid from now (their `Expires`
+    /// is absolute); SigV4 URLs carry the same bound in `X-Amz-Expires`.
+    public var maxPresignedLifetime: TimeInterval = 604_800
     /// SSE-C keys travel in headers, so S3 refuses them over plain HTTP; set false only
     /// when TLS ends in front of the gateway (a load balancer).
     public var sseCRequiresTLS: Bool

@@ -31,3 +31,30 @@ public struct UpstreamRequestHead: Sendable, Equatable {
     public var target: String
     public var headers: HeaderFields
 }
+
+extension ClientRequestHead {
+    /// The checks of the head's fields that come before anything reads them, so that no
+    /// later phase (or the upstream) can see a field differently from the gateway:
+    ///
+    /// - exactly one `Host` (RFC 9112 §3.2: a request with more than one is a 400);
+    /// - no field name with `_`: some stores (radosgw, through CGI-style names) read
+    ///   `x_amz_acl` as `x-amz-acl`, so such a name could carry meaning past the policy;
+    /// - `Connection` may name only hop-by-hop fields (`Connection = #connection-option`,
+    ///   RFC 9110 §7.6.1): a proxy removes the fields it names, and removing an end-to-end
+    ///   field such as `x-amz-server-side-encryption` after the policy judged it would
+    ///   change what the request does.
+    ///
+    /// A head that fails them is refused and its connection closed.
+    public func checkFields() throws(S3Error) {
+        guard headers.values(S3HeaderName.host).count == 1, headers.contains(S3HeaderName.host) else {
+            throw S3Error.invalidRequest("A request must carry exactly one Host header")
+        }
+        for field in headers where field.name.utf8.contains(UInt8(ascii: "_")) {
+            throw S3Error.invalidArgument("The header name \(field.name) contains '_', which obsgate does not accept in field names")
+        }
+        for token in HopByHop.connectionTokens(headers.values("connection"))
+        where !HopByHop.names.contains(token) && !HopByHop.connectionOptions.contains(token) {
+            throw S3Error.invalidArgument("Connection names \(token), which is not a hop-by-hop field")
+        }
+    }
+}

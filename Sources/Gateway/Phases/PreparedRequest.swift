@@ -42,7 +42,9 @@ public struct PreparedRequest: Sendable {
 public struct ClassifiedRequest: Sendable {
     public let target: RequestTarget
     public let address: S3Address
-    public let operation: S3Operation
+    /// The operation's row of the closed table: what it is and which headers it may carry.
+    public let row: S3OperationRow
+    public var operation: S3Operation { row.operation }
 }
 
 /// A browser form upload whose head has been read: what is needed to read its fields.

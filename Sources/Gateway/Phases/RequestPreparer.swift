@@ -41,7 +41,8 @@ public struct RequestPreparer: Sendable {
         self.policy = policy
         self.metrics = metrics
         resolver = S3AddressResolver(baseDomains: configuration.virtualHostDomains)
-        let settings = AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew)
+        let settings = AuthenticationSettings(regions: configuration.regions, maxClockSkew: configuration.maxClockSkew,
+                                              maxPresignedLifetime: configuration.maxPresignedLifetime)
         authenticator = RequestAuthenticator(settings: settings, secrets: credentials, keyCache: keyCache)
         formVerifier = PostObjectVerifier(settings: settings, secrets: credentials, keyCache: keyCache)
         var signers: [String: UpstreamSigner] = [:]
@@ -95,7 +96,7 @@ public struct RequestPreparer: Sendable {
                 facts.identity = known
                 authenticated = result
             } else {
-                try allowAnonymous(operation: operation, address: address)
+                try allowAnonymous(operation: operation, address: address, target: target)
             }
         } catch {
             // Whom the refused request claims to come from; read only now, as it is needed only now.
@@ -109,6 +110,11 @@ public struct RequestPreparer: Sendable {
         // from here on the policy and the upstream see them as headers.
         var headers = head.headers
         try S3OperationClassifier.liftHeaderParameters(from: target, into: &headers)
+        do throws(S3Error) {
+            headers = try Self.admittedFields(headers, of: classified.row)
+        } catch {
+            throw error.about(address.resource)
+        }
 
         // frame
         let payload = authenticated?.payload ?? .unsigned
@@ -149,17 +155,17 @@ public struct RequestPreparer: Sendable {
     /// the result also names the request in the log line, metrics and audit record of a
     /// request refused later.
     public func classify(_ head: ClientRequestHead) throws(S3Error) -> ClassifiedRequest {
+        try head.checkFields()
         let target = try RequestTarget(parsing: head.uri)
-        guard head.headers.values(S3HeaderName.host).count == 1, let host = head.headers[S3HeaderName.host] else {
-            throw S3Error.invalidRequest("A request must carry exactly one Host header")
-        }
+        let host = head.headers[S3HeaderName.host] ?? ""
         let address = try resolver.resolve(host: host, target: target)
-        let operation = S3OperationClassifier.classify(method: head.method, address: address, target: target,
-                                                       headers: head.headers)
-        if case .unknown(let reason) = operation {
-            throw S3Error.notImplemented("obsgate does not forward this request shape: \(reason).").about(address.resource)
+        switch S3OperationClassifier.row(method: head.method, address: address, target: target, headers: head.headers,
+                                         acceptsOBSOperations: configuration.upstream.dialect == .obs) {
+        case .success(let row):
+            return ClassifiedRequest(target: target, address: address, row: row)
+        case .failure(let unmatched):
+            throw S3Error.notImplemented("obsgate does not forward this request shape: \(unmatched.reason).").about(address.resource)
         }
-        return ClassifiedRequest(target: target, address: address, operation: operation)
     }
 
     // MARK: Browser form uploads
@@ -245,10 +251,16 @@ public struct RequestPreparer: Sendable {
         return decision
     }
 
-    private func allowAnonymous(operation: S3Operation, address: S3Address) throws(S3Error) {
+    /// An unsigned GET/HEAD of an object in an `anonymous.read_buckets` bucket, as the
+    /// object is: S3 refuses response header overrides (`?response-content-type=text/html`
+    /// would serve any public object as a page) and version selection to anonymous readers.
+    private func allowAnonymous(operation: S3Operation, address: S3Address, target: RequestTarget) throws(S3Error) {
         guard let bucket = address.bucket, configuration.anonymousReadBuckets.contains(bucket),
               operation == .getObject || operation == .headObject
         else { throw S3Error.accessDenied("Anonymous access is not allowed; sign the request with a gateway-issued key") }
+        if let parameter = target.query.first(where: { $0.name.hasPrefix("response-") || $0.name == "versionId" }) {
+            throw S3Error.invalidRequest("Anonymous requests cannot use the \(parameter.name) parameter; sign the request")
+        }
     }
 
     /// The body length the upstream gets. aws-chunked bodies are decoded on the way, so
@@ -305,10 +317,41 @@ public struct RequestPreparer: Sendable {
         OBSHeaderName.date, OBSHeaderName.securityToken,
     ])
 
+    /// Fields read by the gateway itself (framing, signing, trailers) and never forwarded
+    /// as they are.
+    static let transportFields: Set<String> = fieldsNotForwarded.union([
+        S3HeaderName.contentEncoding, S3HeaderName.trailer,
+    ])
+
+    /// Fields S3 defines on some operations that change what a request does: sent to an
+    /// operation that does not define them, they are refused rather than dropped.
+    static let conditionalFields: Set<String> = [
+        "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range",
+    ]
+
+    /// The rebuild phase's first half: the fields of the request the upstream may see,
+    /// chosen from the operation's row of the closed table (`S3OperationRow.admitsHeader`).
+    /// An `x-amz-*` / `x-obs-*` field the operation does not define, or a conditional
+    /// field it does not define, is refused naming it; a plain field S3 does not read for
+    /// it (`Accept`, `Origin`, tracing and SDK fields) is left out, except `User-Agent`.
+    /// Transport fields stay for the framing and signing phases, which consume them.
+    static func admittedFields(_ headers: HeaderFields, of row: S3OperationRow) throws(S3Error) -> HeaderFields {
+        var admitted = HeaderFields()
+        for field in headers {
+            let name = field.name.asciiLowercased
+            if transportFields.contains(name) || row.admitsHeader(name) || name == "user-agent" {
+                admitted.add(field.name, field.value)
+            } else if name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) || conditionalFields.contains(name) {
+                throw S3Error.invalidArgument("The header \(name) is not one obsgate forwards with \(row.name)")
+                    .naming(name)
+            }
+        }
+        return admitted
+    }
+
     func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
                       body: UpstreamBodyLength, payload: PayloadExpectation, requestId: String? = nil, profile: String,
                       now: Date) throws(S3Error) -> UpstreamRequestHead {
-        let connectionTokens = HopByHop.connectionTokens(clientHeaders.values("connection"))
         var decodesChunks = false
         if case .signedChunks = payload { decodesChunks = true }
         if case .unsignedChunksWithTrailer = payload { decodesChunks = true }
@@ -316,9 +359,7 @@ public struct RequestPreparer: Sendable {
         var headers = HeaderFields()
         for field in clientHeaders {
             let name = field.name.asciiLowercased
-            if Self.fieldsNotForwarded.contains(name) || connectionTokens.contains(name) { continue }
-            // The client cannot choose the id the upstream's logs are joined on.
-            if name == configuration.requestIdHeader { continue }
+            if Self.fieldsNotForwarded.contains(name) { continue }
             if decodesChunks && (name == S3HeaderName.trailer || name == "x-amz-sdk-checksum-algorithm") { continue }
             if name == S3HeaderName.contentEncoding {
                 let remaining = field.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -29,10 +29,16 @@ final class BodyForwarder: UpstreamBodySource {
     private let holdsBack: Bool
     private var heldBack: ByteBuffer?
     private(set) var receivedBytes = 0
+    /// The body length the upstream head announces, and how much of it has been released:
+    /// the gateway never writes more body bytes upstream than its head announced, whatever
+    /// the framing.
+    private let announcedLength: Int?
+    private var releasedBytes = 0
 
     init(prepared: PreparedRequest, maxChunkSize: Int) throws(S3Error) {
         var declaredLength: Int?
         if case .exactly(let length) = prepared.upstreamBody { declaredLength = length }
+        announcedLength = declaredLength
         switch prepared.payload {
         case .signedChunks, .unsignedChunksWithTrailer: decodes = true
         case .unsigned, .sha256: decodes = false
@@ -57,6 +63,10 @@ final class BodyForwarder: UpstreamBodySource {
             try buffer.withUnsafeReadableBytes { (bytes) throws(S3Error) in try verifier.consume(bytes) { _ in } }
         }
         guard released.readableBytes > 0 else { return [] }
+        releasedBytes += released.readableBytes
+        if let announcedLength, releasedBytes > announcedLength {
+            throw S3Error.incompleteBody("The request body is longer than the \(announcedLength) bytes its head announced")
+        }
         guard holdsBack else { return [released] }
         // Keep the newest bytes; what was held before may go.
         let previous = heldBack

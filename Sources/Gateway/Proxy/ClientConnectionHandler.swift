@@ -150,6 +150,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 return
             }
         } catch {
+            // A head the gateway could not read as one request (a doubled Host, a
+            // Connection naming an end-to-end field, an unknown shape): what follows it on
+            // the connection cannot be trusted either.
+            exchange.mustClose = true
             reject(exchange, RequestRefusal(error: error, facts: RequestFacts()))
             return
         }

@@ -10,6 +10,9 @@ enum HopByHop {
         "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// `Connection` options that are not field names (RFC 9112 §9.3, §9.6).
+    static let connectionOptions: Set<String> = ["close", "keep-alive"]
+
     /// The field names listed in a message's `Connection` values, lowercase
     /// (`Connection = #connection-option`).
     static func connectionTokens(_ values: [String]) -> Set<String> {
