@@ -48,7 +48,6 @@ public struct S3AddressResolver: Sendable {
 
     public func resolve(host: String?, target: RequestTarget) throws(S3Error) -> S3Address {
         if let host, let bucket = virtualHostedBucket(host: host) {
-            try Self.checkBucketName(bucket)
             let key = try decodedKey(String(target.rawPath.dropFirst()))
             return S3Address(style: .virtualHosted, bucket: bucket, key: key)
         }
@@ -67,7 +66,6 @@ public struct S3AddressResolver: Sendable {
         guard let bucket = PercentEncoding.decode(bucketPart), !bucket.isEmpty, !bucket.contains("/") else {
             throw S3Error.invalidURI("the bucket name in the path is not valid")
         }
-        try Self.checkBucketName(bucket)
         return S3Address(style: .path, bucket: bucket, key: try decodedKey(String(keyPart)))
     }
 

@@ -118,10 +118,10 @@ public enum S3OperationTable {
             "x-amz-expected-bucket-owner",
         ]
         func shape(_ name: String, _ method: String, _ level: S3APIOperation.Level, _ selectors: Set<String>,
-                   headers: Set<String> = ["content-md5", "content-type", "content-length"],
+                   parameters: Set<String> = [], headers: Set<String> = ["content-md5", "content-type", "content-length"],
                    headerPrefixes: Set<String> = []) -> S3APIOperation {
             S3APIOperation(name: name, method: method, level: level, selectors: selectors, selectorValues: [:],
-                           parameters: [], headers: headers, headerPrefixes: headerPrefixes, requiredHeaders: [],
+                           parameters: parameters, headers: headers, headerPrefixes: headerPrefixes, requiredHeaders: [],
                            deprecated: false)
         }
         var rows = [
@@ -135,7 +135,7 @@ public enum S3OperationTable {
                            obsOnly: true),
             // OBS "Modifying object metadata": PUT /key?metadata with x-obs-metadata-directive.
             S3OperationRow(operation: .modifyObjectMetadata,
-                           shape: shape("ModifyObjectMetadata", "PUT", .object, ["metadata"],
+                           shape: shape("ModifyObjectMetadata", "PUT", .object, ["metadata"], parameters: ["versionId"],
                                         headers: objectMetadataHeaders, headerPrefixes: [S3HeaderName.metaPrefix]),
                            obsOnly: true),
         ]

@@ -159,6 +159,7 @@ public struct RequestPreparer: Sendable {
         let target = try RequestTarget(parsing: head.uri)
         let host = head.headers[S3HeaderName.host] ?? ""
         let address = try resolver.resolve(host: host, target: target)
+        if let bucket = address.bucket { try S3AddressResolver.checkBucketName(bucket) }
         switch S3OperationClassifier.row(method: head.method, address: address, target: target, headers: head.headers,
                                          acceptsOBSOperations: configuration.upstream.dialect == .obs) {
         case .success(let row):
