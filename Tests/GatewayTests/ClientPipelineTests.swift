@@ -66,18 +66,18 @@ import Testing
 
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {
         let harness = try Harness()
-        try harness.send("GET /a/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /b/2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        try harness.send("GET /aaa/1 HTTP/1.1\r\nHost: h\r\n\r\nGET /bbb/2 HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try harness.output()
-        let first = try #require(response.range(of: "<Resource>/a/1</Resource>"))
-        let second = try #require(response.range(of: "<Resource>/b/2</Resource>"))
+        let first = try #require(response.range(of: "<Resource>/aaa/1</Resource>"))
+        let second = try #require(response.range(of: "<Resource>/bbb/2</Resource>"))
         #expect(first.lowerBound < second.lowerBound)
     }
 
     @Test(arguments: [
-        "PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        "PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
-        "GET /b/k HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
-        "GET /b/k HTTP/1.1\r\nHost h\r\n\r\n",
+        "PUT /bkt/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "PUT /bkt/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        "GET /bkt/k HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n",
+        "GET /bkt/k HTTP/1.1\r\nHost h\r\n\r\n",
     ])
     func brokenHTTPIsAnswered400AndTheConnectionClosed(_ request: String) throws {
         let harness = try Harness()
@@ -97,7 +97,7 @@ import Testing
         let harness = try Harness(audit: audit)
         try harness.send("PUT /bucket/key?uploadId=U1&partNumber=2 HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n")
         #expect(try harness.output().hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
-        try? harness.send("GET /b/k HTTP/1.1\r\nHost h\r\n\r\n")
+        try? harness.send("GET /bkt/k HTTP/1.1\r\nHost h\r\n\r\n")
         #expect(try harness.output().hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         await audit.shutdown()
 
@@ -117,7 +117,7 @@ import Testing
     /// first, and the connection is closed because the body cannot be trusted to end.
     @Test func aBrokenBodyBehindARefusedHeadClosesTheConnection() throws {
         let harness = try Harness()
-        try? harness.send("PUT /b/k HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        try? harness.send("PUT /bkt/k HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
         let response = try harness.output()
         #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
         #expect(response.contains("Connection: close\r\n"))
@@ -127,21 +127,21 @@ import Testing
     @Test func tooManyHeadersAreRefused() throws {
         let harness = try Harness()
         let headers = (0..<101).map { "X-H\($0): v\r\n" }.joined()
-        try? harness.send("GET /b/k HTTP/1.1\r\nHost: h\r\n\(headers)\r\n")
+        try? harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\n\(headers)\r\n")
         #expect(try harness.output().hasPrefix("HTTP/1.1 4"))
         #expect(!harness.isOpen)
     }
 
     @Test func tooManyHeaderBytesAreRefused() throws {
         let harness = try Harness()
-        try? harness.send("GET /b/k HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n")
+        try? harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\nX-Big: \(String(repeating: "a", count: 70_000))\r\n\r\n")
         #expect(try harness.output().hasPrefix("HTTP/1.1 4"))
         #expect(!harness.isOpen)
     }
 
     @Test func aHeadTricklingInSlowerThanTheDeadlineIsCut() throws {
         let harness = try Harness()
-        try harness.send("GET /b/k HTTP/1.1\r\n")
+        try harness.send("GET /bkt/k HTTP/1.1\r\n")
         for _ in 0..<9 {
             harness.loop.advanceTime(by: .seconds(1))
             try harness.send("X")
@@ -153,7 +153,7 @@ import Testing
 
     @Test func anIdleKeepAliveConnectionIsClosed() throws {
         let harness = try Harness()
-        try harness.send("GET /a/1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        try harness.send("GET /aaa/1 HTTP/1.1\r\nHost: h\r\n\r\n")
         _ = try harness.output()
         harness.loop.advanceTime(by: .seconds(59))
         #expect(harness.isOpen)
@@ -163,7 +163,7 @@ import Testing
 
     @Test func aRefusedRequestThatExpectsContinueGetsNoContinueAndTheConnectionCloses() throws {
         let harness = try Harness()
-        try? harness.send("PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n")
+        try? harness.send("PUT /bkt/k HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n")
         let response = try harness.output()
         #expect(!response.contains("100 Continue"))
         #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
@@ -173,7 +173,7 @@ import Testing
 
     @Test func aNonOriginFormTargetIsRefused() throws {
         let harness = try Harness()
-        try harness.send("GET http://evil.example/b/k HTTP/1.1\r\nHost: h\r\n\r\n")
+        try harness.send("GET http://evil.example/bkt/k HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try harness.output()
         #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         #expect(response.contains("<Code>InvalidURI</Code>"))

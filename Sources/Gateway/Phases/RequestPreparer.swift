@@ -324,6 +324,10 @@ public struct RequestPreparer: Sendable {
         S3HeaderName.contentEncoding, S3HeaderName.trailer,
     ])
 
+    /// Plain fields that describe the client or the trace rather than the request, and go
+    /// upstream unchanged (W3C trace context joins the store's traces to the client's).
+    static let informationalFields: Set<String> = ["user-agent", "traceparent", "tracestate"]
+
     /// Fields S3 defines on some operations that change what a request does: sent to an
     /// operation that does not define them, they are refused rather than dropped.
     static let conditionalFields: Set<String> = [
@@ -334,13 +338,13 @@ public struct RequestPreparer: Sendable {
     /// chosen from the operation's row of the closed table (`S3OperationRow.admitsHeader`).
     /// An `x-amz-*` / `x-obs-*` field the operation does not define, or a conditional
     /// field it does not define, is refused naming it; a plain field S3 does not read for
-    /// it (`Accept`, `Origin`, tracing and SDK fields) is left out, except `User-Agent`.
+    /// it (`Accept`, `Origin`, SDK fields) is left out, except `informationalFields`.
     /// Transport fields stay for the framing and signing phases, which consume them.
     static func admittedFields(_ headers: HeaderFields, of row: S3OperationRow) throws(S3Error) -> HeaderFields {
         var admitted = HeaderFields()
         for field in headers {
             let name = field.name.asciiLowercased
-            if transportFields.contains(name) || row.admitsHeader(name) || name == "user-agent" {
+            if transportFields.contains(name) || row.admitsHeader(name) || informationalFields.contains(name) {
                 admitted.add(field.name, field.value)
             } else if name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) || conditionalFields.contains(name) {
                 throw S3Error.invalidArgument("The header \(name) is not one obsgate forwards with \(row.name)")

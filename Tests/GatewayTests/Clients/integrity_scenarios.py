@@ -52,7 +52,6 @@ KMS_KEY = "testkey-1"
 PUBLIC_GROUPS = ("http://acs.amazonaws.com/groups/global/AllUsers",
                  "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
 FORBIDDEN_CLASSES = ("GLACIER", "DEEP_ARCHIVE")
-ALLOWED_CANNED = ("private", "bucket-owner-full-control")
 
 
 def s3_client(endpoint, access_key, secret, signature_version=None):

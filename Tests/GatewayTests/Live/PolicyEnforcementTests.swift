@@ -60,7 +60,6 @@ import Testing
         ("PUT", "/site/index.html", [("x-amz-website-redirect-location", "https://evil.example/")], "safe-redirects"),
         ("PUT", "/site/index.html", [("x-amz-acl", "public-read")], "public-acl-ban"),
         ("PUT", "/site/index.html", [("x-obs-acl", "public-read-delivered")], "public-acl-ban"),
-        ("POST", "/archive/k?append&position=0", [("x-obs-storage-class", "COLD")], "no-glacier"),
     ] as [(String, String, [(String, String)], String)])
     func violationsAreRefusedEveryWay(_ method: String, _ target: String, _ headers: [(String, String)],
                                       _ rule: String) async throws {
@@ -72,6 +71,26 @@ import Testing
         #expect(response.bodyText.contains("policy rule &apos;\(rule)&apos;"), "\(response.bodyText)")
         #expect(stack.upstream.recordedRequests().isEmpty)
         await stack.stop()
+    }
+
+    /// OBS's AppendObject creates content, so the policy judges it, in front of an OBS
+    /// upstream; in front of an S3 upstream (which would read it as another operation) it
+    /// is no operation at all.
+    @Test func anAppendIsPolicedForAnOBSUpstreamAndRefusedForAnS3One() async throws {
+        let obs = try await DevUpstreamGatewayTests.Stack.start(upstreamExtra: "signing: obs", policy: try Self.policy())
+        let denied = try await obs.send("POST", "/archive/k?append&position=0", headers: [("x-obs-storage-class", "COLD")],
+                                        body: Array("data".utf8))
+        #expect(denied.status == 403, "\(denied.bodyText)")
+        #expect(denied.bodyText.contains("policy rule &apos;no-glacier&apos;"), "\(denied.bodyText)")
+        #expect(obs.upstream.recordedRequests().isEmpty)
+        await obs.stop()
+
+        let s3 = try await DevUpstreamGatewayTests.Stack.start(policy: try Self.policy())
+        let refused = try await s3.send("POST", "/archive/k?append&position=0", body: Array("data".utf8))
+        #expect(refused.status == 501, "\(refused.bodyText)")
+        #expect(refused.bodyText.contains("is an OBS operation, and the upstream is not OBS"), "\(refused.bodyText)")
+        #expect(s3.upstream.recordedRequests().isEmpty)
+        await s3.stop()
     }
 
     @Test(arguments: [
