@@ -18,7 +18,10 @@ One row per operation of the model:
                         of every *required* input member with location `querystring`
   selectorValues        the values requestUri fixes (`?list-type=2` -> list-type: 2)
   parameters            the locationName of every other (optional) querystring member
-  headers               lowercased locationName of every member with location `header`
+  headers               lowercased locationName of every member with location `header`; for an
+                        operation with the `httpChecksum` trait, also `x-amz-checksum-<alg>` for
+                        every value of its request algorithm member (the SDKs send the checksum
+                        of the algorithm they chose in that header, a member of no shape)
   headerPrefixes        lowercased locationName of members with location `headers`
   requiredHeaders       the headers (as above) of required `header` members
   deprecated            the operation's `deprecated` flag
@@ -102,6 +105,10 @@ def operation_row(model, name, operation):
                     required_headers.add(location_name.lower())
             elif location == "headers":
                 prefixes.add(location_name.lower())
+        algorithm_member = operation.get("httpChecksum", {}).get("requestAlgorithmMember")
+        if algorithm_member:
+            algorithms = model["shapes"][shape["members"][algorithm_member]["shape"]].get("enum", [])
+            headers.update(f"x-amz-checksum-{algorithm.lower()}" for algorithm in algorithms)
     return {
         "name": name,
         "method": http["method"],
