@@ -99,6 +99,27 @@ enum ChunkedExample {
         #expect(error?.code == "IncompleteBody")
     }
 
+    /// A chunk that would take the payload past x-amz-decoded-content-length is refused at
+    /// its header, before any of its bytes is released: what a client sends beyond the
+    /// declared length must never reach the upstream (it would be parsed as a request of
+    /// its own there). The example's chunks are 65536, 1024 and 0 bytes.
+    @Test(arguments: [65536, 65537, 66559])
+    func aChunkPastTheDeclaredLengthIsRefusedBeforeItsBytesMove(_ declared: Int) throws {
+        var verifier = try PayloadVerifier(expectation: .signedChunks(ChunkedExample.context, trailer: false),
+                                           decodedContentLength: declared)
+        var released = 0
+        var failure: S3Error?
+        ChunkedExample.body.withUnsafeBytes { bytes in
+            do throws(S3Error) {
+                try verifier.consume(bytes) { released += $0.count }
+            } catch {
+                failure = error
+            }
+        }
+        #expect(failure?.code == "IncompleteBody")
+        #expect(released == 65536)
+    }
+
     @Test func bytesAfterTheEndAreRefused() throws {
         var verifier = try PayloadVerifier(expectation: .signedChunks(ChunkedExample.context, trailer: false))
         let error = #expect(throws: S3Error.self) { _ = try verifier.consume(ChunkedExample.body + [0x41]) }

@@ -8,27 +8,35 @@ final class ScriptedUpstream: Sendable {
     let port: Int
     private let channel: any Channel
     private let received: NIOLockedValueBox<[UInt8]>
+    private let closedConnections: NIOLockedValueBox<Int>
 
     var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
+    /// How many of its connections have closed: once the gateway closed one, everything it
+    /// wrote before has arrived.
+    var connectionsClosed: Int { closedConnections.withLockedValue { $0 } }
 
-    private init(port: Int, channel: any Channel, received: NIOLockedValueBox<[UInt8]>) {
+    private init(port: Int, channel: any Channel, received: NIOLockedValueBox<[UInt8]>,
+                 closedConnections: NIOLockedValueBox<Int>) {
         self.port = port
         self.channel = channel
         self.received = received
+        self.closedConnections = closedConnections
     }
 
     /// - Parameter answer: sent once a request head (up to the blank line) has arrived;
     ///   nil never answers.
     static func start(answer: String?, delay: TimeAmount = .zero) async throws -> ScriptedUpstream {
         let received = NIOLockedValueBox<[UInt8]>([])
+        let closed = NIOLockedValueBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer, delay: delay, received: received))
+                    try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer, delay: delay, received: received, closed: closed))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return ScriptedUpstream(port: channel.localAddress!.port!, channel: channel, received: received)
+        return ScriptedUpstream(port: channel.localAddress!.port!, channel: channel, received: received,
+                                closedConnections: closed)
     }
 
     func stop() async {
@@ -41,11 +49,18 @@ final class ScriptedUpstream: Sendable {
         let answer: String?
         let delay: TimeAmount
         let received: NIOLockedValueBox<[UInt8]>
+        let closed: NIOLockedValueBox<Int>
 
-        init(answer: String?, delay: TimeAmount, received: NIOLockedValueBox<[UInt8]>) {
+        init(answer: String?, delay: TimeAmount, received: NIOLockedValueBox<[UInt8]>, closed: NIOLockedValueBox<Int>) {
             self.answer = answer
             self.delay = delay
             self.received = received
+            self.closed = closed
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            closed.withLockedValue { $0 += 1 }
+            context.fireChannelInactive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import S3Core
+import S3Signing
+import Testing
+@testable import Gateway
+
+/// Request smuggling through the body: whatever the framing, the upstream never receives
+/// more body bytes than the head the gateway sent it announces. Judged by what a
+/// recording upstream received, not by the gateway's answer.
+@Suite(.serialized) struct SmugglingTests {
+    /// A SigV4 streaming upload (signed aws-chunked) that declares 5 decoded bytes, then
+    /// sends correctly signed chunks: `hello`, a whole HTTP request, more. The second chunk
+    /// would take the body past its declared length, so it is refused before any of its
+    /// bytes moves, and the upstream connection is closed. The chunks are sent one at a
+    /// time, each once the upstream has what the gateway released of the one before (or
+    /// the gateway has answered), so the gateway reads them separately.
+    @Test func anAWSChunkedBodyLongerThanItsDeclaredLengthNeverReachesTheUpstream() async throws {
+        // An upstream that waits for the whole body before it answers, as a store does.
+        let upstream = try await ScriptedUpstream.start(answer: nil)
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let smuggled = "GET /smuggled HTTP/1.1\r\nHost: up\r\n\r\n"
+        let now = Date()
+        let chunks = [Array("hello".utf8), Array(smuggled.utf8), Array("trailing".utf8), []]
+        let target = "/bucket/key"
+        // `hex(size)`, ";chunk-signature=", 64 hex digits, CRLF, the data, CRLF.
+        let wireLength = chunks.reduce(0) { $0 + String($1.count, radix: 16).utf8.count + 17 + 64 + 2 + $1.count + 2 }
+        let headers = try gateway.signedHeaders(method: "PUT", target: target, headers: [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "5"),
+            ("Content-Length", String(wireLength)),
+        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now: now)
+        let body = try Self.signedChunks(chunks, headers: headers, now: now)
+
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array("PUT \(target) HTTP/1.1\r\n".utf8)
+            + headers.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) } + Array("\r\n".utf8))
+        #expect(await eventually { upstream.receivedText.contains("\r\n\r\n") }, "the request head never went upstream")
+        var expectedUpstream = ""
+        for (index, chunk) in body.enumerated() {
+            try await client.send(chunk)
+            // What the gateway may have released by now: the chunks before the newest.
+            if index >= 1 { expectedUpstream += String(decoding: chunks[index - 1], as: UTF8.self) }
+            _ = await eventually(timeout: .seconds(5)) {
+                client.receivedText.contains("\r\n\r\n") || upstream.receivedText.hasSuffix(expectedUpstream)
+            }
+        }
+        #expect(await eventually { client.receivedText.contains("\r\n\r\n") }, "no answer")
+        #expect(client.receivedText.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(client.receivedText)")
+        #expect(client.receivedText.contains("<Code>IncompleteBody</Code>"), "\(client.receivedText)")
+        // Once the gateway closed the upstream connection, all it wrote there has arrived.
+        #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream connection was not closed")
+        #expect(!upstream.receivedText.contains("smuggled"), "\(upstream.receivedText)")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    /// One aws-chunked chunk per element, `hex(size);chunk-signature=sig\r\n data \r\n`,
+    /// each signature chained from the request's own (the seed) with the test client's key.
+    static func signedChunks(_ chunks: [[UInt8]], headers: [(String, String)], now: Date) throws -> [[UInt8]] {
+        let authorization = try #require(headers.first { $0.0 == "Authorization" }?.1)
+        var previous = String(try #require(authorization.split(separator: "Signature=").last))
+        let amzDate = SigningTime.amzDate(now)
+        let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: "us-east-1")
+        let key = SigV4SigningKeyCache.derive(secret: TestSetup.clientSecret, scope: scope)
+        return chunks.map { chunk in
+            let stringToSign = "AWS4-HMAC-SHA256-PAYLOAD\n\(amzDate)\n\(scope.text)\n\(previous)\n"
+                + "\(SigV4.emptyPayloadHash)\n\(hexSHA256(Data(chunk)))"
+            previous = hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+            return Array("\(String(chunk.count, radix: 16));chunk-signature=\(previous)\r\n".utf8) + chunk + Array("\r\n".utf8)
+        }
+    }
+}
+
+/// A TCP client that writes exactly the bytes it is given and records what comes back.
+final class RawClient: Sendable {
+    private let channel: any Channel
+    private let received: NIOLockedValueBox<[UInt8]>
+
+    var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
+
+    private init(channel: any Channel, received: NIOLockedValueBox<[UInt8]>) {
+        self.channel = channel
+        self.received = received
+    }
+
+    static func connect(port: Int) async throws -> RawClient {
+        let received = NIOLockedValueBox<[UInt8]>([])
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Recorder(received: received)) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawClient(channel: channel, received: received)
+    }
+
+    /// Writes the bytes; a connection the server closed meanwhile is not an error here.
+    func send(_ bytes: [UInt8]) async throws {
+        try? await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).get()
+    }
+
+    func close() async {
+        try? await channel.close().get()
+    }
+
+    private final class Recorder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let received: NIOLockedValueBox<[UInt8]>
+        init(received: NIOLockedValueBox<[UInt8]>) { self.received = received }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            received.withLockedValue { $0 += bytes }
+        }
+    }
+}
