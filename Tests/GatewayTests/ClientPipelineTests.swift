@@ -87,6 +87,24 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// Heads whose fields the gateway cannot read as one request are refused and their
+    /// connection closed: what follows them on the connection cannot be trusted either.
+    @Test(arguments: [
+        ("GET /bkt/k HTTP/1.1\r\nHost: h\r\nHost: other\r\n\r\n", "exactly one Host"),
+        ("GET /bkt/k HTTP/1.1\r\nHost: h\r\nConnection: x-amz-acl\r\n\r\n", "Connection names x-amz-acl"),
+        ("GET /bkt/k HTTP/1.1\r\nHost: h\r\nx_amz_acl: public-read\r\n\r\n", "x_amz_acl"),
+    ])
+    func unreadableFieldsAreRefusedAndTheConnectionClosed(_ request: String, _ message: String) throws {
+        let harness = try Harness()
+        try harness.send(request + "GET /bkt/next HTTP/1.1\r\nHost: h\r\n\r\n")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(response)")
+        #expect(response.contains("Connection: close\r\n"), "\(response)")
+        #expect(response.contains(message), "\(response)")
+        #expect(!response.contains("/bkt/next"), "the pipelined request after it was answered: \(response)")
+        #expect(!harness.isOpen)
+    }
+
     /// Every request leaves an audit record — a refused one with what it claimed to be, and
     /// bytes that never parsed as HTTP with the client's address.
     @Test func refusedAndUnparsableRequestsAreAudited() async throws {

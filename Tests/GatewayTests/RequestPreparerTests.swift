@@ -129,6 +129,17 @@ import Testing
         #expect(throws: RequestRefusal.self) { try open.prepare(anonymousPut, now: now) }
     }
 
+    /// S3 refuses response header overrides and version selection to anonymous readers:
+    /// `?response-content-type=text/html` would serve any public object as a page.
+    @Test(arguments: ["response-content-type=text%2Fhtml", "response-content-disposition=inline", "versionId=v1"])
+    func anonymousReadsTakeTheObjectAsItIs(_ query: String) throws {
+        let open = try TestSetup.preparer(TestSetup.configurationYAML(extra: "anonymous: {read_buckets: [public]}"))
+        let head = ClientRequestHead(method: "GET", uri: "/public/logo.png?\(query)", headers: HeaderFields([("Host", "gw")]))
+        let error = #expect(throws: RequestRefusal.self) { try open.prepare(head, now: now) }
+        #expect(error?.error.code == "InvalidRequest")
+        #expect(error?.error.status == 400)
+    }
+
     @Test func unknownShapesAreNotForwarded() throws {
         let head = try TestSetup.signedClientHead(method: "POST", target: "/bucket/key?frobnicate", now: now)
         let error = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }

@@ -49,6 +49,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     // MARK: - Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Requests pipelined behind one that closes the connection are not answered.
+        guard !closing else { return }
         switch unwrapInboundIn(data) {
         case .head(let head): start(head)
         case .body(let buffer): requestBody(buffer)
@@ -154,6 +156,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             // Connection naming an end-to-end field, an unknown shape): what follows it on
             // the connection cannot be trusted either.
             exchange.mustClose = true
+            closing = true
             reject(exchange, RequestRefusal(error: error, facts: RequestFacts()))
             return
         }
