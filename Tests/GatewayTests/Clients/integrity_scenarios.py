@@ -32,11 +32,9 @@ Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scena
 import argparse
 import email.header
 import http.client
-import json
 import re
 import socket
 import sys
-import traceback
 import urllib.parse
 import uuid
 
@@ -46,6 +44,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from scenario_support import delete_bucket, finish, run_checks
 
 REGION = "us-east-1"
 KMS_KEY = "testkey-1"
@@ -490,23 +489,12 @@ def scenarios(args, suffix):
         print("skip anonymous_get_with_response_content_type: no --anonymous-bucket "
               "(the gateway needs anonymous: {read_buckets: [NAME]} and the script --anonymous-bucket NAME)")
 
-    results = []
-    for check in checks:
-        try:
-            detail = check() or "ok"
-            results.append({"name": check.__name__, "ok": True, "detail": detail})
-        except Exception as error:  # each scenario reports its own failure
-            results.append({"name": check.__name__, "ok": False,
-                            "detail": f"{error}\n{traceback.format_exc(limit=3)}"})
+    results = run_checks(checks)
 
     # Clean up with the upstream key: it sees (and may delete) whatever the gateway let through.
     for bucket in buckets + ([args.anonymous_bucket] if created_anonymous else []):
         try:
-            for uploads in upstream.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-                upstream.abort_multipart_upload(Bucket=bucket, Key=uploads["Key"], UploadId=uploads["UploadId"])
-            for item in upstream.list_objects_v2(Bucket=bucket).get("Contents", []):
-                upstream.delete_object(Bucket=bucket, Key=item["Key"])
-            upstream.delete_bucket(Bucket=bucket)
+            delete_bucket(upstream, bucket)
         except ClientError as error:
             print(f"cleanup of {bucket}: {error}", file=sys.stderr)
     return results
@@ -525,12 +513,7 @@ def main():
                         help="judge by the store alone: a shape the store itself refused passes")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    results = scenarios(args, uuid.uuid4().hex[:8])
-    with open(args.out, "w") as out:
-        json.dump({"scenarios": results}, out, indent=1)
-    for result in results:
-        print(("ok   " if result["ok"] else "FAIL ") + result["name"] + ": " + result["detail"].splitlines()[0])
-    sys.exit(0 if all(r["ok"] for r in results) else 1)
+    finish(scenarios(args, uuid.uuid4().hex[:8]), args.out)
 
 
 if __name__ == "__main__":

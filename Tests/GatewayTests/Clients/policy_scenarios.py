@@ -12,10 +12,7 @@ Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scena
 """
 import argparse
 import http.client
-import json
 import os
-import sys
-import traceback
 import urllib.parse
 import uuid
 
@@ -23,6 +20,7 @@ import boto3
 from urllib3 import encode_multipart_formdata
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from scenario_support import delete_bucket, finish, run_checks
 
 
 def client(args):
@@ -148,20 +146,9 @@ def scenarios(s3, suffix, args_endpoint):
               glacier_denied_through_a_presigned_url, foreign_redirect_denied, relative_redirect_allowed,
               public_acl_denied, audit_rule_lets_the_request_through, form_upload_is_verified_re_signed_and_stored,
               form_upload_policy_violation_is_refused]
-    results = []
-    for check in checks:
-        try:
-            detail = check() or "ok"
-            results.append({"name": check.__name__, "ok": True, "detail": detail})
-        except Exception as error:  # each scenario reports its own failure
-            results.append({"name": check.__name__, "ok": False,
-                            "detail": f"{error}\n{traceback.format_exc(limit=3)}"})
+    results = run_checks(checks)
     for bucket in (finance, web, plain):
-        for uploads in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-            s3.abort_multipart_upload(Bucket=bucket, Key=uploads["Key"], UploadId=uploads["UploadId"])
-        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
-        s3.delete_bucket(Bucket=bucket)
+        delete_bucket(s3, bucket)
     return results
 
 
@@ -172,12 +159,7 @@ def main():
     parser.add_argument("--secret", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    results = scenarios(client(args), uuid.uuid4().hex[:8], args.endpoint)
-    with open(args.out, "w") as out:
-        json.dump({"scenarios": results}, out, indent=1)
-    for result in results:
-        print(("ok   " if result["ok"] else "FAIL ") + result["name"] + ("" if result["ok"] else ": " + result["detail"]))
-    sys.exit(0 if all(r["ok"] for r in results) else 1)
+    finish(scenarios(client(args), uuid.uuid4().hex[:8], args.endpoint), args.out)
 
 
 if __name__ == "__main__":
