@@ -397,6 +397,22 @@ struct S3OperationTests {
         #expect(reason.contains("is an OBS operation, and the upstream is not OBS"), "\(reason)")
     }
 
+    /// Row by row: every header the operation defines is admitted, in its S3 spelling and
+    /// (where OBS has one) its OBS spelling; headers of no operation are not.
+    @Test("every row admits its own headers and no stranger", arguments: S3OperationTable.rows.map(\.name))
+    func rowAdmitsItsHeaders(_ name: String) throws {
+        let row = try #require(S3OperationTable.rows.first { $0.name == name })
+        for header in row.shape.headers {
+            #expect(row.admitsHeader(header), "\(header)")
+            if let obs = HeaderDialect.s3.translateName(header, to: .obs) { #expect(row.admitsHeader(obs), "\(obs)") }
+        }
+        for prefix in row.shape.headerPrefixes { #expect(row.admitsHeader(prefix + "team")) }
+        for stranger in ["x-amz-not-a-header", "x-obs-not-a-header", "x-amz-server-side-encryption-kms-key-id",
+                         "x-obs-server-side-encryption-aws-kms-key-id"] {
+            #expect(!row.admitsHeader(stranger), "\(stranger)")
+        }
+    }
+
     /// A row admits the headers its operation defines, in either dialect, and no others;
     /// a renamed header counts only in its own dialect's spelling.
     @Test func rowsAdmitTheirOperationsHeaders() throws {

@@ -324,9 +324,10 @@ public struct RequestPreparer: Sendable {
         S3HeaderName.contentEncoding, S3HeaderName.trailer,
     ])
 
-    /// Plain fields that describe the client or the trace rather than the request, and go
-    /// upstream unchanged (W3C trace context joins the store's traces to the client's).
-    static let informationalFields: Set<String> = ["user-agent", "traceparent", "tracestate"]
+    /// Fields that describe the client or the trace rather than the request, and go
+    /// upstream unchanged (W3C trace context joins the store's traces to the client's;
+    /// the AWS SDKs for JavaScript send their user agent as `x-amz-user-agent`).
+    static let informationalFields: Set<String> = ["user-agent", "traceparent", "tracestate", "x-amz-user-agent"]
 
     /// Fields S3 defines on some operations that change what a request does: sent to an
     /// operation that does not define them, they are refused rather than dropped.
