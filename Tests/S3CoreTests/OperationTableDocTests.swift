@@ -43,7 +43,7 @@ import Testing
             "before its signature counts for anything. Rows come from the S3 model of botocore",
             "\(S3APIModel.botocoreVersion) ([s3-api-model.md](s3-api-model.md)), less the excluded ones below, plus",
             "the browser form upload and the OBS-only operations (accepted only when the upstream",
-            "speaks OBS, `upstream.signing: obs`).",
+            "speaks OBS: `upstream.dialect: obs`, the default with `signing: obs`).",
             "",
             "The headers a row lists are the ones that operation may carry upstream, in either dialect",
             "(`x-obs-acl` for `x-amz-acl`; a renamed header only in its own dialect's spelling, e.g.",
