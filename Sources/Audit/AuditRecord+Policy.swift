@@ -6,6 +6,7 @@ extension AuditRecord {
     /// policy version.
     public mutating func setPolicyDecision(_ policyDecision: PolicyDecision) {
         decision = AuditDecision(policyDecision.outcome)
+        accessRule = policyDecision.accessRule
         rules = policyDecision.matchedRules
         deniedBy = policyDecision.deniedBy
         denyReason = policyDecision.denyReason

@@ -33,7 +33,10 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var bucket: String?
     public var key: String?
     public var decision: AuditDecision
-    /// Every policy rule that matched, in policy file order.
+    /// The access rule that decided whether the request may be made (`default` when none
+    /// selected it); nil without a policy.
+    public var accessRule: String?
+    /// Every policy rule that matched (access rules first), in policy file order.
     public var rules: [String] = []
     /// The enforce-mode rule that refused the request.
     public var deniedBy: String?
@@ -80,7 +83,7 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schema, time, requestId = "request_id", upstreamRequestId = "upstream_request_id"
         case clientAddress = "client_address", principal, accessKeyId = "access_key_id", method, operation
-        case bucket, key, decision, rules, deniedBy = "denied_by", denyReason = "deny_reason", mutations
+        case bucket, key, decision, accessRule = "access_rule", rules, deniedBy = "denied_by", denyReason = "deny_reason", mutations
         case wouldHave = "would_have", wouldHaveDeniedBy = "would_have_denied_by"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version", headers, status
         case errorCode = "error_code", uploadId = "upload_id", bytesIn = "bytes_in", bytesOut = "bytes_out"

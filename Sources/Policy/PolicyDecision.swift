@@ -76,10 +76,17 @@ public struct PolicyDecision: Sendable, Equatable {
     public var wouldHaveMutations: [HeaderMutation]
     /// Hex SHA-256 of the policy file.
     public var policyVersion: String
+    /// The access rule that decided whether the request may be made at all, or
+    /// `accessDefault` when none selected it and the operation's default decided.
+    public var accessRule: String?
+
+    /// `accessRule` when no access rule selected the request (a reserved rule id).
+    public static let accessDefault = "default"
 
     public init(outcome: Outcome, matchedRules: [String] = [], deniedBy: String? = nil, denyReason: String? = nil,
                 mutations: [HeaderMutation] = [], wouldHave: Outcome? = nil, wouldHaveDeniedBy: String? = nil,
-                wouldHaveDenyReason: String? = nil, wouldHaveMutations: [HeaderMutation] = [], policyVersion: String) {
+                wouldHaveDenyReason: String? = nil, wouldHaveMutations: [HeaderMutation] = [], policyVersion: String,
+                accessRule: String? = nil) {
         self.outcome = outcome
         self.matchedRules = matchedRules
         self.deniedBy = deniedBy
@@ -90,6 +97,7 @@ public struct PolicyDecision: Sendable, Equatable {
         self.wouldHaveDenyReason = wouldHaveDenyReason
         self.wouldHaveMutations = wouldHaveMutations
         self.policyVersion = policyVersion
+        self.accessRule = accessRule
     }
 
     /// The headers with the mutations applied, in order.
@@ -121,7 +129,8 @@ extension HeaderMutation: Encodable {
 
 extension PolicyDecision: Encodable {
     private enum CodingKeys: String, CodingKey {
-        case outcome, error, matchedRules = "matched_rules", deniedBy = "denied_by", denyReason = "deny_reason", mutations
+        case outcome, error, accessRule = "access_rule", matchedRules = "matched_rules", deniedBy = "denied_by"
+        case denyReason = "deny_reason", mutations
         case wouldHave = "would_have", wouldHaveError = "would_have_error", wouldHaveDeniedBy = "would_have_denied_by"
         case wouldHaveDenyReason = "would_have_deny_reason"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version"
@@ -139,6 +148,7 @@ extension PolicyDecision: Encodable {
         if case .deny(let error) = outcome {
             try container.encode(ErrorBody(status: error.status, code: error.code, message: error.message), forKey: .error)
         }
+        try container.encodeIfPresent(accessRule, forKey: .accessRule)
         try container.encode(matchedRules, forKey: .matchedRules)
         try container.encodeIfPresent(deniedBy, forKey: .deniedBy)
         try container.encodeIfPresent(denyReason, forKey: .denyReason)

@@ -24,11 +24,15 @@ extension UploadPolicy {
     /// Parses a policy; `version` is the SHA-256 of the text's UTF-8 bytes (the file's bytes).
     public static func parse(_ text: String, file: String) throws(ConfigError) -> UploadPolicy {
         let version = hex(SHA256.hash(data: Array(text.utf8)))
-        let root = try YAMLNode.parse(text, file: file).mapping(allowed: ["version", "rules"], required: ["version", "rules"])
+        let document = try YAMLNode.parse(text, file: file)
+        let root = try document.mapping(allowed: ["version", "rules", "access"], required: ["version"])
         guard try root["version"]!.int() == 1 else { throw root["version"]!.error("only version 1 is supported") }
+        guard root["rules"] != nil || root["access"] != nil else {
+            throw document.error("give upload rules (rules:), access rules (access:) or both")
+        }
         var rules: [PolicyRule] = []
         var ids: [String: Int] = [:]
-        for entry in try root["rules"]!.sequence() {
+        for entry in try root["rules"]?.sequence() ?? [] {
             let rule = try RuleLoader.rule(entry, index: rules.count)
             if let line = ids[rule.id] {
                 let fields = try entry.mapping(allowed: nil)
@@ -37,11 +41,12 @@ extension UploadPolicy {
             ids[rule.id] = entry.line
             rules.append(rule)
         }
-        return UploadPolicy(version: version, rules: rules)
+        let accessRules = try root["access"].map { node throws(ConfigError) in try AccessRuleLoader.rules(node, ids: &ids) } ?? []
+        return UploadPolicy(version: version, rules: rules, accessRules: accessRules)
     }
 }
 
-private enum RuleLoader {
+enum RuleLoader {
     static let ruleKeys: Set<String> = [
         "id", "description", "mode", "match", "storage_class", "encryption", "website_redirect", "acl", "metadata",
         "deny_message",
@@ -50,25 +55,15 @@ private enum RuleLoader {
 
     static func rule(_ entry: YAMLNode, index: Int) throws(ConfigError) -> PolicyRule {
         let fields = try entry.mapping(allowed: ruleKeys, required: ["id"])
-        let id = try fields["id"]!.nonEmptyString()
-        guard id.utf8.allSatisfy({ isIdByte($0) }) else {
-            throw fields["id"]!.error("a rule id uses letters, digits, '.', '_' and '-' only, found '\(id)'")
-        }
+        let id = try ruleId(fields["id"]!)
         guard actionKeys.contains(where: { fields[$0] != nil }) else {
             throw entry.error("rule '\(id)' enforces nothing: give at least one of \(actionKeys.joined(separator: ", "))")
-        }
-        var mode = PolicyRule.Mode.enforce
-        if let node = fields["mode"] {
-            guard let value = PolicyRule.Mode(rawValue: try node.string()) else {
-                throw node.error("expected enforce or audit, found '\(try node.string())'")
-            }
-            mode = value
         }
         return PolicyRule(
             id: id,
             description: try fields["description"]?.string(),
             index: index,
-            mode: mode,
+            mode: try mode(fields["mode"]),
             match: try fields["match"].map(match) ?? RuleMatch(),
             storageClass: try fields["storage_class"].map(storageClass),
             encryption: try fields["encryption"].map(encryption),
@@ -76,6 +71,15 @@ private enum RuleLoader {
             acl: try fields["acl"].map(acl),
             metadata: try fields["metadata"].map(metadata),
             denyMessage: try fields["deny_message"]?.nonEmptyString())
+    }
+
+    /// A rule id: letters, digits, '.', '_' and '-'.
+    static func ruleId(_ node: YAMLNode) throws(ConfigError) -> String {
+        let id = try node.nonEmptyString()
+        guard id.utf8.allSatisfy({ isIdByte($0) }) else {
+            throw node.error("a rule id uses letters, digits, '.', '_' and '-' only, found '\(id)'")
+        }
+        return id
     }
 
     static func isIdByte(_ byte: UInt8) -> Bool {
@@ -94,14 +98,7 @@ private enum RuleLoader {
         let fields = try node.mapping(allowed: ["buckets", "exclude_buckets", "keys", "principals", "groups", "operations"])
         var match = RuleMatch()
         if let buckets = fields["buckets"] {
-            for item in try nonEmptySequence(buckets) {
-                let glob = try item.glob()
-                if let literal = glob.literalText {
-                    match.bucketLiterals.insert(literal)
-                } else {
-                    match.bucketGlobs.append(glob)
-                }
-            }
+            (match.bucketLiterals, match.bucketGlobs) = try bucketCriteria(buckets)
         }
         if let excluded = fields["exclude_buckets"] {
             for item in try nonEmptySequence(excluded) {
@@ -117,17 +114,7 @@ private enum RuleLoader {
             }
         }
         if let keys = fields["keys"] {
-            let keyFields = try keys.mapping(allowed: ["prefix", "glob"])
-            switch (keyFields["prefix"], keyFields["glob"]) {
-            case (let prefix?, nil):
-                match.keyPrefix = Array(try prefix.nonEmptyString().utf8)
-            case (nil, let glob?):
-                match.keyGlob = try glob.glob()
-            case (_?, _?):
-                throw keys.error("give either prefix or glob, not both")
-            case (nil, nil):
-                throw keys.error("give prefix or glob")
-            }
+            (match.keyPrefix, match.keyGlob) = try keyCriteria(keys)
         }
         if let principals = fields["principals"] {
             match.principals = Set(try nonEmptyStrings(principals))
@@ -148,6 +135,37 @@ private enum RuleLoader {
             match.operations = set
         }
         return match
+    }
+
+    /// `buckets: [name or glob, ...]`: the literal names and the globs.
+    static func bucketCriteria(_ node: YAMLNode) throws(ConfigError) -> (Set<String>, [Glob]) {
+        var literals: Set<String> = []
+        var globs: [Glob] = []
+        for item in try nonEmptySequence(node) {
+            let glob = try item.glob()
+            if let literal = glob.literalText { literals.insert(literal) } else { globs.append(glob) }
+        }
+        return (literals, globs)
+    }
+
+    /// `keys: {prefix: P}` or `keys: {glob: G}`.
+    static func keyCriteria(_ node: YAMLNode) throws(ConfigError) -> ([UInt8]?, Glob?) {
+        let fields = try node.mapping(allowed: ["prefix", "glob"])
+        switch (fields["prefix"], fields["glob"]) {
+        case (let prefix?, nil): return (Array(try prefix.nonEmptyString().utf8), nil)
+        case (nil, let glob?): return (nil, try glob.glob())
+        case (_?, _?): throw node.error("give either prefix or glob, not both")
+        case (nil, nil): throw node.error("give prefix or glob")
+        }
+    }
+
+    /// `mode: enforce | audit`.
+    static func mode(_ node: YAMLNode?) throws(ConfigError) -> PolicyRule.Mode {
+        guard let node else { return .enforce }
+        guard let value = PolicyRule.Mode(rawValue: try node.string()) else {
+            throw node.error("expected enforce or audit, found '\(try node.string())'")
+        }
+        return value
     }
 
     // MARK: storage_class

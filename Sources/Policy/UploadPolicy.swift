@@ -19,6 +19,8 @@ public struct UploadPolicy: Sendable {
     /// Hex SHA-256 of the policy file's bytes.
     public let version: String
     let rules: [PolicyRule]
+    /// The `access:` list: who may perform which operations (evaluated first).
+    let accessRules: [AccessRule]
     /// Rule indices by literal bucket name.
     private let rulesByBucket: [String: [Int]]
     /// Rules with at least one bucket glob (checked for every request).
@@ -26,9 +28,10 @@ public struct UploadPolicy: Sendable {
     /// Rules without a bucket criterion.
     private let anyBucketRules: [Int]
 
-    init(version: String, rules: [PolicyRule]) {
+    init(version: String, rules: [PolicyRule], accessRules: [AccessRule] = []) {
         self.version = version
         self.rules = rules
+        self.accessRules = accessRules
         var byBucket: [String: [Int]] = [:]
         var globs: [Int] = []
         var any: [Int] = []
@@ -69,9 +72,30 @@ public struct UploadPolicy: Sendable {
         return result
     }
 
-    /// The decision on a request. `headers` are its upload headers when the caller has
-    /// read them already (`SeedValidation.validate` returns them); read here otherwise.
+    /// The decision on a request: the access rules first (who may do this at all), then
+    /// the upload rules. `headers` are its upload headers when the caller has read them
+    /// already (`SeedValidation.validate` returns them); read here otherwise.
     public func evaluate(_ request: PolicyRequest, headers known: UploadHeaders? = nil) -> PolicyDecision {
+        let access = accessRules.evaluate(request)
+        if let denial = access.denial {
+            return PolicyDecision(outcome: .deny(denial), matchedRules: access.matched, deniedBy: access.rule,
+                                  denyReason: access.denyReason, policyVersion: version,
+                                  accessRule: access.rule ?? PolicyDecision.accessDefault)
+        }
+        var decision = evaluateUploadRules(request, headers: known)
+        decision.accessRule = access.rule ?? PolicyDecision.accessDefault
+        decision.matchedRules = access.matched + decision.matchedRules
+        if let wouldHaveDenial = access.wouldHaveDenial, decision.wouldHave == nil || decision.wouldHave?.isDeny == false {
+            decision.wouldHave = .deny(wouldHaveDenial)
+            decision.wouldHaveDeniedBy = access.wouldHaveDeniedBy
+            decision.wouldHaveDenyReason = wouldHaveDenial.message
+            decision.wouldHaveMutations = []
+            if decision.outcome == .allow { decision.outcome = .auditOnly }
+        }
+        return decision
+    }
+
+    private func evaluateUploadRules(_ request: PolicyRequest, headers known: UploadHeaders?) -> PolicyDecision {
         guard let operation = PolicedOperation(request.operation) else {
             return PolicyDecision(outcome: .allow, policyVersion: version)
         }

@@ -91,6 +91,19 @@ public enum S3OperationTable {
         return rows + formAndOBSRows
     }()
 
+    /// The API name of an operation (`PutBucketLifecycleConfiguration` for
+    /// `.putBucketConfiguration("lifecycle")`): its first row's. Access rules name
+    /// operations this way.
+    public static func apiName(of operation: S3Operation) -> String {
+        apiNames[operation] ?? operation.name
+    }
+
+    private static let apiNames: [S3Operation: String] = {
+        var names: [S3Operation: String] = [:]
+        for row in rows where names[row.operation] == nil { names[row.operation] = row.name }
+        return names
+    }()
+
     /// GET / PUT / DELETE of one configuration sub-resource of a bucket or an object
     /// (`PutBucketLifecycleConfiguration` is `PUT /bucket?lifecycle`).
     private static func configurationOperation(_ shape: S3APIOperation) -> S3Operation? {

@@ -224,6 +224,9 @@ struct PolicyExplanation: Encodable {
         lines.append("seed:       ok")
         guard let decision else { return lines.joined(separator: "\n") }
         lines.append("decision:   \(decision.outcome)")
+        if let accessRule = decision.accessRule {
+            lines.append("access:     \(accessRule == PolicyDecision.accessDefault ? "no access rule selected it; the default applies" : "access rule \(accessRule)")")
+        }
         if let deniedBy = decision.deniedBy {
             lines.append("denied by:  \(deniedBy): \(decision.denyReason ?? "")")
         }

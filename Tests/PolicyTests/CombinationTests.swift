@@ -222,7 +222,8 @@ import Testing
         let b = try policy(text + "# comment\n").version
         #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
         #expect(a != b)
-        #expect(try policy(text).evaluate(makeRequest()) == PolicyDecision(outcome: .allow, policyVersion: a))
+        #expect(try policy(text).evaluate(makeRequest())
+                == PolicyDecision(outcome: .allow, policyVersion: a, accessRule: PolicyDecision.accessDefault))
     }
 }
 

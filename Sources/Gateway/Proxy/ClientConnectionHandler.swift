@@ -645,6 +645,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             metadata["principal"] = "\(exchange.facts.identity?.principal ?? "anonymous")"
         }
         if let accessKeyId = exchange.facts.accessKeyId { metadata["access_key_id"] = "\(accessKeyId)" }
+        if let accessRule = exchange.facts.decision?.accessRule { metadata["access_rule"] = "\(accessRule)" }
         if let rules = exchange.facts.decision?.matchedRules, !rules.isEmpty {
             metadata["rules"] = "\(rules.joined(separator: ","))"
         }

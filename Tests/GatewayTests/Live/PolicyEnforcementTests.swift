@@ -31,6 +31,11 @@ import Testing
             mode: audit
             match: {buckets: ["web-*"]}
             website_redirect: forbid
+        access:
+          - id: testers-manage-buckets
+            principals: [tester]
+            operations: [bucket-create-delete]
+            effect: allow
         """
 
     static func policy() throws -> UploadPolicy { try UploadPolicy.parse(policyText, file: "policy.yaml") }
@@ -144,7 +149,8 @@ import Testing
         #expect(try await stack.send("PUT", "/abc/k", headers: [("x-amz-storage-class", "GLACIER")], body: [1]).status == 403)
 
         let permissive = ConfigurationReloader(server: stack.gateway.server, watchedFiles: [], logger: Logger(label: "test")) {
-            (try TestSetup.credentials(), try UploadPolicy.parse("version: 1\nrules: []\n", file: "open.yaml"))
+            (try TestSetup.credentials(), try UploadPolicy.parse("version: 1\naccess:\n  - {id: buckets, operations: [bucket-create-delete], effect: allow}\n",
+                                                            file: "open.yaml"))
         }
         permissive.reload(reason: "test")
         #expect(stack.gateway.server.reloadState.failures == 1)
