@@ -2,7 +2,8 @@
 # Installs everything the test suite needs on a Debian machine (run as root; apt + PyPI only):
 #   - Debian packages: the Ceph radosgw peer (radosgw ceph-mon ceph-osd), the clients
 #     (curl s3cmd rclone), nginx and wrk for benchmarks, zlib headers;
-#   - the pinned Python packages of scripts/requirements-test.txt.
+#   - the pinned Python packages of scripts/requirements-test.txt (boto3, awscli, the OBS
+#     SDK, moto[server] -- the moto S3 server the bucket-configuration tests run against).
 # Idempotent: a second run only inspects (dpkg-query, importlib.metadata) and takes ~1 s.
 # Quiet unless something fails; on failure it names the step and prints the tail of its log.
 #
@@ -93,11 +94,12 @@ done
 # does not import; nothing when all are there.
 pycheck='
 import importlib, importlib.metadata as md, re, sys
-mods = {"esdk-obs-python": "obs", "awscrt": "awscrt", "botocore": "botocore"}
+mods = {"esdk-obs-python": "obs", "awscrt": "awscrt", "botocore": "botocore",
+        "moto": "moto.server"}  # moto[server]: the server needs its extras (flask)
 for line in open(sys.argv[1]):
     line = line.split("#")[0].strip()
     if not line: continue
-    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*==\s*([^\s;]+)", line)
+    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[A-Za-z0-9_,\-]+\])?\s*==\s*([^\s;]+)", line)
     if not m:
         print(line); continue
     name, want = m.groups()
@@ -129,5 +131,5 @@ v() { dpkg-query -W -f='${Version}' "$1" | sed -E 's/^[0-9]+://; s/[-+~](ds|dfsg
 pv() { "$PYTHON" -c 'import importlib.metadata as m,sys; print(m.version(sys.argv[1]))' "$1"; }
 line="test dependencies ready: radosgw $(v radosgw), s3cmd $(v s3cmd), rclone $(v rclone), nginx $(v nginx), wrk $(v wrk)"
 [ "$with_swift" = 1 ] && line+=", swift $(v swift-proxy)"
-line+=", botocore $(pv botocore), esdk-obs-python $(pv esdk-obs-python), awscrt $(pv awscrt)"
+line+=", botocore $(pv botocore), esdk-obs-python $(pv esdk-obs-python), awscrt $(pv awscrt), moto $(pv moto)"
 echo "$line"

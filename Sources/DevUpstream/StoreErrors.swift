@@ -45,9 +45,4 @@ extension S3Error {
         S3Error(code: "PreconditionFailed", message: "At least one of the pre-conditions you specified did not hold",
                 status: 412, details: [("Condition", condition)])
     }
-    static func malformedXML() -> S3Error {
-        S3Error(code: "MalformedXML",
-                message: "The XML you provided was not well-formed or did not validate against our published schema",
-                status: 400)
-    }
 }

@@ -111,11 +111,28 @@ struct StorageClassRule: Sendable {
         guard operation.carriesObjectHeaders, let field = headers[.storageClass] else { return nil }
         let value = field.value
         let shown = field.obsValue.map { $0 == value ? value : "\($0) (\(value))" } ?? value
+        return violation(value, shown: shown, in: field.name)
+    }
+
+    /// A storage class named in a bucket configuration (a lifecycle transition, a
+    /// replication destination, a bucket's default class): `name` as written, `value` its
+    /// S3 name, nil when the policy does not know the name. A rule with an allow or deny
+    /// list refuses an unknown name: the store may know a class the rule cannot compare.
+    func violation(named name: String, meaning value: String?, in place: String) -> String? {
+        guard let value else {
+            guard allow != nil || !deny.isEmpty else { return nil }
+            return "storage class '\(name)' in \(place) is not one the policy knows (case-sensitive; one of: \((StorageClass.s3Names + ["WARM", "COLD"]).joined(separator: ", ")))"
+        }
+        return violation(value, shown: name == value ? value : "\(name) (\(value))", in: place)
+    }
+
+    /// The allow and deny lists on one class (S3 terms), `shown` as the message quotes it.
+    private func violation(_ value: String, shown: String, in place: String) -> String? {
         if let allow, !allow.contains(value) {
-            return "storage class \(shown) in \(field.name) is not allowed (allowed: \(allow.joined(separator: ", ")))"
+            return "storage class \(shown) in \(place) is not allowed (allowed: \(allow.joined(separator: ", ")))"
         }
         if deny.contains(value) {
-            return "storage class \(shown) in \(field.name) is not allowed"
+            return "storage class \(shown) in \(place) is not allowed"
         }
         return nil
     }
@@ -240,16 +257,53 @@ enum RedirectRule: Sendable {
     }
 }
 
-/// `acl: {allow_canned: [...], allow_grant_headers: bool}`.
+/// `acl: {allow_canned: [...], allow_grant_headers: bool, block_public_access: bool}`.
 struct ACLRule: Sendable {
     var allowCanned: [String]?
     /// Grant headers can make an object public as surely as a canned ACL: off unless allowed.
     var allowGrantHeaders = false
+    /// `block_public_access`: nothing under the rule may be made public — no public canned
+    /// ACL or grant on objects or buckets, no public bucket policy, and the bucket's public
+    /// access block stays fully on (BucketConfigurationJudge).
+    var blockPublicAccess = false
+
+    /// The canned ACLs that open a bucket or object to everyone (or every authenticated user).
+    static let publicCanned: Set<String> = [
+        "public-read", "public-read-write", "authenticated-read", "public-read-delivered", "public-read-write-delivered",
+    ]
+
+    /// Whether the rule refuses public grants: `block_public_access`, or an `allow_canned`
+    /// list without any public canned ACL (a grant to AllUsers is `public-read` spelled out).
+    var forbidsPublic: Bool {
+        if blockPublicAccess { return true }
+        guard let allowCanned else { return false }
+        return !allowCanned.contains(where: Self.publicCanned.contains)
+    }
+
+    /// Why public grants are refused, for messages.
+    var publicRefusalReason: String {
+        if blockPublicAccess { return "block_public_access" }
+        return "allow_canned: \(allowCanned?.joined(separator: ", ") ?? "") allows no public canned ACL"
+    }
+
+    /// The public group a grant names (a grant header's value, a Grantee's URI or OBS
+    /// `Canned`): S3's AllUsers and AuthenticatedUsers groups, OBS's Everyone. Matched as a
+    /// substring in any case, so that no spelling of the group URI slips through.
+    static func publicGroup(in text: String) -> String? {
+        let lower = text.asciiLowercased
+        if lower.contains("authenticatedusers") { return "AuthenticatedUsers" }
+        if lower.contains("allusers") { return "AllUsers" }
+        if lower.contains("everyone") { return "Everyone" }
+        return nil
+    }
 
     func violation(_ headers: UploadHeaders, operation: PolicedOperation) -> String? {
         guard operation.carriesACL else { return nil }
         if let field = headers[.acl], let allowCanned, !allowCanned.contains(field.value) {
             return "canned ACL '\(field.value)' in \(field.name) is not allowed (allowed: \(allowCanned.joined(separator: ", ")))"
+        }
+        if blockPublicAccess, let field = headers[.acl], Self.publicCanned.contains(field.value) {
+            return "canned ACL '\(field.value)' in \(field.name) makes the object public (block_public_access)"
         }
         if !allowGrantHeaders {
             if let grant = headers.grants.first {
@@ -257,6 +311,16 @@ struct ACLRule: Sendable {
             }
             if operation == .putObjectAcl && headers[.acl] == nil {
                 return "an ACL given in the request body is not allowed (the policy cannot inspect it); use a canned ACL header"
+            }
+        }
+        if blockPublicAccess {
+            for grant in headers.grants {
+                if let group = Self.publicGroup(in: grant.value) {
+                    return "the ACL grant header \(grant.name) names \(group), which makes the object public (block_public_access)"
+                }
+            }
+            if operation == .putObjectAcl && headers[.acl] == nil && headers.grants.isEmpty {
+                return "an ACL given in the request body is not allowed under block_public_access (the policy cannot inspect an object's ACL body); use a canned ACL header"
             }
         }
         return nil

@@ -318,8 +318,10 @@ enum RuleLoader {
     // MARK: acl
 
     static func acl(_ node: YAMLNode) throws(ConfigError) -> ACLRule {
-        let fields = try node.mapping(allowed: ["allow_canned", "allow_grant_headers"])
-        guard !fields.isEmpty else { throw node.error("give at least one of allow_canned, allow_grant_headers") }
+        let fields = try node.mapping(allowed: ["allow_canned", "allow_grant_headers", "block_public_access"])
+        guard !fields.isEmpty else {
+            throw node.error("give at least one of allow_canned, allow_grant_headers, block_public_access")
+        }
         var rule = ACLRule()
         if let canned = fields["allow_canned"] {
             var names: [String] = []
@@ -333,6 +335,13 @@ enum RuleLoader {
             rule.allowCanned = names
         }
         if let grants = fields["allow_grant_headers"] { rule.allowGrantHeaders = try grants.bool() }
+        if let block = fields["block_public_access"] {
+            rule.blockPublicAccess = try block.bool()
+            if rule.blockPublicAccess, let canned = fields["allow_canned"],
+               let open = rule.allowCanned?.first(where: ACLRule.publicCanned.contains) {
+                throw canned.error("the public canned ACL '\(open)' is allowed, yet block_public_access refuses it")
+            }
+        }
         return rule
     }
 

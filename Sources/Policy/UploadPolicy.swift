@@ -45,8 +45,10 @@ public struct UploadPolicy: Sendable {
         anyBucketRules = any
     }
 
-    /// The rule ids in file order.
+    /// The upload rule ids in file order.
     public var ruleIds: [String] { rules.map(\.id) }
+    /// The access rule ids in file order.
+    public var accessRuleIds: [String] { accessRules.map(\.id) }
 
     /// The rules that can match a request for this bucket, in file order: its literal
     /// entries, the glob rules and the rules for any bucket. Rules for other literal

@@ -118,6 +118,17 @@ extension S3Error {
     public static func entityTooLarge(_ message: String) -> S3Error {
         S3Error(code: "EntityTooLarge", message: message, status: 400)
     }
+    /// A configuration body (or CreateBucketConfiguration) that is not well-formed XML, or
+    /// that the gateway refuses to read (too large, a DTD).
+    public static func malformedXML() -> S3Error {
+        S3Error(code: "MalformedXML",
+                message: "The XML you provided was not well-formed or did not validate against our published schema",
+                status: 400)
+    }
+    /// A bucket policy that is not a JSON object (or that the gateway refuses to read).
+    public static func malformedPolicy() -> S3Error {
+        S3Error(code: "MalformedPolicy", message: "Policies must be valid JSON and the first byte must be '{'", status: 400)
+    }
 
     // 403
     public static func accessDenied(_ message: String = "Access Denied") -> S3Error {

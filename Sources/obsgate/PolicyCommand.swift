@@ -27,7 +27,7 @@ struct PolicyCommand: ParsableCommand {
             for file in files {
                 do {
                     let policy = try UploadPolicy.load(path: file)
-                    print("\(file): ok, \(policy.ruleIds.count) rules, version \(policy.version)")
+                    print("\(file): ok, \(policy.ruleIds.count) rules, \(policy.accessRuleIds.count) access rules, version \(policy.version)")
                 } catch {
                     FileHandle.standardError.write(Data("\(error)\n".utf8))
                     failed = true

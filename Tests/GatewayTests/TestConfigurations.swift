@@ -8,6 +8,10 @@ import S3Signing
 enum TestSetup {
     static let clientKey = "GWTESTCLIENT00000001"
     static let clientSecret = "client-secret/with+symbols="
+    /// A second principal, `platform`, in the `platform-admins` group: access rules tell
+    /// it from `tester`.
+    static let adminKey = "GWTESTADMIN000000001"
+    static let adminSecret = "admin-secret-0123456789"
     static let upstreamKey = "UPSTREAMKEY000000001"
     static let upstreamSecret = "upstream-secret-0123456789"
 
@@ -18,6 +22,10 @@ enum TestSetup {
             secret: "\(clientSecret)"
             principal: tester
             groups: [qa]
+          - access_key: \(adminKey)
+            secret: "\(adminSecret)"
+            principal: platform
+            groups: [platform-admins]
         """
 
     static func configurationYAML(upstream: String = "http://127.0.0.1:8000", signing: String = "v4",

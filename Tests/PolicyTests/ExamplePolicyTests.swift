@@ -17,11 +17,30 @@ import Testing
     @Test func everyExampleLints() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path)
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
-        #expect(files == ["encryption.yaml", "public-acl-ban.yaml", "redirect-safety.yaml", "storage-class.yaml"])
+        #expect(files == ["encryption.yaml", "organisation.yaml", "public-acl-ban.yaml", "redirect-safety.yaml",
+                          "storage-class.yaml"])
         for file in files {
             let loaded = try UploadPolicy.load(path: Self.directory.appendingPathComponent(file).path)
             #expect(!loaded.ruleIds.isEmpty, "\(file)")
         }
+    }
+
+    /// organisation.yaml: who may do what, as policies/README.md says.
+    @Test func theOrganisationSaysWhoMayDoWhat() throws {
+        let loaded = try Self.example("organisation.yaml")
+        #expect(loaded.accessRuleIds == ["platform-manages-buckets", "ci-uploads-only", "analytics-reads-only", "keep-audit-logs"])
+        func decide(_ operation: S3Operation, bucket: String = "builds", principal: String = "p", groups: [String]) -> PolicyDecision {
+            loaded.evaluate(makeRequest(operation, bucket: bucket, key: "k", principal: principal, groups: groups))
+        }
+        #expect(decide(.createBucket, groups: []).outcome.error?.message
+                == "Denied: no access rule allows CreateBucket (bucket-create-delete), which is denied by default")
+        #expect(!decide(.createBucket, groups: ["platform-admins"]).outcome.isDeny)
+        #expect(decide(.getObject, groups: ["ci"]).outcome.error?.message
+                == "CI principals may only upload and list (access rule 'ci-uploads-only')")
+        #expect(decide(.putObject, groups: ["ci"]).mutations.count == 2, "the upload rules inject the KMS key")
+        #expect(decide(.putObject, groups: ["analytics"]).deniedBy == "analytics-reads-only")
+        #expect(decide(.deleteObject, bucket: "audit-logs", groups: ["platform-admins"]).deniedBy == "keep-audit-logs")
+        #expect(!decide(.deleteObject, bucket: "scratch", groups: []).outcome.isDeny)
     }
 
     @Test func encryptionInjectsTheDefaultKey() throws {

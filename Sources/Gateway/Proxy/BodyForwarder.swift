@@ -15,6 +15,13 @@ protocol UpstreamBodySource: AnyObject {
     func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer]
 }
 
+/// A body that was read whole, verified and judged before the upstream connection was
+/// made: its bytes go as they are.
+final class JudgedBodySource: UpstreamBodySource {
+    func forward(_ buffer: ByteBuffer, allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] { [buffer] }
+    func finish(allocator: ByteBufferAllocator) throws(S3Error) -> [ByteBuffer] { [] }
+}
+
 /// Turns the client's request body into the upstream's, verifying it on the way, and
 /// holds back the last bytes until the verification that only the end can give has
 /// passed: the upstream's Content-Length is then never met by a body that failed, so it

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Policy
 import S3Core
 import S3Signing
 
@@ -60,7 +61,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     func read(context: ChannelHandlerContext) {
         if let exchange, !exchange.discardingBody, !exchange.clientEnded, exchange.formFields == nil,
-           !(exchange.upstream?.isWritable ?? false) {
+           exchange.judgedBody == nil, !(exchange.upstream?.isWritable ?? false) {
             // The upstream cannot take more yet (not connected, or its buffer is full).
             pendingRead = true
         } else {
@@ -169,12 +170,68 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 throw RequestRefusal(error: error, facts: exchange.facts)
             }
             exchange.prepared = prepared
+            if preparer.judgesBody(prepared) {
+                // A bucket configuration: its body is read and judged before anything goes upstream.
+                exchange.judgedBody = []
+                if prepared.expectsContinue {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                          promise: nil)
+                }
+                return
+            }
         } catch {
             reject(exchange, error)
             return
         }
         guard admittedByAuditTrail(exchange) else { return }
         connectUpstream(exchange)
+    }
+
+    /// Collects a judged body, verified and decoded by its forwarder; one larger than the
+    /// judge reads is refused at once.
+    private func collectJudgedBody(_ buffer: ByteBuffer, of exchange: Exchange) {
+        guard let forwarder = exchange.forwarder, let context else { return }
+        do throws(S3Error) {
+            for part in try forwarder.forward(buffer, allocator: context.channel.allocator) {
+                exchange.judgedBody?.append(contentsOf: part.readableBytesView)
+            }
+        } catch {
+            reject(exchange, RequestRefusal(error: error, facts: exchange.facts))
+            return
+        }
+        if let body = exchange.judgedBody, body.count > BucketConfigurationJudge.maxBodyBytes {
+            judgeBody(body, of: exchange)
+        }
+    }
+
+    /// The judged body is complete: judge it, then send it upstream as it was verified.
+    private func finishJudgedBody(_ exchange: Exchange) {
+        guard let forwarder = exchange.forwarder, let context, var body = exchange.judgedBody else { return }
+        do throws(S3Error) {
+            for part in try forwarder.finish(allocator: context.channel.allocator) { body.append(contentsOf: part.readableBytesView) }
+        } catch {
+            reject(exchange, RequestRefusal(error: error, facts: exchange.facts))
+            return
+        }
+        guard judgeBody(body, of: exchange) else { return }
+        exchange.judgedBody = nil
+        exchange.forwarder = JudgedBodySource()
+        if !body.isEmpty { exchange.bufferedBody = [context.channel.allocator.buffer(bytes: body)] }
+        guard admittedByAuditTrail(exchange) else { return }
+        connectUpstream(exchange)
+    }
+
+    /// Whether the judge accepts the body; refuses the exchange otherwise.
+    @discardableResult
+    private func judgeBody(_ body: [UInt8], of exchange: Exchange) -> Bool {
+        guard let prepared = exchange.prepared else { return false }
+        do throws(RequestRefusal) {
+            try exchange.preparer.judgeBody(body, of: prepared, facts: exchange.facts)
+            return true
+        } catch {
+            reject(exchange, error)
+            return false
+        }
     }
 
     /// The fail-closed check of the audit trail, for requests that make an object appear
@@ -232,6 +289,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         armBodyIdleTimer(exchange)
         if exchange.formFields != nil {
             readFormFields(buffer, of: exchange)
+        } else if exchange.judgedBody != nil {
+            collectJudgedBody(buffer, of: exchange)
         } else if exchange.upstream == nil {
             exchange.bufferedBody.append(buffer)
         } else {
@@ -249,6 +308,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             reject(exchange, RequestRefusal(
                 error: S3Error.malformedPOSTRequest("the body ended before the file part").about(form.address.resource),
                 facts: RequestFacts()))
+        } else if exchange.judgedBody != nil {
+            finishJudgedBody(exchange)
         } else if exchange.upstream != nil {
             finishRequest(exchange)
         }

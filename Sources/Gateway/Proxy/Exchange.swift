@@ -44,6 +44,9 @@ final class Exchange {
     /// A browser form upload whose field section is still being read: nothing goes
     /// upstream until its fields are verified.
     var formFields: FormUploadStart?
+    /// A bucket-configuration body being read whole (verified, decoded) to be judged
+    /// before anything goes upstream (`RequestPreparer.judgesBody`).
+    var judgedBody: [UInt8]?
 
     var upstream: (any Channel)?
     var upstreamHandler: UpstreamConnectionHandler?
