@@ -64,11 +64,11 @@ enum TestSetup {
     /// client with the gateway-issued key would send them.
     static func signedHeaders(method: String, target: String, host: String, headers: [(String, String)] = [],
                               payloadHash: String = SigV4.unsignedPayload, now: Date = Date(),
-                              secret: String = clientSecret) throws -> HeaderFields {
+                              accessKey: String = clientKey, secret: String = clientSecret) throws -> HeaderFields {
         var fields = HeaderFields([("Host", host)] + headers)
         let parsed = try RequestTarget(parsing: target)
         let address = try S3AddressResolver(baseDomains: ["s3.gateway.test"]).resolve(host: host, target: parsed)
-        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: clientKey, secretAccessKey: secret),
+        let signer = UpstreamSigner(scheme: .v4, credentials: SigningCredentials(accessKeyId: accessKey, secretAccessKey: secret),
                                     region: "us-east-1")
         try signer.sign(method: method, target: parsed, address: address, headers: &fields, payloadHash: payloadHash, now: now)
         return fields

@@ -47,12 +47,13 @@ func randomBytes(_ count: Int) -> [UInt8] {
         }
 
         func send(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = [],
-                  payloadHash: String? = nil, now: Date = Date(), secret: String = TestSetup.clientSecret,
+                  payloadHash: String? = nil, now: Date = Date(), accessKey: String = TestSetup.clientKey,
+                  secret: String = TestSetup.clientSecret,
                   bodyPieces: Int = 1) async throws -> TestHTTPResponse {
             let hash = payloadHash ?? (body.isEmpty ? SigV4.emptyPayloadHash : SigV4.unsignedPayload)
             let lengthHeader: [(String, String)] = body.isEmpty && method != "PUT" && method != "POST" ? [] : [("Content-Length", String(body.count))]
             let signed = try gateway.signedHeaders(method: method, target: target, headers: headers + lengthHeader,
-                                                   payloadHash: hash, now: now, secret: secret)
+                                                   payloadHash: hash, now: now, accessKey: accessKey, secret: secret)
             return try await TestHTTPClient.send(port: gateway.port, method: method, target: target, headers: signed,
                                                  body: body, bodyPieces: bodyPieces)
         }

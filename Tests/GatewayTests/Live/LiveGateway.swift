@@ -54,8 +54,9 @@ final class LiveGateway: Sendable {
     /// Headers of a request signed (SigV4 header form) with the test client key.
     func signedHeaders(method: String, target: String, headers: [(String, String)] = [],
                        payloadHash: String = SigV4.unsignedPayload, now: Date = Date(),
+                       accessKey: String = TestSetup.clientKey,
                        secret: String = TestSetup.clientSecret) throws -> [(String, String)] {
         try TestSetup.signedHeaders(method: method, target: target, host: "127.0.0.1:\(port)", headers: headers,
-                                    payloadHash: payloadHash, now: now, secret: secret).map { ($0.name, $0.value) }
+                                    payloadHash: payloadHash, now: now, accessKey: accessKey, secret: secret).map { ($0.name, $0.value) }
     }
 }
