@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import Policy
 import Testing
 @testable import Gateway
@@ -82,7 +81,7 @@ import Testing
 /// scripts/requirements-test.txt, installed by scripts/install-test-deps.sh) as a child
 /// process for the duration of one test. It is told port 0 of 127.0.0.1 and its port is
 /// read from its ` * Running on http://127.0.0.1:PORT` line, so no port is guessed; its
-/// output is drained all along and kept for failure messages. moto's default
+/// output goes to a file, kept for failure messages. moto's default
 /// configuration checks no signature: any key works, and the tests judge what it stores.
 final class MotoServer {
     static let accessKey = "testing"
@@ -90,61 +89,48 @@ final class MotoServer {
 
     let process: Process
     let port: Int
-    private let pipe: Pipe
-    private let log: NIOLockedValueBox<String>
+    /// Where the server's output goes: a file, so a chatty server never blocks on a pipe.
+    private let outputFile: URL
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
-    var output: String { log.withLockedValue { $0 } }
 
-    private init(process: Process, port: Int, pipe: Pipe, log: NIOLockedValueBox<String>) {
+    private init(process: Process, port: Int, outputFile: URL) {
         self.process = process
         self.port = port
-        self.pipe = pipe
-        self.log = log
+        self.outputFile = outputFile
     }
 
-    /// Starts the server and waits (60 s at most) until it answers HTTP. A missing moto is
-    /// a failure naming the install step, never a skip.
+    /// Starts the server on a port of its choosing and waits (60 s at most) until it says
+    /// which: werkzeug prints ` * Running on http://127.0.0.1:PORT` once it listens. A
+    /// missing moto is a failure naming the install step, never a skip.
     static func start() async throws -> MotoServer {
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-moto-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"]
         process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONUNBUFFERED": "1"]) { $1 }
         process.standardInput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let log = NIOLockedValueBox("")
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.withLockedValue { $0 += String(decoding: data, as: UTF8.self) } }
-        }
+        let output = try FileHandle(forWritingTo: outputFile)
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(60)
-        while process.isRunning, ContinuousClock.now < deadline {
-            port = Self.port(in: log.withLockedValue { $0 })
-            if port != nil { break }
+        while process.isRunning, ContinuousClock.now < deadline, port == nil {
             try await Task.sleep(for: .milliseconds(100))
+            port = Self.port(in: (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "")
         }
-        func failure(_ what: String) -> Peers.PeerMissing {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            pipe.fileHandleForReading.readabilityHandler = nil
-            return Peers.PeerMissing(description: """
-                moto \(what): it is moto[server]==5.2.5 of scripts/requirements-test.txt; run \
-                scripts/install-test-deps.sh (or `python3 -m pip install 'moto[server]==5.2.5'`). Its output:
-                \(log.withLockedValue { $0 }.suffix(3000))
+        guard let port else {
+            let running = process.isRunning
+            if running { process.terminate() }
+            throw Peers.PeerMissing(description: """
+                moto \(running ? "did not say its port within 60 s" : "did not start"): it is moto[server]==5.2.5 of \
+                scripts/requirements-test.txt; run scripts/install-test-deps.sh. Its output:
+                \(((try? String(contentsOf: outputFile, encoding: .utf8)) ?? "").suffix(3000))
                 """)
         }
-        guard let port else { throw failure(process.isRunning ? "did not say its port within 60 s" : "did not start") }
-        let server = MotoServer(process: process, port: port, pipe: pipe, log: log)
-        let answers = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) {
-            (try? await TestHTTPClient.send(port: port, method: "GET", target: "/",
-                                            headers: [("Host", "127.0.0.1:\(port)")])) != nil
-        }
-        guard answers else { throw failure("said it runs on port \(port) but does not answer there") }
-        return server
+        return MotoServer(process: process, port: port, outputFile: outputFile)
     }
 
     /// The port of werkzeug's ` * Running on http://127.0.0.1:PORT` line.
@@ -156,10 +142,9 @@ final class MotoServer {
         return nil
     }
 
-    /// Ends the server (SIGTERM) and waits for it.
+    /// Ends the server (SIGTERM).
     func stop() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        pipe.fileHandleForReading.readabilityHandler = nil
+        try? FileManager.default.removeItem(at: outputFile)
     }
 }

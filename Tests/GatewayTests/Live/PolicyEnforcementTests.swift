@@ -32,8 +32,7 @@ import Testing
             match: {buckets: ["web-*"]}
             website_redirect: forbid
         access:
-          - id: testers-manage-buckets
-            principals: [tester]
+          - id: everyone-manages-buckets
             operations: [bucket-create-delete]
             effect: allow
         """
