@@ -130,6 +130,8 @@ extension [AccessRule] {
     /// Audit-mode rules are evaluated the same way, taken as enforced, only to say what
     /// they would have done.
     func evaluate(_ request: PolicyRequest) -> AccessDecision {
+        // The common case costs nothing: no access rules, an operation allowed by default.
+        if isEmpty && !OperationClass.deniedByDefault(request.operation) { return AccessDecision(matched: []) }
         let operationClass = OperationClass(request.operation)
         let selecting = filter { $0.selects(request, operationClass: operationClass) }
         let operationName = S3OperationTable.apiName(of: request.operation)
