@@ -81,7 +81,7 @@ public enum BucketConfigurationJudge {
             return [.acl(canned: upload[.acl], publicGrants: publicGrantHeaders(upload) + grants)]
         case .putBucketConfiguration(let subresource) where judgedSubresources.contains(subresource):
             guard body.count <= maxBodyBytes else { throw S3Error.malformedXML() }
-            let root = try ConfigurationDocument(xml: body).root
+            let root = try XMLTreeElement.parse(body)
             return [setting(subresource, root)]
         case .deleteBucketConfiguration("encryption"):
             return [.encryptionRemoved]
@@ -93,14 +93,14 @@ public enum BucketConfigurationJudge {
     }
 
     /// An XML body that may be absent (empty or blank): nil then, the document otherwise.
-    private static func optionalDocument(_ body: [UInt8]) throws(S3Error) -> ConfigurationDocument.Element? {
+    private static func optionalDocument(_ body: [UInt8]) throws(S3Error) -> XMLTreeElement? {
         guard body.count <= maxBodyBytes else { throw S3Error.malformedXML() }
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return nil }
-        return try ConfigurationDocument(xml: body).root
+        return try XMLTreeElement.parse(body)
     }
 
     /// The setting of one sub-resource's document (not `acl`, not `policy`).
-    private static func setting(_ subresource: String, _ root: ConfigurationDocument.Element) -> BucketSetting {
+    private static func setting(_ subresource: String, _ root: XMLTreeElement) -> BucketSetting {
         switch subresource {
         case "lifecycle":
             let transitions = root.descendants("Transition") + root.descendants("NoncurrentVersionTransition")
@@ -131,7 +131,7 @@ public enum BucketConfigurationJudge {
     }
 
     /// The `child` storage classes of `element` (`Transition/StorageClass`).
-    private static func storageClasses(in element: ConfigurationDocument.Element, _ child: String) -> [NamedStorageClass] {
+    private static func storageClasses(in element: XMLTreeElement, _ child: String) -> [NamedStorageClass] {
         element.children(child).map {
             NamedStorageClass(name: $0.value, value: StorageClass.canonical($0.value), place: "\(element.name)/\(child)")
         }
@@ -143,7 +143,7 @@ public enum BucketConfigurationJudge {
     static let publicAccessBlockSettings = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"]
 
     /// Each algorithm with each key id of one `ApplyServerSideEncryptionByDefault`.
-    private static func defaultEncryptions(_ element: ConfigurationDocument.Element) -> [DefaultEncryption] {
+    private static func defaultEncryptions(_ element: XMLTreeElement) -> [DefaultEncryption] {
         let given = element.children("KMSMasterKeyID").map(\.value).filter { !$0.isEmpty }
         let keys: [String?] = given.isEmpty ? [nil] : given
         let named = element.children("SSEAlgorithm").map(\.value)
@@ -164,9 +164,9 @@ public enum BucketConfigurationJudge {
     }
 
     /// `RedirectAllRequestsTo` and each routing rule's `Redirect`, one entry per host name.
-    private static func websiteRedirects(_ root: ConfigurationDocument.Element) -> [WebsiteRedirect] {
+    private static func websiteRedirects(_ root: XMLTreeElement) -> [WebsiteRedirect] {
         var redirects: [WebsiteRedirect] = []
-        func add(_ element: ConfigurationDocument.Element, place: String) {
+        func add(_ element: XMLTreeElement, place: String) {
             let schemes = element.children("Protocol").map(\.value)
             let named = element.children("HostName").map(\.value)
             let hosts: [String?] = named.isEmpty ? [nil] : named
@@ -190,7 +190,7 @@ public enum BucketConfigurationJudge {
 
     /// Grants of an AccessControlPolicy body to a public group: S3 `Grantee/URI` (AllUsers,
     /// AuthenticatedUsers), OBS `Grantee/Canned` (Everyone).
-    private static func publicGrants(in root: ConfigurationDocument.Element) -> [String] {
+    private static func publicGrants(in root: XMLTreeElement) -> [String] {
         var found: [String] = []
         for grant in root.descendants("Grant") {
             let permission = grant.children("Permission").first?.value ?? "a permission"

@@ -273,9 +273,20 @@ s3 = botocore.session.get_session().create_client(
     "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="cn-north-4",
     aws_access_key_id="GWAPP00000000000001", aws_secret_access_key="app-secret-for-the-test",
     config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+# Buckets are the ops group's (the policy's access rule ops-manage-buckets): the backup key
+# creates it; the app key gets 403 for that.
+ops = botocore.session.get_session().create_client(
+    "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="cn-north-4",
+    aws_access_key_id="GWBACKUP000000000001", aws_secret_access_key="backup-secret-for-the-test",
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 bucket = "unit-" + uuid.uuid4().hex[:8]
 try:
     s3.create_bucket(Bucket=bucket)
+    sys.exit("the app key created a bucket")
+except ClientError as e:
+    assert e.response["Error"]["Code"] == "AccessDenied", e.response["Error"]
+try:
+    ops.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello from run-like-unit\n")
     head = s3.head_object(Bucket=bucket, Key="hello.txt")
 except (BotoCoreError, ClientError) as e:
@@ -284,7 +295,7 @@ assert head.get("ServerSideEncryption") == "aws:kms", head
 assert head.get("SSEKMSKeyId", "").startswith("cn-north-4:"), head
 body = s3.get_object(Bucket=bucket, Key="hello.txt")["Body"].read()
 assert body == b"hello from run-like-unit\n", body
-print(f"   CreateBucket, PutObject, HeadObject (SSE-KMS {head['SSEKMSKeyId']} injected by the policy), GetObject: ok")
+print(f"   CreateBucket (ops; 403 for app), PutObject, HeadObject (SSE-KMS {head['SSEKMSKeyId']} injected by the policy), GetObject: ok")
 try:
     s3.put_object(Bucket=bucket, Key="public.txt", Body=b"x", ACL="public-read")
     sys.exit("a public-read upload was accepted")

@@ -1,0 +1,136 @@
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Foundation
+
+/// A small XML request body as a tree of elements, read with Foundation's XMLParser: the
+/// bodies the gateway judges (bucket configurations) and the development store reads
+/// (DeleteObjects, CompleteMultipartUpload) are a few KiB and shallow, and questions such
+/// as "every `Transition/StorageClass` anywhere" are answered plainly by a tree. Elements
+/// are named by their local name: S3 documents carry a default namespace, and a prefix
+/// (`s3:Rule`) must not hide an element from a rule.
+public struct XMLTreeElement: Equatable, Sendable {
+    public var name: String
+    /// The character data directly inside the element (CDATA included), exactly as sent:
+    /// keys may begin or end with spaces.
+    public var text = ""
+    public var children: [XMLTreeElement] = []
+
+    public init(name: String, text: String = "", children: [XMLTreeElement] = []) {
+        self.name = name
+        self.text = text
+        self.children = children
+    }
+
+    /// The text as a value: XML whitespace (space, tab, CR, LF) around it removed, and
+    /// nothing else, so the value judged is the value the store reads.
+    public var value: String {
+        let scalars = text.unicodeScalars
+        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+              let last = scalars.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(String.UnicodeScalarView(scalars[first...last]))
+    }
+
+    public func child(_ name: String) -> XMLTreeElement? { children.first { $0.name == name } }
+
+    public func children(_ name: String) -> [XMLTreeElement] { children.filter { $0.name == name } }
+
+    /// This element and every element below it named `name`, in document order.
+    public func descendants(_ name: String) -> [XMLTreeElement] {
+        var found: [XMLTreeElement] = []
+        collect(name, into: &found)
+        return found
+    }
+
+    private func collect(_ name: String, into found: inout [XMLTreeElement]) {
+        if self.name == name { found.append(self) }
+        for child in children { child.collect(name, into: &found) }
+    }
+
+    /// No S3 document nests deeper than a lifecycle rule's `Filter/And/Tag/Key` (six); a
+    /// deeper body is refused rather than walked.
+    public static let maxDepth = 32
+
+    /// Parses a whole document. Anything XMLParser refuses, any DTD (S3 accepts none, and
+    /// entity declarations are how a body would make the parser expand or fetch text the
+    /// store never sees), and nesting deeper than `maxDepth` is 400 MalformedXML.
+    public static func parse(_ bytes: [UInt8]) throws(S3Error) -> XMLTreeElement {
+        guard !containsDoctype(bytes) else { throw S3Error.malformedXML() }
+        let parser = XMLParser(data: Data(bytes))
+        parser.shouldResolveExternalEntities = false
+        parser.shouldProcessNamespaces = false
+        let builder = XMLTreeBuilder()
+        parser.delegate = builder
+        let parsed = parser.parse()
+        parser.delegate = nil
+        guard parsed, !builder.refused, let root = builder.root else { throw S3Error.malformedXML() }
+        return root
+    }
+
+    /// Whether `<!DOCTYPE` occurs anywhere (even in a comment: refusing one harmless
+    /// comment is cheaper than trusting every parser to ignore the rest).
+    static func containsDoctype(_ bytes: [UInt8]) -> Bool {
+        let marker = Array("<!DOCTYPE".utf8)
+        guard bytes.count >= marker.count else { return false }
+        for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
+            if bytes[start..<(start + marker.count)].elementsEqual(marker) { return true }
+        }
+        return false
+    }
+}
+
+/// XMLParser's delegate: builds the tree while the parser runs, synchronously, inside
+/// `XMLTreeElement.parse`; never shared.
+private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
+    var root: XMLTreeElement?
+    /// A DTD, or nesting past the limit: the parse was aborted and the body is refused.
+    var refused = false
+    private var stack: [XMLTreeElement] = []
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String] = [:]) {
+        guard stack.count < XMLTreeElement.maxDepth, root == nil else {
+            refuse(parser)
+            return
+        }
+        let localName = elementName.split(separator: ":").last.map(String.init) ?? elementName
+        stack.append(XMLTreeElement(name: localName))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += string
+    }
+
+    /// `<StorageClass><![CDATA[GLACIER]]></StorageClass>` is GLACIER to the store: CDATA is
+    /// text, and dropping it would let a class past the rules.
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
+    }
+
+    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+                qualifiedName: String?) {
+        guard let element = stack.popLast() else { return }
+        if stack.isEmpty {
+            root = element
+        } else {
+            stack[stack.count - 1].children.append(element)
+        }
+    }
+
+    func parser(_ parser: XMLParser, foundInternalEntityDeclarationWithName name: String, value: String?) {
+        refuse(parser)
+    }
+
+    func parser(_ parser: XMLParser, foundElementDeclarationWithName elementName: String, model: String) {
+        refuse(parser)
+    }
+
+    private func refuse(_ parser: XMLParser) {
+        refused = true
+        parser.abortParsing()
+    }
+}
