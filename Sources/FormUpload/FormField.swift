@@ -79,8 +79,4 @@ extension S3Error {
     }
 
     /// 400 KeyTooLongError: S3 keys are at most 1024 bytes of UTF-8.
-    public static func keyTooLong(size: Int, maxSizeAllowed: Int) -> S3Error {
-        S3Error(code: "KeyTooLongError", message: "Your key is too long", status: 400,
-                details: [("Size", String(size)), ("MaxSizeAllowed", String(maxSizeAllowed))])
-    }
 }

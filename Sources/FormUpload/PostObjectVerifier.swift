@@ -74,9 +74,6 @@ public struct VerifiedPostForm: Sendable, Equatable {
 /// - the `x-amz-date` of a SigV4 form is not held to the clock skew: like S3, the policy's
 ///   expiration decides how long a form is valid.
 public struct PostObjectVerifier: Sendable {
-    /// S3's limit on key length, in UTF-8 bytes.
-    public static let maxKeyLength = 1024
-
     public let settings: AuthenticationSettings
     public let secrets: any SecretLookup
     public let keyCache: SigV4SigningKeyCache
@@ -154,7 +151,7 @@ public struct PostObjectVerifier: Sendable {
 
         // the policy document
         let policy = try PostPolicy(base64: policyText)
-        try policy.checkExpiration(now: now)
+        try policy.checkExpiration(now: now, maxLifetime: settings.maxPresignedLifetime)
         let basename = file.basename
         let expanded = fields.map { field in
             guard !Self.authenticationFields.contains(field.name.asciiLowercased) else { return field }
@@ -188,8 +185,8 @@ public struct PostObjectVerifier: Sendable {
             }
         }
         guard !key.isEmpty else { throw S3Error.invalidArgument("User key must have a length greater than 0.") }
-        guard key.utf8.count <= Self.maxKeyLength else {
-            throw S3Error.keyTooLong(size: key.utf8.count, maxSizeAllowed: Self.maxKeyLength)
+        guard key.utf8.count <= S3AddressResolver.maxKeyLength else {
+            throw S3Error.keyTooLong(size: key.utf8.count, maxSize: S3AddressResolver.maxKeyLength)
         }
         return VerifiedPostForm(accessKeyId: accessKeyId, scheme: scheme, bucket: bucket, key: key, fields: expanded,
                                 forwardedFields: forwarded, file: file, policy: policy)

@@ -181,9 +181,14 @@ public struct PostPolicy: Sendable, Equatable {
 
     // MARK: - Checks
 
-    /// 403 "Policy expired." once `now` is past the expiration.
-    public func checkExpiration(now: Date) throws(S3Error) {
+    /// 403 "Policy expired." once `now` is past the expiration; 403 too for a policy valid
+    /// for longer than `maxLifetime` from now (the signer picks the expiration, so without
+    /// a bound a signed form could stay valid for ever; presigned URLs have the same bound).
+    public func checkExpiration(now: Date, maxLifetime: TimeInterval) throws(S3Error) {
         guard now <= expiration else { throw S3Error.invalidAccordingToPolicy("Policy expired.") }
+        guard expiration.timeIntervalSince(now) <= maxLifetime else {
+            throw S3Error.invalidAccordingToPolicy("Policy expiration is more than \(Int(maxLifetime)) seconds in the future; the gateway accepts form policies valid for at most that long.")
+        }
     }
 
     /// Checks every condition against the fields and the bucket, then that every field is

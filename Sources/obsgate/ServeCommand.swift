@@ -84,7 +84,7 @@ enum GatewayLoader {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            return EscapingLogHandler(wrapping: handler)
         }
         let logger = Logger(label: "obsgate")
         let group = MultiThreadedEventLoopGroup.singleton

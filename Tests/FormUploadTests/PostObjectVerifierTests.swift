@@ -124,7 +124,7 @@ import Testing
 
     @Test func keysAreAtMost1024Bytes() throws {
         let long = "up/" + String(repeating: "é", count: 511) // 3 + 1022 bytes
-        #expect(throws: S3Error.keyTooLong(size: 1025, maxSizeAllowed: 1024)) {
+        #expect(throws: S3Error.keyTooLong(size: 1025, maxSize: 1024)) {
             try verify(FormSigner.sigV4(conditions: Self.conditions, fields: [FormField(name: "key", value: long)]))
         }
         let fits = "up/" + String(repeating: "é", count: 510) + "x"

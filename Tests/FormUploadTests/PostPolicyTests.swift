@@ -48,10 +48,16 @@ import Testing
 
     @Test func expirationIsCheckedAgainstNow() throws {
         let parsed = try policy(Self.awsExample)
-        try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800))
+        try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800), maxLifetime: 604_800)
         #expect(throws: S3Error.accessDenied("Invalid according to Policy: Policy expired.")) {
-            try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800.5))
+            try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800.5), maxLifetime: 604_800)
         }
+        // A policy valid for longer than the gateway's limit is refused like an expired one.
+        try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800 - 604_800), maxLifetime: 604_800)
+        let error = #expect(throws: S3Error.self) {
+            try parsed.checkExpiration(now: Date(timeIntervalSince1970: 1_451_476_800 - 604_801), maxLifetime: 604_800)
+        }
+        #expect(error?.code == "AccessDenied")
         #expect(PostPolicy.parseExpiration("2015-12-30T12:00:00Z") == Date(timeIntervalSince1970: 1_451_476_800))
         #expect(PostPolicy.parseExpiration("2015-12-30T12:00:00.25Z") == Date(timeIntervalSince1970: 1_451_476_800.25))
         #expect(PostPolicy.parseExpiration("2015-12-30T12:00:00") == nil)

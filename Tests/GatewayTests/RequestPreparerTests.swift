@@ -213,6 +213,24 @@ import Testing
         #expect(error?.status == 400)
     }
 
+    /// An ACL comes in headers or in a body, never both: the policy judges the headers.
+    @Test(arguments: [
+        ("/bucket/key?acl", [("x-amz-acl", "private")], "<AccessControlPolicy/>", "InvalidRequest"),
+        ("/bucket?acl", [("x-amz-grant-read", "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")], "<AccessControlPolicy/>", "InvalidRequest"),
+        ("/bucket/key?acl", [("x-amz-acl", "private")], "", nil),
+        ("/bucket/key?acl", [], "<AccessControlPolicy/>", nil),
+    ] as [(String, [(String, String)], String, String?)])
+    func anACLInHeadersAndBodyIsRefused(_ target: String, _ headers: [(String, String)], _ body: String, _ code: String?) throws {
+        let head = try TestSetup.signedClientHead(method: "PUT", target: target,
+                                                  headers: headers + [("Content-Length", String(body.utf8.count))], now: now)
+        if let code {
+            let error = #expect(throws: RequestRefusal.self) { try TestSetup.preparer().prepare(head, now: now) }
+            #expect(error?.error.code == code)
+        } else {
+            #expect(try TestSetup.preparer().prepare(head, now: now).upstream.method == "PUT")
+        }
+    }
+
     @Test func aSecondHostHeaderIsRefused() throws {
         var head = try TestSetup.signedClientHead(method: "GET", target: "/bucket/key", now: now)
         head.headers.add("Host", "other.example")

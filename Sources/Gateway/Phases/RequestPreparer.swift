@@ -119,6 +119,9 @@ public struct RequestPreparer: Sendable {
         // frame
         let payload = authenticated?.payload ?? .unsigned
         let body = try upstreamBodyLength(method: head.method, headers: headers, payload: payload)
+        if let conflict = Self.aclConflict(operation: operation, headers: headers, body: body) {
+            throw conflict.about(address.resource)
+        }
 
         // validate, police
         let policyRequest = PolicyRequest(operation: operation, bucket: address.bucket, key: address.key,
@@ -323,6 +326,20 @@ public struct RequestPreparer: Sendable {
             if chunkedTransfer { throw S3Error.missingContentLength() }
             return .none
         }
+    }
+
+    /// An ACL is set by headers (a canned ACL or grants) or by a body, never both: the
+    /// policy judges the headers, and a store that reads the body instead would apply an
+    /// ACL nobody judged. The error, or nil.
+    static func aclConflict(operation: S3Operation, headers: HeaderFields, body: UpstreamBodyLength) -> S3Error? {
+        guard operation == .putObjectConfiguration("acl") || operation == .putBucketConfiguration("acl"),
+              case .exactly(let length) = body, length > 0 else { return nil }
+        let aclHeader = headers.first { field in
+            let name = field.name.asciiLowercased
+            return name == S3HeaderName.acl || name == OBSHeaderName.acl
+                || name.hasPrefix(S3HeaderName.grantPrefix) || name.hasPrefix(OBSHeaderName.grantPrefix)
+        }
+        return aclHeader.map { S3Error.invalidRequest("Give the ACL in \($0.name.asciiLowercased) or in the body, not both") }
     }
 
     /// Where a bucket and key are on the upstream: its Host, the encoded path and how the
