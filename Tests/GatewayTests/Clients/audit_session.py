@@ -400,6 +400,9 @@ def scenario_session(session, relay, rgw_endpoint, suffix):
     session.secrets["presigned PUT signature"] = urllib.parse.parse_qs(
         urllib.parse.urlsplit(url).query)["X-Amz-Signature"][0].encode()
     parsed = urllib.parse.urlsplit(url)
+    # The gauge counts an exchange until its record is written, which may be just after the
+    # client got its answer: 0 first, so that the 1 below is this upload's.
+    wait_for("the earlier exchanges ended", lambda: session.metric("obsgate_requests_in_flight") == 0, 10)
     with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as raw:
         raw.sendall(f"PUT {parsed.path}?{parsed.query} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
                     "Content-Length: 100000\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + b"0123456789")

@@ -164,6 +164,12 @@ import Testing
         let audited = try await AuditedStack.start(extra: "timeouts: {drain: 1}")
         let stack = audited.stack
         #expect(try await stack.send("PUT", "/slow").status == 200)
+        // The gauge counts an exchange until its log line and record are written, which may
+        // be just after its answer reached the client: wait for 0 first, so that the 1
+        // below is the upload's and not the CreateBucket's (CI once stopped the gateway
+        // before the upload had even arrived).
+        let inFlight = { sample("obsgate_requests_in_flight", in: stack.gateway.server.metricsText()) }
+        #expect(await eventually { inFlight() == 0 }, "the bucket's exchange did not end: \(String(describing: inFlight()))")
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHTTPClientHandlers() }
@@ -176,7 +182,6 @@ import Testing
         try await channel.writeAndFlush(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .PUT,
                                                                                    uri: "/slow/k", headers: headers))).get()
         try await channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(channel.allocator.buffer(bytes: Array(repeating: 7, count: 10))))).get()
-        let inFlight = { sample("obsgate_requests_in_flight", in: stack.gateway.server.metricsText()) }
         #expect(await eventually { inFlight() == 1 }, "the upload is in flight: \(String(describing: inFlight()))")
 
         await audited.stop()
