@@ -72,8 +72,13 @@ public struct PostObjectRewriter: Sendable {
     ///   - clientContentLength: the client request's Content-Length (a form upload without
     ///     one is refused before this point: 411).
     ///   - signer: the upstream scheme, credentials and region of the principal's profile.
+    ///   - dialect: the upstream's header dialect: `x-amz-*` / `x-obs-*` fields are renamed
+    ///     (and their values translated) into it, as request headers are, so an OBS-dialect
+    ///     encryption field is not sent to an S3 store under a name it ignores; a value
+    ///     with no equivalent there is refused.
     public init(form: VerifiedPostForm, parser: MultipartFormParser, clientContentLength: Int,
-                signer: UpstreamSigner, now: Date, policyLifetime: TimeInterval = defaultPolicyLifetime,
+                signer: UpstreamSigner, dialect: HeaderDialect, now: Date,
+                policyLifetime: TimeInterval = defaultPolicyLifetime,
                 maxFileSize: Int = maxPostObjectSize) throws(S3Error) {
         guard let sectionLength = parser.fieldSectionLength, parser.filePart != nil, parser.fileLength == 0 else {
             throw S3Error.internalError("The form rewriter needs a parser stopped at the file part")
@@ -96,7 +101,9 @@ public struct PostObjectRewriter: Sendable {
         }
 
         // The fields, then the authentication of the scheme, then the policy and signature.
-        var fields = [FormField(name: "key", value: form.key)] + form.forwardedFields
+        let forwarded = try HeaderDialect.translate(HeaderFields(form.forwardedFields.map { ($0.name, $0.value) }), to: dialect)
+            .map { FormField(name: $0.name, value: $0.value) }
+        var fields = [FormField(name: "key", value: form.key)] + forwarded
         let credentials = signer.credentials
         var amzScope: SigV4Scope?
         // Fields S3 exempts from conditions, sent after the conditioned ones.

@@ -136,6 +136,8 @@ struct FormRun {
 struct FormDriver {
     var verifier: PostObjectVerifier
     var signer: UpstreamSigner
+    /// The upstream's dialect; by default the one its signing scheme implies.
+    var dialect: HeaderDialect
     var bucket: String
     var now = Date()
     var limits = MultipartFormParser.Limits()
@@ -146,6 +148,7 @@ struct FormDriver {
          signer: UpstreamSigner = UpstreamSigner(scheme: .v4, credentials: FormDriver.upstreamCredentials, region: "upstream-1")) {
         verifier = PostObjectVerifier(settings: settings, secrets: secrets)
         self.signer = signer
+        dialect = signer.scheme == .obs ? .obs : .s3
         self.bucket = bucket
     }
 
@@ -206,7 +209,7 @@ struct FormDriver {
         var rewriter: PostObjectRewriter
         do {
             rewriter = try PostObjectRewriter(form: form, parser: parser, clientContentLength: contentLength ?? body.count,
-                                              signer: signer, now: now)
+                                              signer: signer, dialect: dialect, now: now)
         } catch {
             run.error = error
             run.stage = .rewriterInit

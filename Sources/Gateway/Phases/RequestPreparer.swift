@@ -226,7 +226,7 @@ public struct RequestPreparer: Sendable {
                 throw S3Error.internalError("No upstream profile named \(identity.upstreamProfile)")
             }
             let rewriter = try PostObjectRewriter(form: form, parser: parser, clientContentLength: start.clientContentLength,
-                                                  signer: signer, now: now)
+                                                  signer: signer, dialect: configuration.upstream.dialect, now: now)
             let location = upstreamLocation(of: S3Address(style: start.address.style, bucket: start.bucket, key: nil))
             var headers = HeaderFields([("Host", location.host), ("Content-Type", rewriter.upstreamContentType),
                                         ("Content-Length", String(rewriter.upstreamContentLength))])
@@ -235,7 +235,8 @@ public struct RequestPreparer: Sendable {
                 operation: .postObject, address: address, identity: identity, scheme: nil, decision: decision,
                 payload: .unsigned, trailerHeader: nil,
                 upstream: UpstreamRequestHead(method: "POST", target: location.path, headers: headers),
-                objectFields: form.headers, upstreamBody: .exactly(rewriter.upstreamContentLength), expectsContinue: false)
+                objectFields: try HeaderDialect.translate(form.headers, to: configuration.upstream.dialect),
+                upstreamBody: .exactly(rewriter.upstreamContentLength), expectsContinue: false)
             return PreparedFormUpload(prepared: prepared, rewriter: rewriter)
         } catch {
             throw RequestRefusal(error: error.about(start.address.resource), facts: facts)
