@@ -174,6 +174,16 @@ public enum S3OperationTable {
         return rows
     }()
 
+    private struct MethodAndLevel: Hashable {
+        let method: String
+        let level: S3APIOperation.Level
+    }
+
+    /// The rows by method and level: a request is compared with the few rows of its own
+    /// method and level, not all of them (this runs for every request).
+    private static let rowsByMethodAndLevel: [MethodAndLevel: [S3OperationRow]] =
+        Dictionary(grouping: rows) { MethodAndLevel(method: $0.shape.method, level: $0.shape.level) }
+
     /// The row a request matches, or why it matches none.
     ///
     /// - `queryNames`: the request's query keys less authentication parameters and headers
@@ -188,7 +198,7 @@ public enum S3OperationTable {
                              queryNames: Set<String>, headerNames: Set<String>, contentType: String?,
                              acceptsOBSOperations: Bool) -> Result<S3OperationRow, UnmatchedRequest> {
         var best: S3OperationRow?
-        for row in rows where row.shape.method == method && row.shape.level == level {
+        for row in rowsByMethodAndLevel[MethodAndLevel(method: method, level: level)] ?? [] {
             if row.obsOnly && !acceptsOBSOperations { continue }
             guard row.shape.selectors.isSubset(of: queryNames),
                   row.shape.selectorValues.allSatisfy({ selector in

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Small presigned GETs through obsgate in front of an upstream that is never the
+# bottleneck: nginx answering `return 200` with a fixed body (it checks no signature).
+# Side by side in one run: straight to the fixed upstream, through nginx proxy_pass (one
+# worker), and through each obsgate binary given (pinned to one CPU); for each, wrk's
+# requests/s and latency, and the proxy's CPU-µs per request (utime+stime from
+# /proc/PID/stat over the run ÷ requests). Compare builds: pass several binaries.
+#
+#   bench/fixed_upstream.sh [BINARY ...]     (default .build/release/obsgate)
+#   DURATION=10 CONNECTIONS=16 bench/fixed_upstream.sh /tmp/obsgate-before /tmp/obsgate-after
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-16}
+binaries=("$@")
+[ ${#binaries[@]} -gt 0 ] || binaries=(.build/release/obsgate)
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+fixed=$(port) proxy=$(port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<NGINX
+daemon off; master_process on; worker_processes 1; pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off; client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  upstream fixed { server 127.0.0.1:$fixed; keepalive 64; }
+  server { listen 127.0.0.1:$fixed; location / { default_type application/xml;
+    return 200 '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>bench</Bucket><Key>k</Key><UploadId>u</UploadId></InitiateMultipartUploadResult>'; } }
+  server { listen 127.0.0.1:$proxy; location / { proxy_pass http://fixed; proxy_http_version 1.1;
+    proxy_set_header Connection ""; } }
+}
+NGINX
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
+sleep 1
+nginx_worker=$(pgrep -P "${pids[0]}" | head -1)
+
+# One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ).
+measure() {
+  local label=$1 url=$2 pid=${3:-}
+  wrk -t1 -c"$CONNECTIONS" -d1s "$url" > /dev/null 2>&1 || true
+  local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$work/wrk.txt" 2>&1
+  local after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  local requests rate p50 p99 cpu=-
+  requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
+  rate=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
+  non2xx=$(awk '/Non-2xx/ {print $4}' "$work/wrk.txt")
+  [ -n "$pid" ] && cpu=$(python3 -c "print(round(($after-$before)/$hz*1e6/$requests,1))")
+  printf '%-28s %10s req/s  p50 %8s  p99 %8s  CPU-µs/req %7s%s\n' "$label" "$rate" "$p50" "$p99" "$cpu" \
+    "${non2xx:+  NON-2xx: $non2xx}"
+}
+
+measure "direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$nginx_worker"
+measure "nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k"
+
+for binary in "${binaries[@]}"; do
+  gw=$(port)
+  dir="$work/gw-$gw"; mkdir -p "$dir"
+  cat > "$dir/clients.yaml" <<YAML
+version: 1
+clients:
+  - {access_key: GWBENCH0000000000001, secret: bench-client-secret, principal: bench}
+YAML
+  cat > "$dir/obsgate.yaml" <<YAML
+listeners: [{address: 127.0.0.1:$gw}]
+upstream: {endpoint: http://127.0.0.1:$fixed, region: us-east-1, profiles: {default: {access_key: UP, secret_key: up-secret}}}
+credentials: clients.yaml
+log_level: warning
+YAML
+  taskset -c 1 "$binary" serve --config "$dir/obsgate.yaml" 2> "$dir/log" & gpid=$!; pids+=($gpid)
+  for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$gw") 2>/dev/null && break; sleep 0.1; done
+  url=$(python3 - "$gw" <<'PY'
+import sys, boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
+                  aws_access_key_id="GWBENCH0000000000001", aws_secret_access_key="bench-client-secret",
+                  config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+print(s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "k"}, ExpiresIn=3600))
+PY
+)
+  measure "obsgate $(basename "$binary")" "$url" "$gpid"
+  kill "$gpid"; wait "$gpid" 2>/dev/null || true
+done
