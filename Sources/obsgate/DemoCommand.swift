@@ -71,11 +71,18 @@ struct DemoCommand: AsyncParsableCommand {
                 principal: demo
                 groups: [developers]
             """
-        // The demo's upload policy: every upload encrypted with SSE-KMS under an approved key
+        // The demo's policy: the demo key may manage buckets (denied by default under a
+        // policy); every upload encrypted with SSE-KMS under an approved key
         // (demo-key-1 injected when none is asked for), no archive storage classes, and
         // website redirects only to pages of the same site.
         let policy = """
             version: 1
+            access:
+              - id: demo-manages-buckets
+                description: The demo key creates, configures and deletes buckets (denied by default).
+                principals: [demo]
+                operations: [bucket-create-delete, bucket-config]
+                effect: allow
             rules:
               - id: demo-encryption
                 description: Every upload is SSE-KMS with an approved demo key.
