@@ -38,7 +38,6 @@ Usage: bucket_config_scenarios.py --endpoint URL --access-key AK --secret SK
            --store radosgw|moto --out results.json
 Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scenario passed.
 """
-import argparse
 import http.client
 import json
 import sys
@@ -48,7 +47,7 @@ import uuid
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from scenario_support import delete_bucket, finish, run_checks
+from scenario_support import delete_bucket, finish, run_checks, scenario_arguments
 
 REGION = "us-east-1"
 KMS_KEY = "testkey-1"
@@ -717,17 +716,10 @@ def delete_everything(upstream, bucket):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--access-key", required=True, help="the tester principal's gateway key")
-    parser.add_argument("--secret", required=True)
+    parser = scenario_arguments(__doc__.splitlines()[0], upstream=True)
     parser.add_argument("--admin-access-key", required=True, help="the platform principal's gateway key")
     parser.add_argument("--admin-secret", required=True)
-    parser.add_argument("--upstream-endpoint", required=True)
-    parser.add_argument("--upstream-access-key", required=True)
-    parser.add_argument("--upstream-secret", required=True)
     parser.add_argument("--store", required=True, choices=("radosgw", "moto"))
-    parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
     tester = s3_client(args.endpoint, args.access_key, args.secret)

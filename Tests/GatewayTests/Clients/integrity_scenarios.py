@@ -29,7 +29,6 @@ Usage: integrity_scenarios.py --endpoint URL --access-key AK --secret SK
            [--anonymous-bucket NAME] [--store-only] --out results.json
 Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scenario passed.
 """
-import argparse
 import email.header
 import http.client
 import re
@@ -44,7 +43,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from scenario_support import delete_bucket, finish, run_checks
+from scenario_support import delete_bucket, finish, run_checks, scenario_arguments
 
 REGION = "us-east-1"
 KMS_KEY = "testkey-1"
@@ -501,17 +500,10 @@ def scenarios(args, suffix):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--access-key", required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--upstream-endpoint", required=True)
-    parser.add_argument("--upstream-access-key", required=True)
-    parser.add_argument("--upstream-secret", required=True)
+    parser = scenario_arguments(__doc__.splitlines()[0], upstream=True)
     parser.add_argument("--anonymous-bucket", help="a bucket the gateway lets anonymous clients read")
     parser.add_argument("--store-only", action="store_true",
                         help="judge by the store alone: a shape the store itself refused passes")
-    parser.add_argument("--out", required=True)
     args = parser.parse_args()
     finish(scenarios(args, uuid.uuid4().hex[:8]), args.out)
 

@@ -10,7 +10,6 @@ really applied and reported back on HEAD.
 Usage: policy_scenarios.py --endpoint URL --access-key AK --secret SK --out results.json
 Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scenario passed.
 """
-import argparse
 import http.client
 import os
 import urllib.parse
@@ -20,7 +19,7 @@ import boto3
 from urllib3 import encode_multipart_formdata
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from scenario_support import delete_bucket, finish, run_checks
+from scenario_support import delete_bucket, finish, run_checks, scenario_arguments
 
 
 def client(args):
@@ -153,11 +152,7 @@ def scenarios(s3, suffix, args_endpoint):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--access-key", required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--out", required=True)
+    parser = scenario_arguments(__doc__.splitlines()[0])
     args = parser.parse_args()
     finish(scenarios(client(args), uuid.uuid4().hex[:8], args.endpoint), args.out)
 

@@ -1,8 +1,25 @@
 """What the scenario scripts of this folder share: running checks one by one, emptying a
 bucket, and writing the results file Tests/GatewayTests/Live/Peers.swift reads."""
+import argparse
 import json
 import sys
 import traceback
+
+
+def scenario_arguments(description, upstream=False):
+    """The arguments every scenario script takes: the gateway's endpoint and the client key
+    (`--endpoint`, `--access-key`, `--secret`), `--out` for the results file, and with
+    `upstream` the store's endpoint and key for reading back what it holds."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--access-key", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--out", required=True)
+    if upstream:
+        parser.add_argument("--upstream-endpoint", required=True)
+        parser.add_argument("--upstream-access-key", required=True)
+        parser.add_argument("--upstream-secret", required=True)
+    return parser
 
 
 def run_checks(checks):
