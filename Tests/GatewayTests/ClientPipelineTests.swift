@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -13,15 +14,26 @@ import Testing
     final class Harness {
         let channel = EmbeddedChannel()
         let loop: EmbeddedEventLoop
+        private let opened = NIOLockedValueBox<[EmbeddedChannel]>([])
 
         init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil) throws {
             loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
             let preparer = try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials())
+            let opened = self.opened
+            let connect: UpstreamPool.Connector = { loop in
+                let upstream = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
+                return loop.makeCompletedFuture {
+                    try upstream.pipeline.syncOperations.addHTTPClientHandlers()
+                    try upstream.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
+                    try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()
+                    opened.withLockedValue { $0.append(upstream) }
+                    return upstream
+                }
+            }
             let environment = ClientConnectionHandler.Environment(
                 preparer: { preparer },
-                pools: UpstreamPools(group: loop, upstream: configuration.upstream, sslContext: nil,
-                                     timeouts: configuration.timeouts, limits: configuration.limits),
+                pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
                 responseHeaderRules: configuration.responseHeaderRules, audit: audit, logger: Logger(label: "test"),
                 isTLS: false)
@@ -47,6 +59,34 @@ import Testing
         var isOpen: Bool {
             loop.run()
             return channel.isActive
+        }
+
+        /// The upstream connections the gateway opened, oldest first.
+        var upstreams: [EmbeddedChannel] {
+            loop.run()
+            return opened.withLockedValue { $0 }
+        }
+
+        /// A request head signed with the test client's key, as the client sends it.
+        func signedHead(_ method: String, _ target: String, headers: [(String, String)] = []) throws -> String {
+            let fields = try TestSetup.signedHeaders(method: method, target: target, host: "127.0.0.1:9000", headers: headers)
+            return "\(method) \(target) HTTP/1.1\r\n" + fields.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
+        }
+
+        /// What the gateway wrote to an upstream connection so far.
+        func sentUpstream(_ upstream: EmbeddedChannel) throws -> String {
+            loop.run()
+            var text = ""
+            while var buffer = try upstream.readOutbound(as: ByteBuffer.self) {
+                text += buffer.readString(length: buffer.readableBytes) ?? ""
+            }
+            return text
+        }
+
+        /// The upstream answers on its connection.
+        func answer(_ upstream: EmbeddedChannel, _ text: String) throws {
+            try upstream.writeInbound(upstream.allocator.buffer(string: text))
+            loop.run()
         }
     }
 
@@ -189,11 +229,106 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// A response to a client that asked to close (as Python's urllib always does) is
+    /// written whole before the connection closes, however long the socket takes it:
+    /// closing at once dropped the writes still queued (seen as a 40 MiB download through
+    /// radosgw cut short by 10 KiB).
+    @Test func aClosingConnectionClosesOnlyOnceItsResponseIsWritten() throws {
+        let harness = try Harness()
+        let socket = HeldWrites()
+        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        #expect(try harness.output().isEmpty)
+        #expect(harness.isOpen, "closed with the response still queued")
+        socket.release()
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        #expect(response.hasSuffix("</Error>"))
+        #expect(!harness.isOpen)
+    }
+
+    @Test func aClientThatNeverTakesItsLastResponseIsClosedAfterTheIdleTimeout() throws {
+        let harness = try Harness()
+        try harness.channel.pipeline.syncOperations.addHandler(HeldWrites(), position: .first)
+        try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        harness.loop.advanceTime(by: .seconds(59))
+        #expect(harness.isOpen)
+        harness.loop.advanceTime(by: .seconds(2))
+        #expect(!harness.isOpen)
+    }
+
+    /// `timeouts.body_idle`, on the loop's clock: a pause longer than it ends the upload
+    /// with 400 RequestTimeout, the upstream request is dropped short of its length (so
+    /// the store cannot keep it), and the connection closes.
+    @Test func aPauseLongerThanBodyIdleIsARequestTimeout() throws {
+        let harness = try Harness(yaml: TestSetup.configurationYAML(extra: "timeouts: {body_idle: 2}"))
+        try harness.send(harness.signedHead("PUT", "/idle/k", headers: [("Content-Length", "100")]) + "x")
+        let upstream = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(upstream).hasSuffix("\r\n\r\nx"))
+        harness.loop.advanceTime(by: .milliseconds(1900))
+        #expect(try harness.output().isEmpty)
+        harness.loop.advanceTime(by: .milliseconds(200))
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(response.contains("<Code>RequestTimeout</Code>"))
+        #expect(!upstream.isActive, "the upstream request is cut off short of its Content-Length")
+        #expect(!harness.isOpen)
+    }
+
+    /// The body takes three times body_idle in all but never pauses for long: the
+    /// deadline moves with every part.
+    @Test func aBodyThatKeepsComingOutlastsBodyIdle() throws {
+        let harness = try Harness(yaml: TestSetup.configurationYAML(extra: "timeouts: {body_idle: 2}"))
+        try harness.send(harness.signedHead("PUT", "/idle/k", headers: [("Content-Length", "30")]))
+        for _ in 0..<30 {
+            harness.loop.advanceTime(by: .milliseconds(200))
+            try harness.send("x")
+        }
+        let upstream = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(upstream).hasSuffix("\r\n\r\n" + String(repeating: "x", count: 30)))
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(harness.isOpen)
+    }
+
     @Test func aNonOriginFormTargetIsRefused() throws {
         let harness = try Harness()
         try harness.send("GET http://evil.example/bkt/k HTTP/1.1\r\nHost: h\r\n\r\n")
         let response = try harness.output()
         #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
         #expect(response.contains("<Code>InvalidURI</Code>"))
+    }
+}
+
+/// A socket whose send buffer is full: writes wait until `release()`, and a close fails
+/// what still waits, as NIO's socket channel does.
+final class HeldWrites: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+
+    private var held: [(data: NIOAny, promise: EventLoopPromise<Void>?)] = []
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        held.append((data, promise))
+    }
+
+    func flush(context: ChannelHandlerContext) {}
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        let dropped = held
+        held = []
+        for write in dropped { write.promise?.fail(ChannelError.ioOnClosedChannel) }
+        context.close(mode: mode, promise: promise)
+    }
+
+    /// The socket drains: everything held is written.
+    func release() {
+        guard let context else { return }
+        let writes = held
+        held = []
+        for write in writes { context.write(write.data, promise: write.promise) }
+        context.flush()
     }
 }

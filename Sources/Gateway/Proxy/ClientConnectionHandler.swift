@@ -78,7 +78,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent, exchange == nil {
-            context.close(promise: nil)
+            // A connection already closing does so once its last response is written.
+            if !closing { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -446,7 +447,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             if case .collectingError(let head, let collected) = exchange.response {
                 writeSanitizedError(head: head, body: collected, of: exchange)
             } else {
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                exchange.responseEndWritten = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             }
             exchange.response = .complete
             exchange.cancelUpstreamIdleTimer()
@@ -544,7 +545,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
             exchange.bytesOut += body.utf8.count
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        exchange.responseEndWritten = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         exchange.response = .complete
         completeIfDone(exchange)
     }
@@ -565,7 +566,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         exchange.bytesOut += sanitized.utf8.count
         context.write(wrapOutboundOut(.head(rewritten)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: sanitized)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        exchange.responseEndWritten = context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
     private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
@@ -596,8 +597,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         log(exchange)
         self.exchange = nil
         if exchange.mustClose || !exchange.head.isKeepAlive {
-            closing = true
-            context.close(promise: nil)
+            closeAfterResponse(exchange, context: context)
             return
         }
         context.triggerUserOutboundEvent(RequestHeadEvent.awaitingHead, promise: nil)
@@ -605,6 +605,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             pendingRead = false
             context.read()
         }
+    }
+
+    /// Closes the connection once the response is on the wire: closing the channel at once
+    /// would drop the writes still queued behind a full socket (a slow client's download
+    /// cut short). A client that stops reading gets the client-idle deadline to take it.
+    private func closeAfterResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+        closing = true
+        context.triggerUserOutboundEvent(RequestHeadEvent.closingAfterResponse, promise: nil)
+        guard let written = exchange.responseEndWritten else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        written.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// A connection whose exchange finished cleanly goes back to the pool; any other is
@@ -639,7 +653,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     /// A client body part arrived: the body-idle deadline moves.
     private func armBodyIdleTimer(_ exchange: Exchange) {
-        exchange.lastClientBodyAt = .now()
+        exchange.lastClientBodyAt = context?.eventLoop.now ?? .now()
         guard exchange.bodyIdleTimer == nil else { return }
         let idle = TimeAmount(seconds: environment.timeouts.bodyIdle)
         watchIdle(exchange, timer: \.bodyIdleTimer, lastActivity: \.lastClientBodyAt, idle: idle, checkIn: idle) { handler in
@@ -654,7 +668,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     /// An upstream response part arrived: the upstream-idle deadline moves.
     private func armUpstreamIdleTimer(_ exchange: Exchange) {
-        exchange.lastUpstreamAt = .now()
+        exchange.lastUpstreamAt = context?.eventLoop.now ?? .now()
         guard exchange.upstreamIdleTimer == nil else { return }
         let idle = TimeAmount(seconds: environment.timeouts.upstreamIdle)
         watchIdle(exchange, timer: \.upstreamIdleTimer, lastActivity: \.lastUpstreamAt, idle: idle, checkIn: idle) { handler in
@@ -672,8 +686,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         exchange[keyPath: timer] = context.eventLoop.scheduleTask(in: delay) {
             let handler = bound.value
-            guard handler.exchange === exchange else { return }
-            let quiet = NIODeadline.now() - exchange[keyPath: lastActivity]
+            guard handler.exchange === exchange, let context = handler.context else { return }
+            // The loop's clock, which a test's EmbeddedEventLoop advances by hand.
+            let quiet = context.eventLoop.now - exchange[keyPath: lastActivity]
             if quiet < idle {
                 handler.watchIdle(exchange, timer: timer, lastActivity: lastActivity, idle: idle, checkIn: idle - quiet,
                                   onIdle: onIdle)

@@ -64,6 +64,9 @@ final class Exchange {
     /// The client connection is closed once the response is written.
     var mustClose = false
     var response = ResponseState.notStarted
+    /// The write of the response's end: a connection that closes after the exchange closes
+    /// once this is on the wire, or the writes still queued behind a full socket are lost.
+    var responseEndWritten: EventLoopFuture<Void>?
     var upstreamKeepAlive = false
 
     var status: Int?

@@ -42,9 +42,10 @@ public final class GatewayServer: Sendable {
         preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
                                                          policy: policy, metrics: metrics))
         metrics.policyInForce(version: policy?.version, replacing: nil)
-        pools = UpstreamPools(group: group, upstream: configuration.upstream,
-                              sslContext: try Self.upstreamTLSContext(configuration.upstream),
-                              timeouts: configuration.timeouts, limits: configuration.limits, metrics: metrics)
+        let connector = UpstreamPool.socketConnector(
+            upstream: configuration.upstream, sslContext: try Self.upstreamTLSContext(configuration.upstream),
+            connectTimeout: TimeAmount(seconds: configuration.timeouts.upstreamConnect))
+        pools = UpstreamPools(group: group, connect: connector, limits: configuration.limits, metrics: metrics)
         quiesce = ServerQuiescingHelper(group: group)
         // Last: the writer starts a thread, which nothing above may leave behind by throwing.
         do {

@@ -8,6 +8,9 @@ enum RequestHeadEvent {
     case headReceived
     /// The previous exchange finished; the next head may begin.
     case awaitingHead
+    /// The last exchange finished and the connection closes once its response is written:
+    /// the client has `idle` to take it.
+    case closingAfterResponse
 }
 
 /// The two deadlines of a connection between requests, on the event loop's clock:
@@ -17,7 +20,8 @@ enum RequestHeadEvent {
 ///   arrive within `head`, however slowly the bytes trickle in.
 ///
 /// While an exchange is in progress neither applies: the body and the upstream have
-/// timeouts of their own.
+/// timeouts of their own. Once the last response of a closing connection is written, the
+/// client has `idle` to read it.
 final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -68,6 +72,9 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
             timer = nil
         case .awaitingHead:
             state = .waitingForFirstByte
+            arm(idle, context: context)
+        case .closingAfterResponse:
+            state = .inExchange
             arm(idle, context: context)
         }
         promise?.succeed()

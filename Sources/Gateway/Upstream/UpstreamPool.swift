@@ -10,22 +10,22 @@ import NIOSSL
 /// never need a lock or a hop between threads. Sendable only so that the registry can hold
 /// it: every method checks that it runs on the pool's own event loop.
 final class UpstreamPool: @unchecked Sendable {
+    /// Opens a new upstream connection on the given loop, its pipeline ending in an
+    /// `UpstreamConnectionHandler`. A socket in production (`socketConnector`); tests of
+    /// the client pipeline on an `EmbeddedEventLoop` hand over an `EmbeddedChannel`.
+    typealias Connector = @Sendable (any EventLoop) -> EventLoopFuture<any Channel>
+
     private let eventLoop: any EventLoop
-    private let upstream: GatewayConfiguration.Upstream
-    private let sslContext: NIOSSLContext?
-    private let connectTimeout: TimeAmount
+    private let connect: Connector
     private let maxIdle: Int
     private let metrics: GatewayMetrics?
     private var idle: [any Channel] = [] {
         didSet { if idle.count != oldValue.count { metrics?.upstreamIdleConnections(changedBy: idle.count - oldValue.count) } }
     }
 
-    init(eventLoop: any EventLoop, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
-         connectTimeout: TimeAmount, maxIdle: Int, metrics: GatewayMetrics?) {
+    init(eventLoop: any EventLoop, connect: @escaping Connector, maxIdle: Int, metrics: GatewayMetrics?) {
         self.eventLoop = eventLoop
-        self.upstream = upstream
-        self.sslContext = sslContext
-        self.connectTimeout = connectTimeout
+        self.connect = connect
         self.maxIdle = maxIdle
         self.metrics = metrics
     }
@@ -38,7 +38,7 @@ final class UpstreamPool: @unchecked Sendable {
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
         }
         let metrics = self.metrics
-        return connect()
+        return connect(eventLoop)
             .map { channel in
                 metrics?.upstreamConnectionOpened()
                 // Once per connection: a pooled one that closes leaves the pool.
@@ -70,24 +70,27 @@ final class UpstreamPool: @unchecked Sendable {
         idle.removeAll()
     }
 
-    private func connect() -> EventLoopFuture<any Channel> {
-        let sslContext = self.sslContext
+    /// Connects to the configured upstream over TCP (and TLS when it is https).
+    static func socketConnector(upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
+                                connectTimeout: TimeAmount) -> Connector {
         let serverName = upstream.serverName ?? upstream.host
-        return ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let sslContext {
-                        let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
-                        try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName))
+        return { eventLoop in
+            ClientBootstrap(group: eventLoop)
+                .connectTimeout(connectTimeout)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        if let sslContext {
+                            let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
+                            try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName))
+                        }
+                        try sync.addHTTPClientHandlers()
+                        try sync.addHandler(UpstreamConnectionHandler())
                     }
-                    try sync.addHTTPClientHandlers()
-                    try sync.addHandler(UpstreamConnectionHandler())
                 }
-            }
-            .connect(host: upstream.host, port: upstream.port)
+                .connect(host: upstream.host, port: upstream.port)
+        }
     }
 }
 
@@ -95,12 +98,11 @@ final class UpstreamPool: @unchecked Sendable {
 final class UpstreamPools: Sendable {
     private let pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)]
 
-    init(group: any EventLoopGroup, upstream: GatewayConfiguration.Upstream, sslContext: NIOSSLContext?,
-         timeouts: GatewayConfiguration.Timeouts, limits: GatewayConfiguration.Limits, metrics: GatewayMetrics? = nil) {
+    init(group: any EventLoopGroup, connect: @escaping UpstreamPool.Connector, limits: GatewayConfiguration.Limits,
+         metrics: GatewayMetrics? = nil) {
         var pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)] = [:]
         for eventLoop in group.makeIterator() {
-            let pool = UpstreamPool(eventLoop: eventLoop, upstream: upstream, sslContext: sslContext,
-                                    connectTimeout: TimeAmount(seconds: timeouts.upstreamConnect),
+            let pool = UpstreamPool(eventLoop: eventLoop, connect: connect,
                                     maxIdle: limits.maxIdleUpstreamConnections, metrics: metrics)
             pools[ObjectIdentifier(eventLoop)] = (eventLoop, pool)
         }
