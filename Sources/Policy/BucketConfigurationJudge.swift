@@ -95,8 +95,7 @@ public enum BucketConfigurationJudge {
     /// An XML body that may be absent (empty or blank): nil then, the document otherwise.
     private static func optionalDocument(_ body: [UInt8]) throws(S3Error) -> XMLTreeElement? {
         guard body.count <= maxBodyBytes else { throw S3Error.malformedXML() }
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return nil }
-        return try XMLTreeElement.parse(body)
+        return try XMLTreeElement.parseOptional(body)
     }
 
     /// The setting of one sub-resource's document (not `acl`, not `policy`).

@@ -69,6 +69,13 @@ public struct XMLTreeElement: Equatable, Sendable {
         return root
     }
 
+    /// An optional document (S3 takes an empty body for some of them): nil when the body
+    /// is empty or only whitespace, otherwise `parse(_:)`.
+    public static func parseOptional(_ bytes: [UInt8]) throws(S3Error) -> XMLTreeElement? {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return nil }
+        return try parse(bytes)
+    }
+
     /// Whether `<!DOCTYPE` occurs anywhere (even in a comment: refusing one harmless
     /// comment is cheaper than trusting every parser to ignore the rest).
     static func containsDoctype(_ bytes: [UInt8]) -> Bool {

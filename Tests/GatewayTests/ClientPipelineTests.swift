@@ -1,4 +1,5 @@
 import Audit
+import Credentials
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -15,11 +16,14 @@ import Testing
         let channel = EmbeddedChannel()
         let loop: EmbeddedEventLoop
         private let opened = NIOLockedValueBox<[EmbeddedChannel]>([])
+        /// The credentials and policy in force; a test replaces them as a reload does.
+        let inForce: NIOLockedValueBox<RequestPreparer>
 
         init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil) throws {
             loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
-            let preparer = try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials())
+            let inForce = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials()))
+            self.inForce = inForce
             let opened = self.opened
             let connect: UpstreamPool.Connector = { loop in
                 let upstream = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
@@ -32,7 +36,7 @@ import Testing
                 }
             }
             let environment = ClientConnectionHandler.Environment(
-                preparer: { preparer },
+                preparer: { inForce.withLockedValue { $0 } },
                 pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
                 responseHeaderRules: configuration.responseHeaderRules, audit: audit, logger: Logger(label: "test"),
@@ -289,6 +293,71 @@ import Testing
         try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(harness.isOpen)
+    }
+
+    /// A form head with no fields behind it is not an authenticated request: it gets
+    /// `timeouts.form_fields` for its whole field section, however slowly the bytes come.
+    @Test func aFormWhoseFieldsDoNotArriveInTimeIsCut() throws {
+        let harness = try Harness()
+        let form = try TestSetup.signedForm(bucket: "forms", key: "k", file: "hello")
+        try harness.send("POST /forms HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nContent-Type: \(form.contentType)\r\n"
+            + "Content-Length: \(form.body.utf8.count)\r\n\r\n")
+        for byte in form.body.utf8.prefix(9) {
+            harness.loop.advanceTime(by: .seconds(1))
+            try harness.send(String(UnicodeScalar(byte)))
+        }
+        #expect(try harness.output().isEmpty)
+        harness.loop.advanceTime(by: .seconds(1))
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(response.contains("<Code>RequestTimeout</Code>"))
+        #expect(harness.upstreams.isEmpty)
+        #expect(!harness.isOpen)
+    }
+
+    /// A form is verified against the keys in force when its fields are complete: a key
+    /// revoked (by a reload) after the head arrived no longer signs it.
+    @Test func aFormIsVerifiedWithTheKeysInForceWhenItsFieldsAreComplete() throws {
+        let harness = try Harness()
+        let form = try TestSetup.signedForm(bucket: "forms", key: "k", file: "hello")
+        try harness.send("POST /forms HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nContent-Type: \(form.contentType)\r\n"
+            + "Content-Length: \(form.body.utf8.count)\r\n\r\n")
+        let configuration = try TestSetup.configuration()
+        let revoked = try ClientCredentials.parse(TestSetup.clientsYAML.replacingOccurrences(of: TestSetup.clientKey,
+                                                                                            with: "GWREPLACEMENTKEY0001"),
+                                                  file: "clients.yaml")
+        harness.inForce.withLockedValue { $0 = try! RequestPreparer(configuration: configuration, credentials: revoked) }
+        try harness.send(form.body)
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        #expect(response.contains("<Code>InvalidAccessKeyId</Code>"))
+        #expect(harness.upstreams.isEmpty)
+    }
+
+    @Test func aFormWithValidFieldsGoesUpstream() throws {
+        let harness = try Harness()
+        let form = try TestSetup.signedForm(bucket: "forms", key: "k", file: "hello")
+        try harness.send("POST /forms HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nContent-Type: \(form.contentType)\r\n"
+            + "Content-Length: \(form.body.utf8.count)\r\n\r\n" + form.body)
+        let upstream = try #require(harness.upstreams.first)
+        let sent = try harness.sentUpstream(upstream)
+        #expect(sent.hasPrefix("POST /forms HTTP/1.1\r\n"))
+        #expect(sent.contains(TestSetup.upstreamKey))
+        #expect(!sent.contains(TestSetup.clientKey))
+    }
+
+    /// A SELECT restore writes objects the gateway does not judge: its body is read
+    /// before anything goes upstream, and it is refused.
+    @Test func aSelectRestoreNeverReachesTheUpstream() throws {
+        let harness = try Harness()
+        let body = "<RestoreRequest><Type>SELECT</Type><OutputLocation><S3><BucketName>b</BucketName>"
+            + "<Prefix>p</Prefix></S3></OutputLocation></RestoreRequest>"
+        try harness.send(harness.signedHead("POST", "/bkt/k?restore", headers: [("Content-Length", String(body.utf8.count))])
+            + body)
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        #expect(response.contains("SELECT restore"))
+        #expect(harness.upstreams.isEmpty)
     }
 
     @Test func aNonOriginFormTargetIsRefused() throws {

@@ -1,4 +1,6 @@
 import Credentials
+import Crypto
+@testable import FormUpload
 import Foundation
 import S3Core
 import S3Signing
@@ -58,6 +60,30 @@ enum TestSetup {
 
     static func preparer(_ yaml: String = configurationYAML()) throws -> RequestPreparer {
         try RequestPreparer(configuration: try configuration(yaml), credentials: try credentials())
+    }
+
+    /// A browser form (SigV4 POST policy, signed with the test client key) uploading
+    /// `file` to `bucket`/`key`: its multipart body and Content-Type.
+    static func signedForm(bucket: String, key: String, file: String, now: Date = Date()) throws
+        -> (body: String, contentType: String) {
+        let amzDate = SigningTime.amzDate(now)
+        let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: "us-east-1")
+        let credential = "\(clientKey)/\(scope.text)"
+        let document: [String: Any] = [
+            "expiration": PostPolicy.formatExpiration(now.addingTimeInterval(600)),
+            "conditions": [["bucket": bucket], ["key": key], ["x-amz-algorithm": "AWS4-HMAC-SHA256"],
+                           ["x-amz-credential": credential], ["x-amz-date": amzDate]],
+        ]
+        let policy = try JSONSerialization.data(withJSONObject: document).base64EncodedString()
+        let signingKey = SigV4SigningKeyCache.derive(secret: clientSecret, scope: scope)
+        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: signingKey))
+        let fields = [("key", key), ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential),
+                      ("x-amz-date", amzDate), ("policy", policy), ("x-amz-signature", signature)]
+        let boundary = "obsgate-test-boundary"
+        var body = fields.map { "--\(boundary)\r\nContent-Disposition: form-data; name=\"\($0.0)\"\r\n\r\n\($0.1)\r\n" }.joined()
+        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n"
+            + "Content-Type: text/plain\r\n\r\n\(file)\r\n--\(boundary)--\r\n"
+        return (body, "multipart/form-data; boundary=\(boundary)")
     }
 
     /// Headers of a request signed (SigV4 header form) with the test client key, as a

@@ -101,13 +101,14 @@ extension GatewayConfiguration {
 
         var timeouts = Timeouts()
         if let node = root["timeouts"] {
-            let fields = try node.mapping(allowed: ["request_head", "body_idle", "client_idle", "upstream_connect",
+            let fields = try node.mapping(allowed: ["request_head", "body_idle", "form_fields", "client_idle", "upstream_connect",
                                                     "upstream_first_byte", "upstream_idle", "drain"])
             func seconds(_ key: String, _ target: inout TimeInterval) throws(ConfigError) {
                 if let v = fields[key] { target = TimeInterval(try v.int(in: 1...86_400)) }
             }
             try seconds("request_head", &timeouts.requestHead)
             try seconds("body_idle", &timeouts.bodyIdle)
+            try seconds("form_fields", &timeouts.formFields)
             try seconds("client_idle", &timeouts.clientIdle)
             try seconds("upstream_connect", &timeouts.upstreamConnect)
             try seconds("upstream_first_byte", &timeouts.upstreamFirstByte)

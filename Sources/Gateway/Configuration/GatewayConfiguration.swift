@@ -60,6 +60,9 @@ public struct GatewayConfiguration: Sendable {
         public var requestHead: TimeInterval = 10
         /// Longest pause while a request body is being received.
         public var bodyIdle: TimeInterval = 30
+        /// A browser form's field section (everything before the file) must arrive within
+        /// this time of the request head: until then the request is not authenticated.
+        public var formFields: TimeInterval = 10
         /// A keep-alive client connection with no request in progress is closed after this.
         public var clientIdle: TimeInterval = 60
         public var upstreamConnect: TimeInterval = 5

@@ -248,13 +248,21 @@ public struct RequestPreparer: Sendable {
     /// Whether a request's body is read whole and judged (`judgeBody`) before anything
     /// goes upstream: bucket configurations that could undo the upload rules, under a policy.
     public func judgesBody(_ prepared: PreparedRequest) -> Bool {
-        policy != nil && BucketConfigurationJudge.judgesBody(prepared.operation)
+        prepared.operation == .restoreObject || (policy != nil && BucketConfigurationJudge.judgesBody(prepared.operation))
     }
 
     /// The judge phase: a bucket configuration (verified body, headers as they go
     /// upstream) against the upload rules of its bucket. Throws the denial naming the rule
     /// (kept in the decision of `facts`), or 400 for a body it cannot read.
     public func judgeBody(_ body: [UInt8], of prepared: PreparedRequest, facts: RequestFacts) throws(RequestRefusal) {
+        if prepared.operation == .restoreObject {
+            do throws(S3Error) {
+                try RestoreRequestJudge.judge(body)
+            } catch {
+                throw RequestRefusal(error: error.about(prepared.address.resource), facts: facts)
+            }
+            return
+        }
         guard let policy, let bucket = prepared.address.bucket else { return }
         var facts = facts
         do throws(S3Error) {

@@ -145,8 +145,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             classified = try preparer.classify(clientHead)
             exchange.classified = classified
             if let form = try preparer.startFormUpload(clientHead, classified) {
-                // The credentials are in the body: read the field section first.
+                // The credentials are in the body: read the field section first, within its
+                // deadline, however slowly it trickles in.
                 exchange.formFields = form
+                armFormFieldsDeadline(exchange)
                 if form.expectsContinue {
                     context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                                           promise: nil)
@@ -171,6 +173,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 throw RequestRefusal(error: error, facts: exchange.facts)
             }
             exchange.prepared = prepared
+            // A body announced but not sent must not hold the exchange open: the body-idle
+            // deadline runs from the head.
+            if exchange.announcesBody { armBodyIdleTimer(exchange) }
             if preparer.judgesBody(prepared) {
                 // A bucket configuration: its body is read and judged before anything goes upstream.
                 exchange.judgedBody = []
@@ -269,6 +274,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.formFields = form
             return
         }
+        exchange.formFieldsTimer?.cancel()
+        exchange.formFieldsTimer = nil
+        // Verified against the keys and policy in force now, not when the head arrived.
+        exchange.preparer = environment.preparer()
         do throws(RequestRefusal) {
             let ready = try exchange.preparer.completeFormUpload(form, parser: parser, requestId: exchange.requestId,
                                                                  now: Date())
@@ -663,6 +672,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 code: "RequestTimeout",
                 message: "Your socket connection to the server was not read from or written to within the timeout period.",
                 status: 400))
+        }
+    }
+
+    /// A browser form's fields must all arrive within `timeouts.form_fields` of its head.
+    private func armFormFieldsDeadline(_ exchange: Exchange) {
+        guard let context else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        exchange.formFieldsTimer = context.eventLoop.scheduleTask(in: TimeAmount(seconds: environment.timeouts.formFields)) {
+            let handler = bound.value
+            guard handler.exchange === exchange, exchange.formFields != nil else { return }
+            handler.refuse(exchange, with: S3Error(
+                code: "RequestTimeout",
+                message: "The form's fields did not arrive within the timeout period.", status: 400))
         }
     }
 

@@ -17,10 +17,11 @@ final class Exchange {
     let head: HTTPRequestHead
     /// The head's fields, as the phases and the audit record read them.
     let clientHeaders: HeaderFields
-    /// The credentials and policy in force when the request began: it finishes under them,
-    /// even when a reload replaces them meanwhile (a form upload is prepared only once its
-    /// fields have arrived).
-    let preparer: RequestPreparer
+    /// The credentials and policy the request is prepared under: those in force when its
+    /// head arrived, or for a browser form those in force when its fields were complete
+    /// (a key revoked meanwhile no longer signs it). It finishes under them, even when a
+    /// reload replaces them meanwhile.
+    var preparer: RequestPreparer
     let started = NIODeadline.now()
     /// When the upstream request head went out.
     var upstreamStarted: NIODeadline?
@@ -76,6 +77,8 @@ final class Exchange {
     var bytesOut = 0
 
     var firstByteTimer: Scheduled<Void>?
+    /// The deadline of a browser form's field section.
+    var formFieldsTimer: Scheduled<Void>?
     var bodyIdleTimer: Scheduled<Void>?
     var upstreamIdleTimer: Scheduled<Void>?
     /// When a client body part or an upstream response part last arrived: the idle
@@ -129,6 +132,8 @@ final class Exchange {
     func cancelTimers() {
         firstByteTimer?.cancel()
         firstByteTimer = nil
+        formFieldsTimer?.cancel()
+        formFieldsTimer = nil
         cancelBodyIdleTimer()
         cancelUpstreamIdleTimer()
     }
