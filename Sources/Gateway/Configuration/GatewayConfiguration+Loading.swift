@@ -92,11 +92,14 @@ extension GatewayConfiguration {
         var limits = Limits()
         if let node = root["limits"] {
             let fields = try node.mapping(allowed: ["max_header_count", "max_header_bytes", "max_chunk_size",
-                                                    "max_idle_upstream_connections"])
+                                                    "max_idle_upstream_connections", "max_connections",
+                                                    "max_connections_per_address"])
             if let v = fields["max_header_count"] { limits.maxHeaderCount = try v.int(in: 8...10_000) }
             if let v = fields["max_header_bytes"] { limits.maxHeaderBytes = try v.int(in: 1024...1_048_576) }
             if let v = fields["max_chunk_size"] { limits.maxChunkSize = try v.int(in: 8192...268_435_456) }
             if let v = fields["max_idle_upstream_connections"] { limits.maxIdleUpstreamConnections = try v.int(in: 0...10_000) }
+            if let v = fields["max_connections"] { limits.maxConnections = try v.int(in: 1...1_000_000) }
+            if let v = fields["max_connections_per_address"] { limits.maxConnectionsPerAddress = try v.int(in: 1...1_000_000) }
         }
 
         var timeouts = Timeouts()

@@ -53,6 +53,11 @@ public struct GatewayConfiguration: Sendable {
         public var maxChunkSize = 16 * 1024 * 1024
         /// Idle upstream connections kept per event loop.
         public var maxIdleUpstreamConnections = 64
+        /// Open client connections, in total: each holds a file descriptor, and one more
+        /// for its upstream connection while a request is in flight.
+        public var maxConnections = 4096
+        /// Open client connections from one source address.
+        public var maxConnectionsPerAddress = 1024
     }
 
     public struct Timeouts: Sendable {

@@ -38,6 +38,7 @@ public final class GatewayMetrics: Sendable {
     private let upstreamOpened: CoreMetrics.Counter
     private let upstreamConnectErrors: CoreMetrics.Counter
     private let upstreamIdle: CoreMetrics.Meter
+    private let clientConnections: CoreMetrics.Meter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -56,12 +57,15 @@ public final class GatewayMetrics: Sendable {
         upstreamOpened = CoreMetrics.Counter(label: "obsgate_upstream_connections_opened_total", factory: factory)
         upstreamConnectErrors = CoreMetrics.Counter(label: "obsgate_upstream_connect_errors_total", factory: factory)
         upstreamIdle = CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory)
+        clientConnections = CoreMetrics.Meter(label: "obsgate_client_connections", factory: factory)
         // Present from the start, so a scrape shows them at zero rather than missing.
         for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors] {
             counter.increment(by: 0)
         }
         inFlight.set(0)
         upstreamIdle.set(0)
+        clientConnections.set(0)
+        for limit in ConnectionLedger.Refusal.allCases { connectionRefused(limit, count: 0) }
     }
 
     func requestStarted() {
@@ -120,6 +124,16 @@ public final class GatewayMetrics: Sendable {
 
     func upstreamConnectFailed() {
         upstreamConnectErrors.increment()
+    }
+
+    func clientConnectionsOpen(_ count: Int) {
+        clientConnections.set(Double(count))
+    }
+
+    /// A client connection refused over a cap (`count` 0 only registers the series).
+    func connectionRefused(_ limit: ConnectionLedger.Refusal, count: Int = 1) {
+        CoreMetrics.Counter(label: "obsgate_client_connections_refused_total", dimensions: [("limit", limit.rawValue)],
+                            factory: factory).increment(by: count)
     }
 
     func upstreamIdleConnections(changedBy delta: Int) {

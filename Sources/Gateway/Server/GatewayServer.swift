@@ -30,7 +30,7 @@ public final class GatewayServer: Sendable {
     public let audit: AuditWriter?
     private let auditWatch = Mutex<RepeatedTask?>(nil)
     /// Client connections still open, so the drain can close the ones that outlast it.
-    private let clientConnections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    private let clientConnections: NIOLockedValueBox<ConnectionLedger>
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 group: any EventLoopGroup, logger: Logger) throws {
@@ -46,6 +46,8 @@ public final class GatewayServer: Sendable {
             upstream: configuration.upstream, sslContext: try Self.upstreamTLSContext(configuration.upstream),
             connectTimeout: TimeAmount(seconds: configuration.timeouts.upstreamConnect))
         pools = UpstreamPools(group: group, connect: connector, limits: configuration.limits, metrics: metrics)
+        clientConnections = NIOLockedValueBox(ConnectionLedger(maxTotal: configuration.limits.maxConnections,
+                                                               maxPerAddress: configuration.limits.maxConnectionsPerAddress))
         quiesce = ServerQuiescingHelper(group: group)
         // Last: the writer starts a thread, which nothing above may leave behind by throwing.
         do {
@@ -120,7 +122,7 @@ public final class GatewayServer: Sendable {
         deadline.cancel()
         // Exchanges still running after the drain time are cut; closing their connections
         // here (rather than at process exit) lets each one end and write its audit record.
-        let remaining = clientConnections.withLockedValue { Array($0.values) }
+        let remaining = clientConnections.withLockedValue { $0.channels }
         if !remaining.isEmpty {
             logger.warning("closing connections still busy after the drain time", metadata: ["connections": "\(remaining.count)"])
         }
@@ -182,10 +184,28 @@ public final class GatewayServer: Sendable {
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
-            .childChannelInitializer { [clientConnections] channel in
-                let id = ObjectIdentifier(channel)
-                clientConnections.withLockedValue { $0[id] = channel }
-                channel.closeFuture.whenComplete { _ in clientConnections.withLockedValue { $0[id] = nil } }
+            .childChannelInitializer { [clientConnections, metrics] channel in
+                let address = ConnectionLedger.address(of: channel)
+                // The gauge is set under the ledger's lock, so that it moves in order.
+                let refusal = clientConnections.withLockedValue { ledger in
+                    let refusal = ledger.admit(channel, from: address)
+                    metrics.clientConnectionsOpen(ledger.count)
+                    return refusal
+                }
+                if let refusal {
+                    metrics.connectionRefused(refusal)
+                    return channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                        try sync.addHandler(ConnectionLimitRefusal(linger: TimeAmount(seconds: timeouts.requestHead)))
+                    }
+                }
+                channel.closeFuture.whenComplete { _ in
+                    clientConnections.withLockedValue { ledger in
+                        ledger.remove(channel)
+                        metrics.clientConnectionsOpen(ledger.count)
+                    }
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureClientPipeline(channel, tls: tls, limits: limits, timeouts: timeouts,
                                                      environment: environment)
