@@ -214,6 +214,7 @@ enum RedirectRule: Sendable {
     var isStrip: Bool { if case .strip = self { true } else { false } }
 
     func violation(_ headers: UploadHeaders, operation: PolicedOperation) -> String? {
+        if let reason = copyKeepsUnjudged(headers, operation: operation, what: "its website redirect") { return reason }
         guard operation.carriesObjectHeaders, let field = headers[.websiteRedirectLocation] else { return nil }
         let value = field.value
         switch self {
@@ -335,9 +336,7 @@ struct MetadataRule: Sendable {
 
     func violation(_ headers: UploadHeaders, operation: PolicedOperation) -> String? {
         guard operation.carriesObjectHeaders else { return nil }
-        if operation == .copyObject, !requiredKeys.isEmpty, headers[.metadataDirective]?.value != "REPLACE" {
-            return "CopyObject must carry x-amz-metadata-directive: REPLACE with the required metadata (\(requiredKeys.map { "x-amz-meta-\($0)" }.joined(separator: ", "))): with COPY the source object's metadata is kept unchecked"
-        }
+        if let reason = copyKeepsUnjudged(headers, operation: operation, what: "its user metadata") { return reason }
         for key in requiredKeys where !headers.metadata.contains(where: { $0.key == key }) {
             return "the metadata header x-amz-meta-\(key) is required"
         }
@@ -351,6 +350,15 @@ struct MetadataRule: Sendable {
         }
         return nil
     }
+}
+
+/// A CopyObject without `x-amz-metadata-directive: REPLACE` (`x-obs-metadata-directive`)
+/// keeps the source object's metadata — and on some stores its website redirect — which the
+/// gateway cannot see: under a rule that judges those, the copy must replace them with
+/// headers the rule can judge. nil for anything else.
+func copyKeepsUnjudged(_ headers: UploadHeaders, operation: PolicedOperation, what: String) -> String? {
+    guard operation == .copyObject, headers[.metadataDirective]?.value != "REPLACE" else { return nil }
+    return "CopyObject must carry x-amz-metadata-directive: REPLACE: with COPY the source object keeps \(what), which the gateway cannot judge"
 }
 
 /// A compiled regular expression (ICU syntax, as NSRegularExpression) matched against the
