@@ -37,6 +37,28 @@ import YAMLConfig
         #expect(forOBS.headers["x-obs-storage-class"] == ["WARM"])
     }
 
+    @Test(arguments: [
+        // (upstream host, client origin, client style, upstream Location, client Location)
+        ("10.0.0.5:7480", "https://gw.example", AddressingStyle.path, "http://10.0.0.5:7480/bkt/a/b%20c?x=1", "https://gw.example/bkt/a/b%20c?x=1"),
+        ("10.0.0.5:7480", "https://bkt.s3.gw.example", .virtualHosted, "http://10.0.0.5:7480/bkt/a/b", "https://bkt.s3.gw.example/a/b"),
+        ("obs.internal", "http://127.0.0.1:9000", .path, "https://bkt.obs.internal/a/b", "http://127.0.0.1:9000/bkt/a/b"),
+        ("obs.internal", "https://bkt.s3.gw.example", .virtualHosted, "HTTPS://BKT.OBS.INTERNAL:443/a", "https://bkt.s3.gw.example/a"),
+        ("obs.internal", "https://bkt.s3.gw.example", .virtualHosted, "https://bkt.obs.internal", "https://bkt.s3.gw.example/"),
+        ("10.0.0.5:7480", "https://gw.example", .path, "http://10.0.0.5:7480", "https://gw.example/"),
+        // Not at the upstream: a form's success_action_redirect target, a relative URL.
+        ("10.0.0.5:7480", "https://gw.example", .path, "https://app.example/done?bucket=bkt", "https://app.example/done?bucket=bkt"),
+        ("10.0.0.5:7480", "https://gw.example", .path, "http://10.0.0.50:7480/bkt/k", "http://10.0.0.50:7480/bkt/k"),
+        ("10.0.0.5:7480", "https://gw.example", .path, "/bkt", "/bkt"),
+    ])
+    func anUpstreamLocationIsPutAtTheGateway(_ upstream: String, _ origin: String, _ style: AddressingStyle,
+                                            _ location: String, _ expected: String) {
+        let rewriter = UpstreamLocationRewriter(upstreamHost: upstream, clientOrigin: origin, clientStyle: style)
+        let rewritten = ResponseHeadRewriter(rules: []).rewrite(Self.head([("Location", location)], status: .created),
+                                                                requestId: "G", clientDialect: .s3, operation: "PostObject",
+                                                                location: rewriter)
+        #expect(rewritten.headers["Location"] == [expected])
+    }
+
     @Test func configuredRulesApplyInOrderAndByScope() throws {
         let configuration = try TestSetup.configuration(TestSetup.configurationYAML(extra: """
             response_headers:

@@ -581,10 +581,19 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
         let rewriter = ResponseHeadRewriter(rules: environment.responseHeaderRules)
         var rewritten = rewriter.rewrite(head, requestId: exchange.requestId, clientDialect: clientDialect(of: exchange),
-                                         operation: exchange.prepared?.operation.name)
+                                         operation: exchange.prepared?.operation.name, location: locationRewriter(of: exchange))
         rewritten.version = exchange.head.version
         if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
         return rewritten
+    }
+
+    /// Maps upstream URLs to the gateway as this client addressed it; nil before the
+    /// request was understood (the gateway's own answers carry no Location).
+    private func locationRewriter(of exchange: Exchange) -> UpstreamLocationRewriter? {
+        guard let prepared = exchange.prepared, let host = exchange.clientHeaders["host"] else { return nil }
+        return UpstreamLocationRewriter(upstreamHost: exchange.preparer.configuration.upstream.hostHeader,
+                                        clientOrigin: (environment.isTLS ? "https://" : "http://") + host,
+                                        clientStyle: prepared.address.style)
     }
 
     /// The dialect of the client: from its verified signature, or — for a request refused
