@@ -102,6 +102,8 @@ public struct MultipartFormParser: Sendable {
 
     /// `CRLF "--" boundary`.
     private let delimiter: [UInt8]
+    /// The file's bytes so far are the start of `"--" boundary`.
+    private var fileBeginsLikeDelimiter = true
     private var state: State = .fieldSection(.preamble)
     /// Field section bytes not parsed yet, preceded by a virtual CRLF so that the first
     /// dash-boundary is found as a delimiter like every other.
@@ -289,6 +291,9 @@ public struct MultipartFormParser: Sendable {
                 }
                 guard end - start <= limits.maxFieldSize else {
                     throw S3Error.maxPostPreDataLengthExceeded("the field '\(Self.printable(name))' is longer than \(limits.maxFieldSize) bytes")
+                }
+                if buffer[start..<end].starts(with: delimiter.dropFirst(2)) {
+                    throw Self.beginsWithBoundary("the field '\(Self.printable(name))'")
                 }
                 guard let value = String(validating: buffer[start..<end], as: UTF8.self) else {
                     throw S3Error.malformedPOSTRequest("the value of the field '\(Self.printable(name))' is not UTF-8")
@@ -525,8 +530,25 @@ public struct MultipartFormParser: Sendable {
     private mutating func emitFileData(_ bytes: UnsafeRawBufferPointer,
                                        _ handle: (Event) throws(S3Error) -> Void) throws(S3Error) {
         guard !bytes.isEmpty else { return }
+        let dashBoundary = delimiter.dropFirst(2)
+        if fileBeginsLikeDelimiter {
+            let compared = min(bytes.count, dashBoundary.count - fileLength)
+            if bytes.prefix(compared).elementsEqual(dashBoundary.dropFirst(fileLength).prefix(compared)) {
+                if fileLength + compared == dashBoundary.count { throw Self.beginsWithBoundary("the file") }
+            } else {
+                fileBeginsLikeDelimiter = false
+            }
+        }
         fileLength += bytes.count
         try handle(.fileData(bytes))
+    }
+
+    /// Content that begins with `"--" boundary` is where parsers that look for the boundary
+    /// at the very start of a part's content (Go's mime/multipart, used by MinIO and
+    /// SeaweedFS) end the part, while RFC 2046 wants a CRLF before it: the store would read
+    /// a different form than the one verified, so it is refused.
+    static func beginsWithBoundary(_ what: String) -> S3Error {
+        S3Error.malformedPOSTRequest("\(what) begins with the form's boundary, which stores read differently")
     }
 
     // MARK: - Helpers

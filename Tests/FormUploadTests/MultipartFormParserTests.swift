@@ -75,6 +75,29 @@ import Testing
         #expect(throws: S3Error.self) { try parse(body(malformed), pieceSize: pieceSize) }
     }
 
+    /// Go's mime/multipart (MinIO, SeaweedFS) ends a part whose content begins with
+    /// `--boundary`; RFC 2046 wants a CRLF first. A form the store would read differently
+    /// is refused, however the bytes are cut.
+    @Test(arguments: [1, 3, 0])
+    func contentThatBeginsWithTheBoundaryIsRefused(_ pieceSize: Int) throws {
+        let file = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n--b0undary--\r\nrest\r\n--b0undary--"
+        let field = "--b0undary\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n--b0undary\r\n"
+            + "--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b0undary--"
+        for text in [file, field] {
+            do {
+                _ = try parse(body(text), pieceSize: pieceSize)
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(error.message.contains("begins with the form's boundary"))
+            }
+        }
+        // Almost the boundary is data.
+        let almost = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n--b0undarX\r\n--b0undary--"
+        #expect(try parse(body(almost), pieceSize: pieceSize).fileData == body("--b0undarX"))
+        let short = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n--b0\r\n--b0undary--"
+        #expect(try parse(body(short), pieceSize: pieceSize).fileData == body("--b0"))
+    }
+
     @Test func thePreambleAndTransportPaddingAreAccepted() throws {
         let text = "ignored preamble\r\n--b0undary \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b0undary\r\n"
             + "content-disposition: FORM-DATA;name=file;filename=x\r\n\r\n\r\n--b0undary-- \r\n\r\n"
