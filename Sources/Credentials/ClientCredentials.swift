@@ -10,6 +10,8 @@ public struct ClientIdentity: Sendable, Equatable {
     public let groups: [String]
     /// The upstream credential profile this principal's requests are re-signed with.
     public let upstreamProfile: String
+    /// The entry named its profile (`upstream_profile`) rather than taking `default`.
+    public var namesUpstreamProfile = true
 }
 
 /// The client credentials file: gateway-issued access keys and their secrets, mapped to
@@ -37,6 +39,11 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
 
     /// The upstream profiles the file names, so the gateway config can check each exists.
     public var upstreamProfiles: Set<String> { Set(identities.values.map(\.upstreamProfile)) }
+
+    /// The principals whose entry names no `upstream_profile` (they get `default`).
+    public var principalsWithoutProfile: [String] {
+        identities.values.filter { !$0.namesUpstreamProfile }.map(\.principal).sorted()
+    }
 
     public var description: String { "ClientCredentials(\(identities.count) clients, secrets redacted)" }
 
@@ -98,7 +105,8 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
             identities[accessKey] = ClientIdentity(
                 accessKeyId: accessKey, principal: principal,
                 groups: try fields["groups"]?.stringList() ?? [],
-                upstreamProfile: try fields["upstream_profile"]?.nonEmptyString() ?? "default")
+                upstreamProfile: try fields["upstream_profile"]?.nonEmptyString() ?? "default",
+                namesUpstreamProfile: fields["upstream_profile"] != nil)
         }
         return ClientCredentials(identities: identities, secrets: secrets)
     }

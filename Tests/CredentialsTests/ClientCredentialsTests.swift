@@ -116,13 +116,14 @@ struct ClientCredentialsTests {
         #expect(credentials.identity(forAccessKey: "GWALICE000000000001") == ClientIdentity(
             accessKeyId: "GWALICE000000000001", principal: "alice", groups: ["finance", "admins"], upstreamProfile: "production"))
         #expect(credentials.identity(forAccessKey: "GWBOB") == ClientIdentity(
-            accessKeyId: "GWBOB", principal: "bob", groups: [], upstreamProfile: "default"))
+            accessKeyId: "GWBOB", principal: "bob", groups: [], upstreamProfile: "default", namesUpstreamProfile: false))
         #expect(credentials.identity(forAccessKey: "GWCAROL") == ClientIdentity(
-            accessKeyId: "GWCAROL", principal: "carol", groups: [], upstreamProfile: "default"))
+            accessKeyId: "GWCAROL", principal: "carol", groups: [], upstreamProfile: "default", namesUpstreamProfile: false))
         #expect(credentials.identity(forAccessKey: "GWDAVE") == ClientIdentity(
             accessKeyId: "GWDAVE", principal: "dave", groups: ["ops"], upstreamProfile: "default"))
         #expect(credentials.identity(forAccessKey: "GWNOBODY") == nil)
         #expect(credentials.upstreamProfiles == ["production", "default"])
+        #expect(credentials.principalsWithoutProfile == ["bob", "carol"])
     }
 
     @Test func descriptionIsRedacted() throws {

@@ -284,6 +284,22 @@ import Testing
         #expect(refusal?.facts.operation == .createMultipartUpload)
     }
 
+    /// With one upstream profile an entry may leave `upstream_profile` out; with several,
+    /// an entry without one (perhaps cut short in a half-written file) is refused.
+    @Test func withSeveralProfilesEveryClientMustNameOne() throws {
+        let twoProfiles = try TestSetup.configuration(TestSetup.configurationYAML().replacingOccurrences(
+            of: "  profiles:\n", with: "  profiles:\n    archive:\n      access_key: ARCHIVEKEY\n      secret_key: archive-secret\n"))
+        #expect(twoProfiles.upstream.profiles.count == 2)
+        do {
+            _ = try RequestPreparer(configuration: twoProfiles, credentials: try TestSetup.credentials())
+            Issue.record("accepted entries without upstream_profile")
+        } catch {
+            #expect("\(error)".contains("must name its upstream_profile; these do not: platform, tester"))
+        }
+        _ = try RequestPreparer(configuration: twoProfiles, credentials: try ClientCredentialsFixture.withProfile("archive"))
+        _ = try RequestPreparer(configuration: try TestSetup.configuration(), credentials: try TestSetup.credentials())
+    }
+
     @Test func credentialsNamingAnUndefinedProfileAreRefusedAtStart() throws {
         let credentials = try ClientCredentialsFixture.withProfile("archive")
         #expect(throws: GatewayStartupError.self) {

@@ -51,6 +51,12 @@ public struct RequestPreparer: Sendable {
                                            region: configuration.upstream.region, keyCache: keyCache)
         }
         self.signers = signers
+        let unnamed = credentials.principalsWithoutProfile
+        if signers.count > 1, !unnamed.isEmpty {
+            // With one profile, `default` is the obvious one; with several, an entry cut
+            // short (a half-written file) must not quietly get whatever `default` can do.
+            throw GatewayStartupError("the configuration defines several upstream profiles, so every client entry must name its upstream_profile; these do not: \(unnamed.joined(separator: ", "))")
+        }
         let missing = credentials.upstreamProfiles.subtracting(signers.keys).sorted()
         guard missing.isEmpty else {
             throw GatewayStartupError("the client credentials name upstream profiles that the configuration does not define: \(missing.joined(separator: ", "))")

@@ -6,9 +6,9 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Hot reload of the client credentials and the upload policy (and reopening the audit
-/// files): on SIGHUP, and — credentials and policy only — when one of
-/// the watched files changes (checked every `pollInterval`; a Kubernetes ConfigMap update
-/// swaps a symlink, so the resolved file is what is watched). The new set is loaded and
+/// files): on SIGHUP, and — credentials and policy only — when one of the watched files
+/// has changed and holds still (read every `pollInterval`; `ReloadDebouncer` waits for two
+/// equal reads; a Kubernetes ConfigMap update swaps a symlink, which reading follows). The new set is loaded and
 /// validated completely first; on any error the previous one stays in force, the error is
 /// logged with its location and counted.
 public struct ConfigurationReloader: Service {
@@ -39,14 +39,10 @@ public struct ConfigurationReloader: Service {
                 }
             }
             group.addTask {
-                var stamps = fileStamps()
+                var debouncer = ReloadDebouncer(loaded: fileContents())
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: pollInterval)
-                    let current = fileStamps()
-                    if current != stamps {
-                        stamps = current
-                        reload(reason: "file changed")
-                    }
+                    if debouncer.observe(fileContents()) { reload(reason: "file changed") }
                 }
             }
             try? await gracefulShutdown()
@@ -66,14 +62,8 @@ public struct ConfigurationReloader: Service {
         }
     }
 
-    /// Modification time and size of each watched file, following symlinks.
-    private func fileStamps() -> [String] {
-        watchedFiles.map { path in
-            let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-            let attributes = try? FileManager.default.attributesOfItem(atPath: resolved)
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
-            return "\(resolved)|\(modified)|\(size)"
-        }
+    /// The contents of each watched file, symlinks followed (nil: unreadable).
+    private func fileContents() -> ReloadDebouncer.Snapshot {
+        watchedFiles.map { FileManager.default.contents(atPath: URL(fileURLWithPath: $0).resolvingSymlinksInPath().path) }
     }
 }
