@@ -319,8 +319,10 @@ for sink in file_sinks(vm_audit):
           f"VM audit file {path} is not under the unit's ReadWritePaths/LogsDirectory {unit_writable}")
     rotated = any(fnmatch.fnmatch(path, g) for g in rotate_globs)
     check(rotated, f"VM audit file {path} is not matched by obsgate.logrotate ({rotate_globs})")
-    check(not (rotated and "max_bytes" in sink),
-          f"VM audit file {path}: max_bytes and logrotate would both rotate it (docs/audit.md: not both)")
+    # Without max_bytes the gateway rotates at its default size: logrotate needs max_bytes: 0.
+    check(not (rotated and sink.get("max_bytes") != 0),
+          f"VM audit file {path}: the gateway's own rotation (max_bytes absent or above 0) and logrotate would "
+          f"both rotate it (docs/audit.md: not both; set max_bytes: 0)")
     # The same file from the image (docker run with deploy/config mounted): the directory
     # exists and belongs to the image's USER, so that a named volume there inherits it.
     dirs = re.findall(r"install -d -o (\d+) -g (\d+) -m \d+ (\S+)", dockerfile)
@@ -348,10 +350,11 @@ for sink, how in k8s_files:
     if not check(vol is not None, f"the ConfigMap's {how}audit file sink {path}: {mount} is not a writable volumeMount "
                  f"of the Deployment ({sorted(writable_mounts)})"):
         continue
-    check("max_bytes" in sink, f"the ConfigMap's {how}audit file sink {path}: no max_bytes (no logrotate runs in a pod)")
+    check(sink.get("max_bytes") != 0, f"the ConfigMap's {how}audit file sink {path}: max_bytes: 0 turns rotation off "
+          f"(no logrotate runs in a pod)")
     limit = bytes_of(vol.get("emptyDir", {}).get("sizeLimit", "")) if "emptyDir" in vol else None
-    if "max_bytes" in sink and limit:
-        need = (int(sink.get("keep", 5)) + 1) * int(sink["max_bytes"])
+    if sink.get("max_bytes") != 0 and limit:
+        need = (int(sink.get("keep", 5)) + 1) * int(sink.get("max_bytes", 268435456))
         check(need <= limit, f"the ConfigMap's {how}audit file sink {path}: (keep + 1) × max_bytes = {need} bytes "
               f"exceeds the volume's sizeLimit {vol['emptyDir']['sizeLimit']} (the kubelet would evict the pod)")
 if commented:

@@ -60,6 +60,11 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var errorCode: String?
     /// The multipart upload the request started or worked on.
     public var uploadId: String?
+    /// Records of unauthenticated refusals from this record's client address left out
+    /// since the previous one written (`AuditRefusalThrottle`).
+    public var suppressed: Int?
+    /// Some values were longer than `maxValueBytes` and were cut there.
+    public internal(set) var truncated: Bool?
     public var bytesIn: Int64 = 0
     public var bytesOut: Int64 = 0
     public var durationMs: Int64 = 0
@@ -86,7 +91,7 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         case bucket, key, decision, accessRule = "access_rule", rules, deniedBy = "denied_by", denyReason = "deny_reason", mutations
         case wouldHave = "would_have", wouldHaveDeniedBy = "would_have_denied_by"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version", headers, status
-        case errorCode = "error_code", uploadId = "upload_id", bytesIn = "bytes_in", bytesOut = "bytes_out"
+        case errorCode = "error_code", uploadId = "upload_id", suppressed, truncated, bytesIn = "bytes_in", bytesOut = "bytes_out"
         case durationMs = "duration_ms", seq, prev, hash
     }
 }

@@ -113,7 +113,7 @@ public final class AuditWriter: @unchecked Sendable {
     public var queueDepth: Int { depth.load(ordering: .relaxed) }
     /// Failed attempts to open, write or sync a sink.
     public var writeErrors: Int { errors.load(ordering: .relaxed) }
-    /// Object-creating requests let through while the trail was unhealthy (`fail_closed: false`).
+    /// State-changing requests let through while the trail was unhealthy (`fail_closed: false`).
     public var failOpenAdmissions: Int { admittedUnhealthy.load(ordering: .relaxed) }
 
     /// False from a failed write, open or sync until a later attempt on that sink succeeds.
@@ -122,15 +122,26 @@ public final class AuditWriter: @unchecked Sendable {
     /// The most recent failure, for the log line that says why the trail is unhealthy.
     public var lastWriteError: AuditIOError? { lastError.withLock { $0 } }
 
-    /// The fail-closed check, for a request that would create an object, before it goes
-    /// upstream. True when the trail is healthy and the queue has room. Otherwise false
-    /// with `fail_closed: true` (answer 503), and true with `fail_closed: false`, counted
-    /// in `failOpenAdmissions`.
-    public func admitsObjectCreation() -> Bool {
-        if isHealthy && queueDepth < capacity { return true }
-        if failClosed { return false }
+    /// How the fail-closed check answered a request that changes state.
+    public enum Admission: Sendable, Equatable {
+        /// The trail is healthy and has room: the request's record is kept even if the
+        /// queue fills meanwhile (`append(_:keepWhenFull:)`).
+        case recorded
+        /// The trail is unhealthy or full, and `fail_closed: false` lets the request
+        /// through anyway (counted in `failOpenAdmissions`); its record is queued like any
+        /// other, and dropped when the queue is full, so memory stays bounded.
+        case unrecorded
+        /// `fail_closed: true` and the trail cannot take the record: answer 503.
+        case refused
+    }
+
+    /// The fail-closed check, for a request that changes state (`S3Operation.changesState`),
+    /// before it goes upstream.
+    public func admitsStateChange() -> Admission {
+        if isHealthy && queueDepth < capacity { return .recorded }
+        if failClosed { return .refused }
         admittedUnhealthy.add(1, ordering: .relaxed)
-        return true
+        return .unrecorded
     }
 
     // MARK: - Appending
@@ -182,6 +193,8 @@ public final class AuditWriter: @unchecked Sendable {
     }
 
     private func enqueue(_ record: AuditRecord, keepWhenFull: Bool, waiter: CheckedContinuation<Bool, Never>?) -> Bool {
+        var record = record
+        record.capValues()
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, keepWhenFull || queue.count + heldCount < capacity else {

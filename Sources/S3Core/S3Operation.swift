@@ -71,6 +71,24 @@ public enum S3Operation: Hashable, Sendable {
         }
     }
 
+    /// Whether the operation changes what the store holds or how (objects, their ACLs,
+    /// tags, retention, uploads, buckets and their settings), as opposed to reading it:
+    /// while the audit trail cannot be written, `fail_closed` refuses exactly these.
+    public var changesState: Bool {
+        switch self {
+        case .listBuckets, .headBucket, .listObjects, .listObjectsV2, .listObjectVersions, .listMultipartUploads,
+             .getBucketConfiguration, .listParts, .getObject, .headObject, .selectObjectContent,
+             .getObjectAttributes, .getObjectConfiguration, .unknown:
+            return false
+        case .createBucket, .deleteBucket, .deleteObjects, .postObject, .putBucketConfiguration,
+             .deleteBucketConfiguration, .createMultipartUpload, .uploadPart, .uploadPartCopy,
+             .completeMultipartUpload, .abortMultipartUpload, .putObject, .copyObject, .appendObject,
+             .modifyObjectMetadata, .deleteObject, .restoreObject, .putObjectConfiguration,
+             .deleteObjectConfiguration:
+            return true
+        }
+    }
+
     /// Whether the operation creates or replaces object content, its storage class or its
     /// encryption: the operations the upload policy must see (no bypass).
     public var createsObject: Bool {

@@ -31,17 +31,25 @@ struct AuditConfigurationTests {
               batch_max_ms: 250
               queue_capacity: 50000
               fail_closed: true
+              unauthenticated_refusals: {per_second: 5, burst: 20}
             """)
         #expect(configuration == AuditConfiguration(
             sinks: [.file(path: "/var/log/obsgate/audit.log", maxBytes: 104_857_600, keep: 10), .stdout],
-            flush: .batch, batchMaxMilliseconds: 250, queueCapacity: 50_000, failClosed: true))
+            flush: .batch, batchMaxMilliseconds: 250, queueCapacity: 50_000, failClosed: true,
+            refusalLimit: .init(perSecond: 5, burst: 20)))
     }
 
     @Test func defaults() throws {
         let configuration = try parse("audit:\n  sinks: [{type: file, path: audit.log}]\n")
-        #expect(configuration == AuditConfiguration(sinks: [.file(path: "/etc/obsgate/audit.log", maxBytes: nil, keep: 5)]))
+        #expect(configuration == AuditConfiguration(sinks: [.file(path: "/etc/obsgate/audit.log", maxBytes: 268_435_456, keep: 5)]))
         #expect(configuration.flush == .batch && configuration.batchMaxMilliseconds == 100)
         #expect(configuration.queueCapacity == 10_000 && !configuration.failClosed)
+        #expect(configuration.refusalLimit == .init(perSecond: 10, burst: 100))
+    }
+
+    @Test func maxBytesZeroTurnsRotationOff() throws {
+        let configuration = try parse("audit:\n  sinks: [{type: file, path: audit.log, max_bytes: 0}]\n")
+        #expect(configuration.sinks == [.file(path: "/etc/obsgate/audit.log", maxBytes: nil, keep: 5)])
     }
 
     @Test func perRecordFlush() throws {
@@ -50,7 +58,7 @@ struct AuditConfigurationTests {
 
     @Test func aRelativePathStaysRelativeWithoutABaseDirectory() throws {
         let configuration = try parse("audit:\n  sinks: [{type: file, path: logs/audit.log}]\n", baseDirectory: nil)
-        #expect(configuration.sinks == [.file(path: "logs/audit.log", maxBytes: nil, keep: 5)])
+        #expect(configuration.sinks == [.file(path: "logs/audit.log", maxBytes: 268_435_456, keep: 5)])
     }
 
     static let errors: [AuditConfigurationErrorCase] = [
@@ -59,7 +67,7 @@ struct AuditConfigurationTests {
         .init(name: "empty sinks", yaml: "audit:\n  sinks: []\n",
               location: "2:10", message: "audit.sinks: at least one sink is required"),
         .init(name: "unknown key", yaml: "audit:\n  sinks: [{type: stdout}]\n  flsuh: batch\n",
-              location: "3:3", message: "audit: unknown key 'flsuh' (expected one of: batch_max_ms, fail_closed, flush, queue_capacity, sinks)"),
+              location: "3:3", message: "audit: unknown key 'flsuh' (expected one of: batch_max_ms, fail_closed, flush, queue_capacity, sinks, unauthenticated_refusals)"),
         .init(name: "unknown sink type", yaml: "audit:\n  sinks:\n    - type: syslog\n",
               location: "3:13", message: "audit.sinks[0].type: expected file or stdout, found 'syslog'"),
         .init(name: "file without path", yaml: "audit:\n  sinks:\n    - type: file\n",
@@ -67,9 +75,11 @@ struct AuditConfigurationTests {
         .init(name: "empty path", yaml: "audit:\n  sinks:\n    - {type: file, path: ''}\n",
               location: "3:26", message: "audit.sinks[0].path: must not be empty"),
         .init(name: "max_bytes too small", yaml: "audit:\n  sinks:\n    - {type: file, path: a.log, max_bytes: 100}\n",
-              location: "3:44", message: "audit.sinks[0].max_bytes: must be between 4096 and"),
-        .init(name: "keep without max_bytes", yaml: "audit:\n  sinks:\n    - {type: file, path: a.log, keep: 3}\n",
-              location: "3:39", message: "audit.sinks[0].keep: applies only with max_bytes"),
+              location: "3:44", message: "audit.sinks[0].max_bytes: expected 0 (no rotation) or at least 4096"),
+        .init(name: "keep without rotation", yaml: "audit:\n  sinks:\n    - {type: file, path: a.log, max_bytes: 0, keep: 3}\n",
+              location: "3:53", message: "audit.sinks[0].keep: applies only with rotation (max_bytes above 0)"),
+        .init(name: "refusal limit zero", yaml: "audit:\n  sinks: [{type: stdout}]\n  unauthenticated_refusals: {per_second: 0}\n",
+              location: "3:42", message: "audit.unauthenticated_refusals.per_second: must be between 1 and 1000000, found 0"),
         .init(name: "keep zero", yaml: "audit:\n  sinks:\n    - {type: file, path: a.log, max_bytes: 4096, keep: 0}\n",
               location: "3:56", message: "audit.sinks[0].keep: must be between 1 and 1000, found 0"),
         .init(name: "path on stdout", yaml: "audit:\n  sinks:\n    - {type: stdout, path: a.log}\n",

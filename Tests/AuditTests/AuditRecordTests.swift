@@ -34,6 +34,28 @@ struct AuditRecordTests {
         #expect(decoded.seq == 0 && decoded.prev == AuditChain.genesis && decoded.hash?.count == 64)
     }
 
+    /// A client-chosen value as long as a request head is cut at `maxValueBytes` (on a
+    /// character boundary) and the record says so; the chain covers the line as written.
+    @Test func longValuesAreCutAndMarked() throws {
+        var record = sampleRecord(1)
+        record.key = String(repeating: "é", count: 30_000)
+        record.accessKeyId = String(repeating: "A", count: 60_000)
+        record.setHeaders(HeaderFields([("x-amz-storage-class", String(repeating: "S", count: 5000))]))
+        record.capValues()
+        #expect(record.truncated == true)
+        #expect(record.key == String(repeating: "é", count: 512))
+        #expect(record.accessKeyId?.utf8.count == AuditRecord.maxValueBytes)
+        #expect(record.headers?["x-amz-storage-class"]?.utf8.count == AuditRecord.maxValueBytes)
+        var chain = AuditChain()
+        let line = try chain.seal(record)
+        #expect(line.count < 8 * 1024)
+        #expect(String(decoding: line, as: UTF8.self).contains("\"truncated\":true"))
+
+        var short = sampleRecord(2)
+        short.capValues()
+        #expect(short == sampleRecord(2), "nothing to cut: nothing marked")
+    }
+
     @Test func absentFieldsAreLeftOut() throws {
         let record = AuditRecord(time: june1, requestId: "R", method: "GET", operation: "ListBuckets", decision: .refused)
         let object = try JSONSerialization.jsonObject(with: Data(try AuditChain().sealing(record))) as! [String: Any]

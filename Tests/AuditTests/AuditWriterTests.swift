@@ -63,14 +63,14 @@ struct AuditWriterTests {
         #expect(!(await writer.appendAndWait(sampleRecord(1004))))
         #expect(writer.recordsDropped == 1001)
         #expect(writer.queueDepth == 3)
-        #expect(!writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .refused)
 
         #expect(writer.append(sampleRecord(1005), keepWhenFull: true))
         #expect(writer.queueDepth == 4 && writer.recordsDropped == 1001)
 
         sink.release()
         #expect(await eventually { writer.recordsWritten == 4 && writer.queueDepth == 0 })
-        #expect(writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .recorded)
         #expect(sink.events.prefix(4) == ["write REQ1", "sync", "write REQ2,REQ3,REQ1005", "sync"],
                 "per-record: one fsync per group that queued meanwhile")
         await writer.shutdown()
@@ -80,10 +80,29 @@ struct AuditWriterTests {
         let sink = ScriptedSink(blockFirstWrite: true)
         let writer = writer(sink, capacity: 1, failClosed: false)
         writer.append(sampleRecord(1))
-        #expect(writer.admitsObjectCreation() && writer.failOpenAdmissions == 1)
+        #expect(writer.admitsStateChange() == .unrecorded && writer.failOpenAdmissions == 1)
         sink.release()
         #expect(await eventually { writer.queueDepth == 0 })
-        #expect(writer.admitsObjectCreation() && writer.failOpenAdmissions == 1)
+        #expect(writer.admitsStateChange() == .recorded && writer.failOpenAdmissions == 1)
+        await writer.shutdown()
+    }
+
+    /// With `fail_closed: false` a request let through while the trail is full still
+    /// queues its record like any other: beyond `queue_capacity` it is dropped, so memory
+    /// stays bounded however long the trail is down.
+    @Test func failingOpenNeverGrowsTheQueuePastItsCapacity() async throws {
+        let sink = ScriptedSink(blockFirstWrite: true)
+        let writer = writer(sink, capacity: 2, failClosed: false)
+        writer.append(sampleRecord(1))
+        #expect(await eventually { sink.isBlocked })
+        writer.append(sampleRecord(2))
+        writer.append(sampleRecord(3))
+        for number in 4...100 {
+            #expect(writer.admitsStateChange() == .unrecorded)
+            writer.append(sampleRecord(number))
+        }
+        #expect(writer.queueDepth == 2 && writer.recordsDropped == 98)
+        sink.release()
         await writer.shutdown()
     }
 
@@ -96,14 +115,14 @@ struct AuditWriterTests {
         #expect(!(await writer.appendAndWait(sampleRecord(1))))
         #expect(!writer.isHealthy && writer.writeErrors >= 1)
         #expect(writer.lastWriteError == AuditIOError(path: "scripted", message: "No space left on device"))
-        #expect(!writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .refused)
         writer.append(sampleRecord(2))
         #expect(writer.queueDepth == 2)
 
         sink.fail(with: nil)
         #expect(await eventually { writer.isHealthy && writer.recordsWritten == 2 })
         #expect(sink.events.contains("write REQ1,REQ2"))
-        #expect(writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .recorded)
         await writer.shutdown()
     }
 
@@ -202,13 +221,13 @@ struct AuditWriterDiskTests {
 
         try FileManager.default.removeItem(atPath: trail)
         #expect(await eventually { !writer.isHealthy })
-        #expect(!writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .refused)
         #expect(writer.lastWriteError?.message == "cannot open: No such file or directory")
         writer.append(sampleRecord(2), keepWhenFull: true)
 
         try FileManager.default.createDirectory(atPath: trail, withIntermediateDirectories: false)
         #expect(await eventually { writer.isHealthy && writer.queueDepth == 0 })
-        #expect(writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .recorded)
         await writer.shutdown()
 
         var verifier = AuditChainVerifier()
@@ -271,7 +290,7 @@ struct AuditWriterDiskTests {
         let writer = try writer(path)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: directory.path)
         #expect(await eventually { !writer.isHealthy })
-        #expect(!writer.admitsObjectCreation())
+        #expect(writer.admitsStateChange() == .refused)
         #expect(writer.lastWriteError?.message == "cannot create files: Permission denied")
         writer.append(sampleRecord(1))
         #expect(await eventually { String(decoding: contents(path), as: UTF8.self).contains("REQ1") })

@@ -19,7 +19,8 @@ import Testing
         /// The credentials and policy in force; a test replaces them as a reload does.
         let inForce: NIOLockedValueBox<RequestPreparer>
 
-        init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil) throws {
+        init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil,
+             refusalLimit: AuditRefusalThrottle.Limit? = nil) throws {
             loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
             let inForce = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials()))
@@ -39,7 +40,8 @@ import Testing
                 preparer: { inForce.withLockedValue { $0 } },
                 pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
-                responseHeaderRules: configuration.responseHeaderRules, audit: audit, logger: Logger(label: "test"),
+                responseHeaderRules: configuration.responseHeaderRules, audit: audit,
+                refusalThrottle: refusalLimit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0)) }, logger: Logger(label: "test"),
                 isTLS: false)
             try GatewayServer.configureClientPipeline(channel, tls: nil, limits: configuration.limits,
                                                       timeouts: configuration.timeouts, environment: environment)
@@ -173,6 +175,35 @@ import Testing
         #expect(records.last?.errorCode == "ClientProtocolError")
         var verifier = AuditChainVerifier()
         #expect(try verifier.verify(fileAt: path).records == 2)
+    }
+
+    /// Unauthenticated refusals from one address are recorded up to the limit; the next
+    /// one written says how many were left out. Authenticated refusals are all recorded.
+    @Test func unauthenticatedRefusalsAreRecordedUpToTheLimit() async throws {
+        let path = NSTemporaryDirectory() + "obsgate-pipeline-throttle-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let audit = try AuditWriter(configuration: AuditConfiguration(sinks: [.file(path: path, maxBytes: nil, keep: 1)],
+                                                                      flush: .perRecord))
+        let harness = try Harness(audit: audit, refusalLimit: .init(perSecond: 1, burst: 2))
+        for index in 0..<5 {
+            try harness.send("GET /bkt/flood-\(index) HTTP/1.1\r\nHost: gw\r\n\r\n")
+            #expect(try harness.output().hasPrefix("HTTP/1.1 403 Forbidden\r\n"), "every client still gets its answer")
+        }
+        for index in 0..<3 {
+            try harness.send(harness.signedHead("PUT", "/bkt/signed-\(index)",
+                                                headers: [("x-amz-storage-class", "NOCLASS"), ("Content-Length", "0")]))
+            #expect(try harness.output().hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        }
+        harness.loop.advanceTime(by: .seconds(1))
+        try harness.send("GET /bkt/after HTTP/1.1\r\nHost: gw\r\n\r\n")
+        _ = try harness.output()
+        await audit.shutdown()
+
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+        let records = try lines.map { try JSONDecoder().decode(AuditRecord.self, from: Data($0.utf8)) }
+        #expect(records.map(\.key) == ["flood-0", "flood-1", "signed-0", "signed-1", "signed-2", "after"])
+        #expect(records.map(\.suppressed) == [nil, nil, nil, nil, nil, 3])
+        #expect(records[2].principal == "tester" && records[2].errorCode == "InvalidStorageClass")
     }
 
     /// A body with a bad chunk size behind an unauthenticated head: the head is refused

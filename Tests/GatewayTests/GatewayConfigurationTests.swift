@@ -20,7 +20,7 @@ import YAMLConfig
               fail_closed: true
             """))
         let audit = try #require(configuration.audit)
-        #expect(audit.sinks == [.file(path: "/etc/obsgate/audit/audit.log", maxBytes: nil, keep: 5), .stdout])
+        #expect(audit.sinks == [.file(path: "/etc/obsgate/audit/audit.log", maxBytes: AuditConfiguration.defaultMaxBytes, keep: 5), .stdout])
         #expect(audit.flush == .perRecord)
         #expect(audit.failClosed)
     }

@@ -571,6 +571,16 @@ struct S3OperationTests {
         #expect(operation.createsObject == Self.creating.contains(caseIndex(operation)))
     }
 
+    /// Every row of the operation table changes state exactly when its method is not a
+    /// read (GET, HEAD); SelectObjectContent is the one POST that only reads.
+    @Test func changesStateFollowsTheMethodOfEveryRow() {
+        for row in S3OperationTable.rows {
+            let reads = ["GET", "HEAD"].contains(row.shape.method) || row.operation == .selectObjectContent
+            #expect(row.operation.changesState == !reads, "\(row.shape.name) \(row.shape.method)")
+        }
+        #expect(!S3Operation.unknown(reason: "x").changesState)
+    }
+
     @Test func createsObjectForClassifiedRequests() throws {
         #expect(try Self.classify("PUT", "/b/k").createsObject)
         #expect(try Self.classify("PUT", "/b/k", headers: [("x-obs-copy-source", "/a/b")]).createsObject)

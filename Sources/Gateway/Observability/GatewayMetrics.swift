@@ -39,6 +39,7 @@ public final class GatewayMetrics: Sendable {
     private let upstreamConnectErrors: CoreMetrics.Counter
     private let upstreamIdle: CoreMetrics.Meter
     private let clientConnections: CoreMetrics.Meter
+    private let auditSuppressed: CoreMetrics.Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -58,8 +59,9 @@ public final class GatewayMetrics: Sendable {
         upstreamConnectErrors = CoreMetrics.Counter(label: "obsgate_upstream_connect_errors_total", factory: factory)
         upstreamIdle = CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory)
         clientConnections = CoreMetrics.Meter(label: "obsgate_client_connections", factory: factory)
+        auditSuppressed = CoreMetrics.Counter(label: "obsgate_audit_records_suppressed_total", factory: factory)
         // Present from the start, so a scrape shows them at zero rather than missing.
-        for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors] {
+        for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors, auditSuppressed] {
             counter.increment(by: 0)
         }
         inFlight.set(0)
@@ -126,6 +128,12 @@ public final class GatewayMetrics: Sendable {
         upstreamConnectErrors.increment()
     }
 
+    /// A record of an unauthenticated refusal left out of the audit trail (over the
+    /// per-address limit).
+    func auditRecordSuppressed() {
+        auditSuppressed.increment()
+    }
+
     func clientConnectionsOpen(_ count: Int) {
         clientConnections.set(Double(count))
     }
@@ -158,7 +166,7 @@ public final class GatewayMetrics: Sendable {
             ("obsgate_audit_queue_depth", "gauge", "Audit records appended and not yet durable.", audit.queueDepth),
             ("obsgate_audit_write_errors_total", "counter", "Failed attempts to open, write or sync an audit sink.", audit.writeErrors),
             ("obsgate_audit_fail_open_admissions_total", "counter",
-             "Object-creating requests let through while the audit trail was unhealthy (fail_closed: false).",
+             "Requests that change stored data let through while the audit trail was unhealthy (fail_closed: false).",
              audit.failOpenAdmissions),
             ("obsgate_audit_healthy", "gauge", "1 while every audit sink can be written, else 0.", audit.isHealthy ? 1 : 0),
         ]

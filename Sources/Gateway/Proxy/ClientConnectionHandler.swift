@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -28,6 +29,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         var metrics: GatewayMetrics? = nil
         /// Where each exchange's audit record goes; nil without an `audit:` section.
         var audit: AuditWriter? = nil
+        /// Limits the records of unauthenticated refusals per client address; shared by
+        /// every connection (nil: no limit).
+        var refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>? = nil
         let logger: Logger
         let isTLS: Bool
     }
@@ -114,7 +118,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         record.clientAddress = clientAddress
         record.status = 400
         record.errorCode = "ClientProtocolError"
-        audit.append(record)
+        if admittedByRefusalThrottle(&record, context: context) { audit.append(record) }
+    }
+
+    /// Whether a record goes to the trail. Records of refusals nobody authenticated for
+    /// are limited per client address (`AuditRefusalThrottle`): those over the limit are
+    /// counted, and the next one written says how many were left out before it.
+    private func admittedByRefusalThrottle(_ record: inout AuditRecord, context: ChannelHandlerContext) -> Bool {
+        guard let throttle = environment.refusalThrottle, record.principal == nil,
+              record.decision == .refused || record.decision == .deny
+        else { return true }
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let now = Double(context.eventLoop.now.uptimeNanoseconds) / 1e9
+        switch throttle.withLockedValue({ $0.verdict(for: address, now: now) }) {
+        case .write(let suppressed):
+            if suppressed > 0 { record.suppressed = suppressed }
+            return true
+        case .suppress:
+            environment.metrics?.auditRecordSuppressed()
+            return false
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -240,21 +263,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
     }
 
-    /// The fail-closed check of the audit trail, for requests that make an object appear
-    /// or change how it is stored: while records cannot be written, they get 503 (with
-    /// `fail_closed: true`) rather than happen unrecorded.
+    /// The fail-closed check of the audit trail, for requests that change what the store
+    /// holds (`S3Operation.changesState`): while records cannot be written, they get 503
+    /// (with `fail_closed: true`) rather than happen unrecorded. Reads go on.
     private func admittedByAuditTrail(_ exchange: Exchange) -> Bool {
-        guard let audit = environment.audit, let operation = exchange.prepared?.operation,
-              operation.createsObject || operation == .completeMultipartUpload
+        guard let audit = environment.audit, let operation = exchange.prepared?.operation, operation.changesState
         else { return true }
-        if audit.admitsObjectCreation() {
+        switch audit.admitsStateChange() {
+        case .recorded:
             exchange.auditAdmitted = true
             return true
+        case .unrecorded:
+            return true
+        case .refused:
+            exchange.refusedByGateway = true
+            refuse(exchange, with: S3Error.serviceUnavailable(
+                "The gateway cannot write its audit trail; requests that change stored data are refused until it can. Please try again."))
+            return false
         }
-        exchange.refusedByGateway = true
-        refuse(exchange, with: S3Error.serviceUnavailable(
-            "The gateway cannot write its audit trail; requests that create objects are refused until it can. Please try again."))
-        return false
     }
 
     /// Feeds a form upload's field section until the file part begins; then verifies the
@@ -767,8 +793,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             duration: .nanoseconds((NIODeadline.now() - exchange.started).nanoseconds),
             upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((NIODeadline.now() - $0).nanoseconds) },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
-        if let audit = environment.audit {
-            audit.append(exchange.auditRecord(endedAt: Date()), keepWhenFull: exchange.auditAdmitted)
+        if let audit = environment.audit, let context {
+            var record = exchange.auditRecord(endedAt: Date())
+            if admittedByRefusalThrottle(&record, context: context) {
+                audit.append(record, keepWhenFull: exchange.auditAdmitted)
+            }
         }
     }
 

@@ -29,6 +29,8 @@ public final class GatewayServer: Sendable {
     /// The audit trail's writer; nil without an `audit:` section.
     public let audit: AuditWriter?
     private let auditWatch = Mutex<RepeatedTask?>(nil)
+    /// One for every listener: a client's refusals count the same on each.
+    private let refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>?
     /// Client connections still open, so the drain can close the ones that outlast it.
     private let clientConnections: NIOLockedValueBox<ConnectionLedger>
 
@@ -46,6 +48,7 @@ public final class GatewayServer: Sendable {
             upstream: configuration.upstream, sslContext: try Self.upstreamTLSContext(configuration.upstream),
             connectTimeout: TimeAmount(seconds: configuration.timeouts.upstreamConnect))
         pools = UpstreamPools(group: group, connect: connector, limits: configuration.limits, metrics: metrics)
+        refusalThrottle = configuration.audit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0.refusalLimit)) }
         clientConnections = NIOLockedValueBox(ConnectionLedger(maxTotal: configuration.limits.maxConnections,
                                                                maxPerAddress: configuration.limits.maxConnectionsPerAddress))
         quiesce = ServerQuiescingHelper(group: group)
@@ -170,6 +173,7 @@ public final class GatewayServer: Sendable {
         let environment = ClientConnectionHandler.Environment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
             limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, audit: audit,
+            refusalThrottle: refusalThrottle,
             logger: logger,
             isTLS: tls != nil)
         let limits = configuration.limits

@@ -10,7 +10,7 @@ the policy of PolicyEnforcementTests and
 Then, with boto3 and raw sockets, it makes allowed, mutated (SSE-KMS injected), denied,
 refused (bad signature, SSE-C over plain HTTP, session token), failed (relay stopped → 502)
 and aborted (client leaves mid-body) requests, keeping what the client saw of each, and
-makes the audit directory read-only for a while (object-creating requests → 503, reads go
+makes the audit directory read-only for a while (uploads and deletions → 503, reads go
 on). It checks that the audit file has an anchor and exactly one record per request, in
 order, with the expected operation, status, decision and upload ids; that none of the
 secrets used appears in it; that /metrics parses with prometheus_client and agrees with the
@@ -424,6 +424,9 @@ def scenario_session(session, relay, rgw_endpoint, suffix):
         session.call("initiate, audit trail read-only", "CreateMultipartUpload",
                      lambda: good.create_multipart_upload(Bucket=plain, Key="unrecorded2"), 503, "refused",
                      "ServiceUnavailable")
+        session.call("delete, audit trail read-only", "DeleteObject",
+                     lambda: good.delete_object(Bucket=plain, Key="hello.txt"), 503, "refused", "ServiceUnavailable")
+        # The GET below finds the object: the refused deletion never reached the store.
         session.call("get, audit trail read-only", "GetObject", lambda: good.get_object(Bucket=plain, Key="hello.txt"),
                      200, "allow")
     finally:

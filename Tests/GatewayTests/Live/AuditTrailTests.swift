@@ -117,9 +117,9 @@ import Testing
         audited.remove()
     }
 
-    /// The audit file's path turns into /dev/full, where every write fails: object-creating
-    /// requests get 503 while reads go on; once the path is a file again the queued
-    /// records are written and uploads succeed. (A full disk rather than a read-only
+    /// The audit file's path turns into /dev/full, where every write fails: requests that
+    /// change stored data (uploads, deletions, tagging) get 503 while reads go on; once the
+    /// path is a file again the queued records are written and uploads succeed. (A full disk rather than a read-only
     /// directory, which root — as CI runs — would write anyway; audit_session.py makes the
     /// directory read-only for a gateway running as nobody.)
     @Test func failClosedRefusesUploadsWhileTheTrailCannotBeWrittenAndRecovers() async throws {
@@ -138,17 +138,19 @@ import Testing
         #expect(refused.bodyText.contains("<Code>ServiceUnavailable</Code>"))
         let initiate = try await stack.send("POST", "/guarded/during?uploads")
         #expect(initiate.status == 503)
-        #expect(try await stack.send("GET", "/guarded/before").status == 200, "reads do not create objects")
+        #expect(try await stack.send("DELETE", "/guarded/before").status == 503, "a deletion changes stored data")
+        #expect(try await stack.send("GET", "/guarded/before").status == 200, "reads go on")
         #expect(!stack.upstream.recordedRequests().contains { $0.target.hasPrefix("/guarded/during") })
+        #expect(!stack.upstream.recordedRequests().contains { $0.method == "DELETE" })
         let metrics = stack.gateway.server.metricsText()
         #expect(metrics.contains("obsgate_audit_healthy 0\n"))
 
         try FileManager.default.removeItem(atPath: audited.path)
         #expect(await eventually { audited.writer.isHealthy && audited.writer.queueDepth == 0 })
         #expect(try await stack.send("PUT", "/guarded/after", body: [1]).status == 200)
-        let records = try await audited.records(count: 6)
-        #expect(records.map(\.status) == [503, 503, 200, 200])
-        #expect(records.prefix(2).allSatisfy { $0.decision == .refused && $0.errorCode == "ServiceUnavailable" })
+        let records = try await audited.records(count: 7)
+        #expect(records.suffix(5).map(\.status) == [503, 503, 503, 200, 200])
+        #expect(records.suffix(5).prefix(3).allSatisfy { $0.decision == .refused && $0.errorCode == "ServiceUnavailable" })
         #expect(stack.gateway.server.metricsText().contains("obsgate_audit_healthy 1\n"))
         await audited.stop()
 
