@@ -21,7 +21,8 @@ import Testing
         var path: String { directory.appendingPathComponent("audit.log").path }
         var writer: AuditWriter { stack.gateway.server.audit! }
 
-        static func start(failClosed: Bool = true, policy: UploadPolicy? = nil, extra: String = "") async throws -> AuditedStack {
+        static func start(failClosed: Bool = true, policy: UploadPolicy? = nil, audit: String = "",
+                          extra: String = "") async throws -> AuditedStack {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-audit-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let stack = try await DevUpstreamGatewayTests.Stack.start(gatewayExtra: """
@@ -29,6 +30,7 @@ import Testing
                   sinks: [{type: file, path: \(directory.path)/audit.log}]
                   flush: per-record
                   fail_closed: \(failClosed)
+                  \(audit)
                 \(extra)
                 """, policy: policy)
             return AuditedStack(stack: stack, directory: directory)
@@ -157,6 +159,61 @@ import Testing
         var verifier = AuditChainVerifier()
         _ = try verifier.verify(fileAt: moved)
         #expect(try verifier.verify(fileAt: audited.path).anchor == .reopen, "the two files are one chain")
+        audited.remove()
+    }
+
+    /// A flood of unsigned requests, each with 50 KiB of headers, from several connections
+    /// at once, while the test client keeps working: every one of the client's records is
+    /// there, the flood's are limited to the per-address allowance (the one written after it
+    /// says how many were left out), each is cut to a few KiB, and the trail stays healthy.
+    /// Bounded in time: two seconds of flood.
+    @Test func aFloodOfUnauthenticatedRequestsCannotCrowdOutTheTrail() async throws {
+        let audited = try await AuditedStack.start(audit: "unauthenticated_refusals: {per_second: 5, burst: 10}")
+        let stack = audited.stack
+        #expect(try await stack.send("PUT", "/flood").status == 200)
+        let padding = String(repeating: "x", count: 50 * 1024)
+        let started = ContinuousClock.now
+        let flooded = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var sent = 0
+                    while ContinuousClock.now - started < .seconds(2) {
+                        let response = try await TestHTTPClient.send(
+                            port: stack.gateway.port, method: "GET", target: "/flood/k",
+                            headers: [("Host", "127.0.0.1"), ("x-amz-storage-class", padding)])
+                        #expect(response.status == 403)
+                        sent += 1
+                    }
+                    return sent
+                }
+            }
+            var signed = 0
+            while ContinuousClock.now - started < .seconds(2) {
+                #expect(try await stack.send("PUT", "/flood/signed-\(signed)", body: [1]).status == 200)
+                signed += 1
+            }
+            var total = 0
+            for try await count in group { total += count }
+            return (flood: total, signed: signed)
+        }
+        let elapsed = Double((ContinuousClock.now - started).components.seconds) + 1
+        #expect(try await stack.send("GET", "/flood/after", accessKey: "GWNOBODY00000000000X").status == 403)
+        #expect(await eventually { audited.writer.queueDepth == 0 })
+        let records = try await audited.records(count: 1)
+        let signed = records.filter { $0.principal == "tester" && $0.key?.hasPrefix("signed-") == true }
+        #expect(signed.count == flooded.signed, "every signed request is recorded")
+        let refusals = records.filter { $0.principal == nil }
+        #expect(refusals.count <= 10 + Int(5 * elapsed) + 1, "\(refusals.count) refusals recorded of \(flooded.flood)")
+        #expect(refusals.count < flooded.flood)
+        #expect(refusals.allSatisfy { $0.truncated == true || $0.key == "after" })
+        let suppressed = refusals.compactMap(\.suppressed).reduce(0, +)
+        let counted = Int(sample("obsgate_audit_records_suppressed_total", in: stack.gateway.server.metricsText()) ?? -1)
+        #expect(counted + refusals.count == flooded.flood + 1, "each refusal is recorded or counted")
+        #expect(suppressed <= counted)
+        let size = try FileManager.default.attributesOfItem(atPath: audited.path)[.size] as? Int ?? .max
+        #expect(size < (refusals.count + signed.count + 2) * 4096, "\(size) bytes")
+        #expect(audited.writer.isHealthy && audited.writer.recordsDropped == 0)
+        await audited.stop()
         audited.remove()
     }
 
