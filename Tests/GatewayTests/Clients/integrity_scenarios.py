@@ -43,6 +43,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from urllib3 import encode_multipart_formdata
 from scenario_support import delete_bucket, finish, run_checks, scenario_arguments
 
 REGION = "us-east-1"
@@ -440,6 +441,25 @@ def scenarios(args, suffix):
         finally:
             upstream.delete_object(Bucket=bucket, Key=key)
 
+    # Browser forms ------------------------------------------------------------------------------
+
+    def obs_dialect_form_is_stored_encrypted():
+        # A browser form whose encryption fields are in the OBS dialect: they satisfy the
+        # finance-kms rule only if they reach this S3 store as the x-amz- fields they mean.
+        fields = {"x-obs-server-side-encryption": "kms", "x-obs-server-side-encryption-kms-key-id": KMS_KEY}
+        post = s3.generate_presigned_post(finance, "form-obs", Fields=fields,
+                                          Conditions=[{name: value} for name, value in fields.items()])
+        body, content_type = encode_multipart_formdata(
+            list(post["fields"].items()) + [("file", ("ledger.csv", b"ledger", "text/csv"))])
+        answer = gateway.raw("POST", path(finance), [("Host", gateway.netloc), ("Content-Type", content_type),
+                                                     ("Content-Length", str(len(body)))], body)
+        detail = store.judge(answer, finance, "form-obs")
+        stored = store.read(finance, "form-obs")
+        assert answer.status in (200, 201, 204) and stored is not None, \
+            f"{detail}: the form was not stored ({answer.body[:300]!r})"
+        assert stored["head"].get("SSEKMSKeyId") == KMS_KEY, detail
+        return detail
+
     # Controls: the read-back sees what it must see --------------------------------------------
 
     def control_compliant_upload_reads_back_encrypted():
@@ -474,6 +494,7 @@ def scenarios(args, suffix):
         sigv2_presigned_put_with_unsigned_obs_copy_source, sigv2_presigned_put_with_unsigned_obs_headers,
         redirect_with_tab,
         key_longer_than_1024_bytes,
+        obs_dialect_form_is_stored_encrypted,
         control_compliant_upload_reads_back_encrypted, control_checker_flags_a_planted_violation,
     ]
     created_anonymous = False
