@@ -40,6 +40,10 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var rules: [String] = []
     /// The enforce-mode rule that refused the request.
     public var deniedBy: String?
+    /// The gateway phase that refused the request (`classify`, `authenticate`, `frame`,
+    /// `police`, `translate`, `rebuild`, `form-fields`, `judge-body`, `verify-body`,
+    /// `audit-trail`); nil when none did.
+    public var refusedIn: String?
     /// Why `deniedBy` refused, in the policy's words.
     public var denyReason: String?
     /// The header changes the policy applied before the request went upstream.
@@ -89,6 +93,7 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         case schema, time, requestId = "request_id", upstreamRequestId = "upstream_request_id"
         case clientAddress = "client_address", principal, accessKeyId = "access_key_id", method, operation
         case bucket, key, decision, accessRule = "access_rule", rules, deniedBy = "denied_by", denyReason = "deny_reason", mutations
+        case refusedIn = "refused_in"
         case wouldHave = "would_have", wouldHaveDeniedBy = "would_have_denied_by"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version", headers, status
         case errorCode = "error_code", uploadId = "upload_id", suppressed, truncated, bytesIn = "bytes_in", bytesOut = "bytes_out"

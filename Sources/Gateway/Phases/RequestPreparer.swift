@@ -89,7 +89,7 @@ public struct RequestPreparer: Sendable {
             throw S3Error.internalError("A form upload is prepared from its fields, not its head.")
         }
 
-        // authenticate
+        facts.phase = .authenticate
         var identity: ClientIdentity?
         var authenticated: AuthenticatedRequest?
         do throws(S3Error) {
@@ -112,6 +112,7 @@ public struct RequestPreparer: Sendable {
             throw error.about(address.resource)
         }
 
+        facts.phase = .frame
         // Header-like query parameters of presigned URLs (`x-amz-acl=...`) act as headers:
         // from here on the policy and the upstream see them as headers.
         var headers = head.headers
@@ -122,14 +123,13 @@ public struct RequestPreparer: Sendable {
             throw error.about(address.resource)
         }
 
-        // frame
         let payload = authenticated?.payload ?? .unsigned
         let body = try upstreamBodyLength(method: head.method, headers: headers, payload: payload)
         if let conflict = Self.aclConflict(operation: operation, headers: headers, body: body) {
             throw conflict.about(address.resource)
         }
 
-        // validate, police
+        facts.phase = .police
         let policyRequest = PolicyRequest(operation: operation, bucket: address.bucket, key: address.key,
                                           principal: identity?.principal, groups: identity?.groups ?? [],
                                           headers: headers, isTLS: head.isTLS)
@@ -141,14 +141,14 @@ public struct RequestPreparer: Sendable {
         }
         if let decision { headers = decision.applying(to: headers) }
 
-        // translate
+        facts.phase = .translate
         do throws(S3Error) {
             headers = try HeaderDialect.translate(headers, to: configuration.upstream.dialect)
         } catch {
             throw error.about(address.resource)
         }
 
-        // rebuild
+        facts.phase = .rebuild
         let upstream = try upstreamHead(method: head.method, target: target, address: address, headers: headers,
                                         body: body, payload: payload, requestId: requestId,
                                         profile: identity?.upstreamProfile ?? Self.anonymousProfile, now: now)
@@ -209,6 +209,7 @@ public struct RequestPreparer: Sendable {
     public func completeFormUpload(_ start: FormUploadStart, parser: MultipartFormParser, requestId: String? = nil,
                                    now: Date) throws(RequestRefusal) -> PreparedFormUpload {
         var facts = RequestFacts()
+        facts.phase = .formFields
         facts.operation = .postObject
         facts.address = start.address
         facts.accessKeyId = PostObjectVerifier.claimedAccessKeyId(fields: parser.fields)
@@ -261,6 +262,8 @@ public struct RequestPreparer: Sendable {
     /// upstream) against the upload rules of its bucket. Throws the denial naming the rule
     /// (kept in the decision of `facts`), or 400 for a body it cannot read.
     public func judgeBody(_ body: [UInt8], of prepared: PreparedRequest, facts: RequestFacts) throws(RequestRefusal) {
+        var facts = facts
+        facts.phase = .judgeBody
         if prepared.operation == .restoreObject {
             do throws(S3Error) {
                 try RestoreRequestJudge.judge(body)
@@ -270,7 +273,6 @@ public struct RequestPreparer: Sendable {
             return
         }
         guard let policy, let bucket = prepared.address.bucket else { return }
-        var facts = facts
         do throws(S3Error) {
             guard let denial = try BucketConfigurationJudge.judge(operation: prepared.operation, bucket: bucket,
                                                                   headers: prepared.objectFields, body: body, policy: policy)

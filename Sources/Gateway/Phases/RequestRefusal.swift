@@ -14,6 +14,8 @@ public struct RequestFacts: Sendable {
     public var identity: ClientIdentity?
     /// The upload policy's decision, a denial included.
     public var decision: PolicyDecision?
+    /// The phase that was running: the one that refused, for a refused request.
+    public var phase = RequestPhase.classify
 
     public init() {}
 }

@@ -248,7 +248,7 @@ import Testing
         let lines = try String(contentsOfFile: audited.path, encoding: .utf8).split(separator: "\n")
         let cut = try JSONDecoder().decode(AuditRecord.self, from: Data(try #require(lines.last).utf8))
         #expect(cut.operation == "PutObject" && cut.key == "k" && cut.bytesIn == 10)
-        #expect(cut.status == nil && cut.errorCode == "ClientDisconnected")
+        #expect(cut.status == nil && cut.errorCode == "ClientDisconnected", "\(String(describing: cut.errorCode))")
         audited.remove()
     }
 

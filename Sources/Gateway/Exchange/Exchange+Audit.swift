@@ -1,0 +1,89 @@
+import Audit
+import Foundation
+import Logging
+import NIOCore
+import S3Core
+
+/// The end of an exchange, read from its outcome in one place: the decision, the error
+/// code, the audit record and the log line cannot disagree.
+extension Exchange {
+    var operation: S3Operation? { facts.operation ?? classified?.operation }
+    var address: S3Address? { facts.address ?? classified?.address }
+    var outcome: ExchangeOutcome? { machine.outcome }
+
+    /// What became of the request: the policy's outcome when it decided (a denial
+    /// included); `refused` when a gateway phase refused it otherwise; `allow` for requests
+    /// the gateway let through (whatever the upstream then answered).
+    var decision: AuditDecision {
+        let refused = outcome?.refusingPhase != nil
+        if let decision = facts.decision {
+            if case .deny = decision.outcome { return .deny }
+            return refused ? .refused : AuditDecision(decision.outcome)
+        }
+        return refused ? .refused : .allow
+    }
+
+    /// The request's audit record, at the end of its exchange.
+    func auditRecord(endedAt: Date, now: NIODeadline) -> AuditRecord {
+        var record = AuditRecord(time: AuditTimestamp(endedAt), requestId: requestId, method: head.method.rawValue,
+                                 operation: operation?.name ?? "Unknown", decision: decision)
+        if let policyDecision = facts.decision { record.setPolicyDecision(policyDecision) }
+        record.decision = decision
+        record.refusedIn = outcome?.refusingPhase?.rawValue
+        record.upstreamRequestId = upstreamRequestId
+        record.clientAddress = clientAddress
+        record.principal = facts.identity?.principal
+        record.accessKeyId = facts.accessKeyId
+        record.bucket = address?.bucket
+        record.key = address?.key
+        // As the upstream got them; for a refused request, as the client sent them.
+        record.setHeaders(prepared?.objectFields ?? clientHeaders)
+        record.status = status
+        record.errorCode = outcome?.errorCode
+        if let operation, let target = classified?.target {
+            record.uploadId = uploadIdCollector?.uploadId ?? AuditRecord.uploadId(of: operation, target: target)
+        }
+        record.bytesIn = Int64(bytesIn)
+        record.bytesOut = Int64(bytesOut)
+        record.durationMs = (now - started).nanoseconds / 1_000_000
+        return record
+    }
+
+    /// The request's log line (`info`, message `request`).
+    func logMetadata(now: NIODeadline) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "request_id": "\(requestId)",
+            "method": "\(head.method.rawValue)",
+            "status": "\(status.map(String.init) ?? "-")",
+            "decision": "\(decision.rawValue)",
+            "bytes_in": "\(bytesIn)",
+            "bytes_out": "\(bytesOut)",
+            "duration_ms": "\((now - started).nanoseconds / 1_000_000)",
+        ]
+        // The path as sent, never the query: a presigned URL's query carries its signature.
+        metadata["path"] = "\(head.uri.prefix { $0 != "?" })"
+        if let operation { metadata["operation"] = "\(operation.name)" }
+        if let address { metadata["resource"] = "\(address.resource)" }
+        if prepared != nil || facts.identity != nil {
+            metadata["principal"] = "\(facts.identity?.principal ?? "anonymous")"
+        }
+        if let accessKeyId = facts.accessKeyId { metadata["access_key_id"] = "\(accessKeyId)" }
+        if let accessRule = facts.decision?.accessRule { metadata["access_rule"] = "\(accessRule)" }
+        if let rules = facts.decision?.matchedRules, !rules.isEmpty {
+            metadata["rules"] = "\(rules.joined(separator: ","))"
+        }
+        if let code = outcome?.errorCode { metadata["error"] = "\(code)" }
+        if let phase = outcome?.refusingPhase { metadata["refused_in"] = "\(phase.rawValue)" }
+        if let upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamRequestId)" }
+        // W3C Trace Context (passed upstream unchanged): joins this line to the client's trace.
+        if let traceparent = head.headers.first(name: "traceparent") { metadata["traceparent"] = "\(traceparent)" }
+        return metadata
+    }
+
+    /// `192.0.2.7:50121` or `[2001:db8::7]:50121`, as audit records write a client address.
+    static func auditAddress(_ address: SocketAddress?) -> String? {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return nil }
+        if case .v6 = address { return "[\(ip)]:\(port)" }
+        return "\(ip):\(port)"
+    }
+}

@@ -1,0 +1,72 @@
+import NIOCore
+
+/// The deadlines of one exchange, on a clock the caller passes in (the event loop's, which
+/// a test's `EmbeddedEventLoop` advances by hand): the connection handler keeps one timer
+/// for the earliest of them and asks, when it fires, which one expired.
+///
+/// Idle deadlines move with activity (`touch`) without the timer being rescheduled: when
+/// the timer fires before the moved deadline, `expired(at:)` finds nothing and the handler
+/// sets the timer again for the new earliest. (Cancelling a scheduled task searches the
+/// event loop's timers: once per body part would cost more than the part.)
+struct ExchangeDeadlines {
+    enum Kind: CaseIterable, Sendable {
+        /// The longest pause in the client's body (`timeouts.body_idle`), from the head on.
+        case bodyIdle
+        /// A browser form's whole field section (`timeouts.form_fields`), from the head.
+        case formFields
+        /// From the end of the request to the upstream's response head (`timeouts.upstream_first_byte`).
+        case upstreamFirstByte
+        /// The longest pause in the upstream's response (`timeouts.upstream_idle`).
+        case upstreamIdle
+    }
+
+    private struct Deadline {
+        var at: NIODeadline
+        /// For idle deadlines, how far activity pushes them; nil for fixed ones.
+        let idle: TimeAmount?
+    }
+
+    private var deadlines: [Kind: Deadline] = [:]
+
+    /// A fixed deadline `after` from `now`.
+    mutating func arm(_ kind: Kind, after amount: TimeAmount, now: NIODeadline) {
+        deadlines[kind] = Deadline(at: now + amount, idle: nil)
+    }
+
+    /// An idle deadline: `idle` from the last `touch`, which `now` is the first of.
+    mutating func armIdle(_ kind: Kind, idle: TimeAmount, now: NIODeadline) {
+        if let existing = deadlines[kind], existing.idle != nil {
+            touch(kind, now: now)
+            return
+        }
+        deadlines[kind] = Deadline(at: now + idle, idle: idle)
+    }
+
+    /// Activity: an idle deadline moves to `idle` from now.
+    mutating func touch(_ kind: Kind, now: NIODeadline) {
+        guard let deadline = deadlines[kind], let idle = deadline.idle else { return }
+        deadlines[kind]?.at = now + idle
+    }
+
+    mutating func disarm(_ kind: Kind) {
+        deadlines[kind] = nil
+    }
+
+    mutating func disarmAll() {
+        deadlines = [:]
+    }
+
+    func isArmed(_ kind: Kind) -> Bool { deadlines[kind] != nil }
+
+    /// When the timer should fire next; nil when nothing is armed.
+    var earliest: NIODeadline? { deadlines.values.map(\.at).min() }
+
+    /// The deadline that has passed at `now` (it is disarmed), if any; the earliest first.
+    mutating func expired(at now: NIODeadline) -> Kind? {
+        guard let (kind, _) = deadlines.filter({ $0.value.at <= now }).min(by: { $0.value.at < $1.value.at }) else {
+            return nil
+        }
+        deadlines[kind] = nil
+        return kind
+    }
+}
