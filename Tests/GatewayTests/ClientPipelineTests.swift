@@ -391,6 +391,48 @@ import Testing
         #expect(harness.upstreams.isEmpty)
     }
 
+    /// A pooled upstream connection that the upstream closed meanwhile: a GET that sent
+    /// nothing yet is retried once on a fresh connection, and the client sees only the answer.
+    @Test func anIdempotentRequestIsRetriedOnAFreshConnection() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/first"))
+        let first = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(first).hasPrefix("GET /bkt/first HTTP/1.1\r\n"))
+        try harness.answer(first, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
+
+        try harness.send(harness.signedHead("GET", "/bkt/second"))
+        #expect(harness.upstreams.count == 1, "the pooled connection is reused")
+        #expect(try harness.sentUpstream(first).hasPrefix("GET /bkt/second HTTP/1.1\r\n"))
+        try first.close().wait()
+        let fresh = try #require(harness.upstreams.last)
+        #expect(harness.upstreams.count == 2, "a fresh connection for the retry")
+        #expect(try harness.sentUpstream(fresh).hasPrefix("GET /bkt/second HTTP/1.1\r\n"))
+        try harness.answer(fresh, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.hasSuffix("ok"))
+    }
+
+    /// Backpressure: while the upstream cannot take more body, the client connection is
+    /// not read; it is again once the upstream drains.
+    @Test func theClientIsNotReadWhileTheUpstreamCannotTakeMore() throws {
+        let harness = try Harness()
+        let reads = ReadCounter()
+        try harness.channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        try harness.send(harness.signedHead("PUT", "/bkt/k", headers: [("Content-Length", "10")]) + "12345")
+        let upstream = try #require(harness.upstreams.first)
+        upstream.isWritable = false
+        let before = reads.count
+        harness.channel.read()
+        #expect(reads.count == before, "held while the upstream is full")
+        upstream.isWritable = true
+        upstream.pipeline.fireChannelWritabilityChanged()
+        harness.loop.run()
+        #expect(reads.count == before + 1, "resumed once it drained")
+        try harness.send("67890")
+        #expect(try harness.sentUpstream(upstream).hasSuffix("\r\n\r\n1234567890"))
+    }
+
     @Test func aNonOriginFormTargetIsRefused() throws {
         let harness = try Harness()
         try harness.send("GET http://evil.example/bkt/k HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -430,5 +472,16 @@ final class HeldWrites: ChannelOutboundHandler {
         held = []
         for write in writes { context.write(write.data, promise: write.promise) }
         context.flush()
+    }
+}
+
+/// Counts the reads the pipeline asks of the socket.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = Any
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
     }
 }

@@ -106,7 +106,7 @@ struct ExchangeStateMachine {
         var upstreamIdle: TimeAmount
     }
 
-    enum Action {
+    enum Action: Equatable {
         /// `100 Continue`: the client may send its body.
         case sendContinue
         /// Get an upstream connection (a pooled one when there is one).
@@ -255,6 +255,7 @@ struct ExchangeStateMachine {
         deadlines.disarm(.bodyIdle)
         switch request {
         case .readingFormFields:
+            request = .ended
             return refused(S3Error.malformedPOSTRequest("the body ended before the file part"), in: .formFields)
         case .collectingJudgedBody:
             request = .judgingBody
