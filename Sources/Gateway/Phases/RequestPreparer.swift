@@ -5,16 +5,18 @@ import Policy
 import S3Core
 import S3Signing
 
-/// The phases every request passes before a byte goes upstream (GUIDE §1), in order:
+/// The phases every request passes before a byte goes upstream (docs/architecture.md), in
+/// order; `RequestFacts.phase` names the one running, so that a refusal says which refused:
 ///
-///     parse      request-target (origin-form only), Host → bucket and key
-///     classify   method + address + query → S3Operation; unknown shapes are refused
+///     classify      request-target (origin-form only), Host → bucket and key; method +
+///                   address + query → the operation's row of the closed table
 ///     authenticate  SigV4 header/presigned, SigV2, OBS → principal; or anonymous, where allowed
-///     frame      the body's length for the upstream (aws-chunked is decoded in flight)
-///     validate   the seed header rules (storage class, redirect, SSE-KMS, SSE-C, metadata)
-///     police     the upload policy: allow, deny, or change headers (defaults, stripping)
-///     translate  x-amz-* ↔ x-obs-* into the upstream's dialect (values too; no equivalent → 400)
-///     rebuild    the upstream request head from validated parts, re-signed
+///     frame         the fields the operation admits; the body's length for the upstream
+///                   (aws-chunked is decoded in flight)
+///     police        the seed header rules, then the access rules and the upload policy:
+///                   allow, deny, or change headers (defaults, stripping)
+///     translate     x-amz-* ↔ x-obs-* into the upstream's dialect (values too; no equivalent → 400)
+///     rebuild       the upstream request head from what was understood, re-signed
 ///
 /// Each phase either passes the request on or throws the S3 error the client gets. The
 /// preparer is a value with no I/O: the connection handler calls it on the event loop.
