@@ -41,23 +41,21 @@ struct PreparingRequest {
     var rewriter: PostObjectRewriter?
 
     init(head: ClientRequestHead, classified: ClassifiedRequest, requestId: String?, now: Date) {
-        source = .head(head, classified)
-        operation = classified.operation
-        address = classified.address
-        resource = classified.address.resource
-        isTLS = head.isTLS
-        self.requestId = requestId
-        self.now = now
-        facts.operation = operation
-        facts.address = address
+        self.init(source: .head(head, classified), operation: classified.operation, address: classified.address,
+                  isTLS: head.isTLS, requestId: requestId, now: now)
     }
 
     init(form start: FormUploadStart, parser: MultipartFormParser, requestId: String?, now: Date) {
-        source = .form(start, parser)
-        operation = .postObject
-        address = start.address
-        resource = start.address.resource
-        isTLS = start.isTLS
+        self.init(source: .form(start, parser), operation: .postObject, address: start.address, isTLS: start.isTLS,
+                  requestId: requestId, now: now)
+    }
+
+    private init(source: Source, operation: S3Operation, address: S3Address, isTLS: Bool, requestId: String?, now: Date) {
+        self.source = source
+        self.operation = operation
+        self.address = address
+        resource = address.resource
+        self.isTLS = isTLS
         self.requestId = requestId
         self.now = now
         facts.operation = operation
