@@ -21,7 +21,7 @@ public struct AuditConfiguration: Sendable, Equatable {
         case stdout
     }
 
-    public enum Flush: String, Sendable, Equatable {
+    public enum Flush: String, Sendable, Equatable, CaseIterable {
         /// Every write is fsync'd before more records are taken (records that queued meanwhile
         /// share the next fsync).
         case perRecord = "per-record"
@@ -65,7 +65,7 @@ public struct AuditConfiguration: Sendable, Equatable {
                                                 "unauthenticated_refusals"],
                                       required: ["sinks"])
         var sinks: [Sink] = []
-        for item in try fields["sinks"]!.sequence() {
+        for item in try fields.required("sinks").sequence() {
             let sink = try parseSink(item, baseDirectory: baseDirectory)
             let listed = sinks.contains { existing in
                 switch (existing, sink) {
@@ -77,16 +77,10 @@ public struct AuditConfiguration: Sendable, Equatable {
             if listed { throw item.error("this sink is listed twice") }
             sinks.append(sink)
         }
-        guard !sinks.isEmpty else { throw fields["sinks"]!.error("at least one sink is required") }
+        guard !sinks.isEmpty else { throw (try fields.required("sinks")).error("at least one sink is required") }
 
         var configuration = AuditConfiguration(sinks: sinks)
-        if let flush = fields["flush"] {
-            let word = try flush.string()
-            guard let value = Flush(rawValue: word) else {
-                throw flush.error("expected per-record or batch, found '\(word)'")
-            }
-            configuration.flush = value
-        }
+        if let flush = fields["flush"] { configuration.flush = try flush.word() }
         if let batch = fields["batch_max_ms"] {
             guard configuration.flush == .batch else { throw batch.error("applies only to flush: batch") }
             configuration.batchMaxMilliseconds = try batch.int(in: 1...60_000)
@@ -109,7 +103,7 @@ public struct AuditConfiguration: Sendable, Equatable {
 
     private static func parseSink(_ node: YAMLNode, baseDirectory: String?) throws(ConfigError) -> Sink {
         let fields = try node.mapping(allowed: ["type", "path", "max_bytes", "keep"], required: ["type"])
-        let typeNode = fields["type"]!
+        let typeNode = (try fields.required("type"))
         switch try typeNode.string() {
         case "file":
             guard let pathNode = fields["path"] else { throw node.error("missing required key 'path' for a file sink") }

@@ -65,12 +65,7 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
     }
 
     public static func load(path: String, sources: SecretSources = .process) throws(ConfigError) -> ClientCredentials {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: 1, column: 1, message: "cannot read the client credentials file: \(error.localizedDescription)")
-        }
+        let text = try ConfigFile.read(path, what: "the client credentials file")
         let directory = (path as NSString).deletingLastPathComponent
         return try parse(text, file: path, baseDirectory: directory, sources: sources)
     }
@@ -78,28 +73,28 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
     public static func parse(_ text: String, file: String, baseDirectory: String = ".",
                              sources: SecretSources = .process) throws(ConfigError) -> ClientCredentials {
         let root = try YAMLNode.parse(text, file: file).mapping(allowed: ["version", "clients"], required: ["version", "clients"])
-        guard try root["version"]!.int() == 1 else { throw root["version"]!.error("only version 1 is supported") }
+        try root.requireVersion(1)
         var identities: [String: ClientIdentity] = [:]
         var secrets: [String: String] = [:]
         var principals: Set<String> = []
-        for entry in try root["clients"]!.sequence() {
+        for entry in try root.required("clients").sequence() {
             let fields = try entry.mapping(
                 allowed: ["access_key", "secret", "secret_env", "secret_file", "principal", "groups", "upstream_profile"],
                 required: ["access_key", "principal"])
-            let accessKey = try fields["access_key"]!.nonEmptyString()
+            let accessKey = try fields.required("access_key").nonEmptyString()
             guard accessKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
-                throw fields["access_key"]!.error("an access key is printable ASCII without spaces or '/'")
+                throw (try fields.required("access_key")).error("an access key is printable ASCII without spaces or '/'")
             }
             guard identities[accessKey] == nil else {
-                throw fields["access_key"]!.error("access key '\(accessKey)' is already defined")
+                throw (try fields.required("access_key")).error("access key '\(accessKey)' is already defined")
             }
-            let principal = try fields["principal"]!.nonEmptyString()
+            let principal = try fields.required("principal").nonEmptyString()
             guard !principals.contains(principal) else {
-                throw fields["principal"]!.error("principal '\(principal)' already has an access key; give each principal one entry")
+                throw (try fields.required("principal")).error("principal '\(principal)' already has an access key; give each principal one entry")
             }
             principals.insert(principal)
             secrets[accessKey] = try secretValue(
-                ["secret", "secret_env", "secret_file"], in: fields, of: entry,
+                ["secret", "secret_env", "secret_file"], in: fields,
                 resolvePath: { resolvedPath($0, relativeTo: baseDirectory) },
                 sources: sources)
             identities[accessKey] = ClientIdentity(
@@ -116,13 +111,13 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
     /// add, is not part of it). The rule every secret of the configuration follows: client
     /// secrets here, upstream keys in the gateway configuration. `what` names the value in
     /// the messages; `resolvePath` makes a relative file path absolute.
-    public static func secretValue(_ names: [String], in fields: [String: YAMLNode], of node: YAMLNode,
+    public static func secretValue(_ names: [String], in fields: YAMLFields,
                                    what: String = "secret", resolvePath: (String) -> String,
                                    sources: SecretSources) throws(ConfigError) -> String {
         let given = names.filter { fields[$0] != nil }
         guard given.count == 1, let key = given.first, let valueNode = fields[key] else {
             let list = names.dropLast().joined(separator: ", ") + " or " + names.last!
-            throw node.error("give exactly one of \(list)\(what == "secret" ? "" : " for the \(what)") (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
+            throw fields.node.error("give exactly one of \(list)\(what == "secret" ? "" : " for the \(what)") (found \(given.isEmpty ? "none" : given.joined(separator: ", ")))")
         }
         let value: String
         if key.hasSuffix("_env") {

@@ -18,7 +18,7 @@ enum AccessRuleLoader {
             let rule = try rule(entry, index: rules.count)
             let fields = try entry.mapping(allowed: nil)
             if let line = ids[rule.id] {
-                throw fields["id"]!.error("rule id '\(rule.id)' is already used by the rule at line \(line)")
+                throw (try fields.required("id")).error("rule id '\(rule.id)' is already used by the rule at line \(line)")
             }
             ids[rule.id] = entry.line
             rules.append(rule)
@@ -34,16 +34,14 @@ enum AccessRuleLoader {
 
     static func rule(_ entry: YAMLNode, index: Int) throws(ConfigError) -> AccessRule {
         let fields = try entry.mapping(allowed: keys, required: ["id", "effect", "operations"])
-        let id = try RuleLoader.ruleId(fields["id"]!)
+        let id = try RuleLoader.ruleId(fields.required("id"))
         guard id != PolicyDecision.accessDefault else {
-            throw fields["id"]!.error("'\(id)' is reserved: it names the default decision in audit records")
+            throw (try fields.required("id")).error("'\(id)' is reserved: it names the default decision in audit records")
         }
-        guard let effect = AccessRule.Effect(rawValue: try fields["effect"]!.string()) else {
-            throw fields["effect"]!.error("expected allow or deny, found '\(try fields["effect"]!.string())'")
-        }
+        let effect = try fields.required("effect").word(AccessRule.Effect.self)
         var operations: Set<S3Operation> = []
         var classes: Set<OperationClass> = []
-        for item in try RuleLoader.nonEmptySequence(fields["operations"]!) {
+        for item in try RuleLoader.nonEmptySequence(fields.required("operations")) {
             let name = try item.nonEmptyString()
             if let operationClass = OperationClass(rawValue: name) {
                 classes.insert(operationClass)

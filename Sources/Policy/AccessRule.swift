@@ -61,7 +61,7 @@ public enum OperationClass: String, CaseIterable, Sendable, Hashable {
 /// One entry of the policy file's `access:` list: who may (or may not) perform which
 /// operations on which buckets and keys.
 struct AccessRule: Sendable {
-    enum Effect: String, Sendable { case allow, deny }
+    enum Effect: String, Sendable, CaseIterable { case allow, deny }
 
     let id: String
     let index: Int

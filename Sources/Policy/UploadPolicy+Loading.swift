@@ -9,15 +9,7 @@ import YAMLConfig
 /// operations, duplicate rule ids, and rules that contradict themselves.
 extension UploadPolicy {
     public static func load(path: String) throws(ConfigError) -> UploadPolicy {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ConfigError(file: path, line: 1, column: 1, message: "cannot read the policy file: \(error.localizedDescription)")
-        }
-        guard let text = String(validating: Array(data), as: UTF8.self) else {
-            throw ConfigError(file: path, line: 1, column: 1, message: "the policy file is not UTF-8")
-        }
+        let text = try ConfigFile.read(path, what: "the policy file")
         return try parse(text, file: path)
     }
 
@@ -26,7 +18,7 @@ extension UploadPolicy {
         let version = hex(SHA256.hash(data: Array(text.utf8)))
         let document = try YAMLNode.parse(text, file: file)
         let root = try document.mapping(allowed: ["version", "rules", "access"], required: ["version"])
-        guard try root["version"]!.int() == 1 else { throw root["version"]!.error("only version 1 is supported") }
+        try root.requireVersion(1)
         guard root["rules"] != nil || root["access"] != nil else {
             throw document.error("give upload rules (rules:), access rules (access:) or both")
         }
@@ -36,7 +28,7 @@ extension UploadPolicy {
             let rule = try RuleLoader.rule(entry, index: rules.count)
             if let line = ids[rule.id] {
                 let fields = try entry.mapping(allowed: nil)
-                throw fields["id"]!.error("rule id '\(rule.id)' is already used by the rule at line \(line)")
+                throw (try fields.required("id")).error("rule id '\(rule.id)' is already used by the rule at line \(line)")
             }
             ids[rule.id] = entry.line
             rules.append(rule)
@@ -55,7 +47,7 @@ enum RuleLoader {
 
     static func rule(_ entry: YAMLNode, index: Int) throws(ConfigError) -> PolicyRule {
         let fields = try entry.mapping(allowed: ruleKeys, required: ["id"])
-        let id = try ruleId(fields["id"]!)
+        let id = try ruleId(fields.required("id"))
         guard actionKeys.contains(where: { fields[$0] != nil }) else {
             throw entry.error("rule '\(id)' enforces nothing: give at least one of \(actionKeys.joined(separator: ", "))")
         }
@@ -302,7 +294,7 @@ enum RuleLoader {
         }
         let fields = try node.mapping(allowed: ["allow_hosts"], required: ["allow_hosts"])
         var hosts: [Glob] = []
-        for item in try nonEmptySequence(fields["allow_hosts"]!) {
+        for item in try nonEmptySequence(fields.required("allow_hosts")) {
             let host = try item.nonEmptyString()
             guard !host.contains("/"), !host.contains(":"), !host.contains("@") else {
                 throw item.error("a host name without scheme, port or path, e.g. www.example.com or *.example.com, found '\(host)'")

@@ -74,7 +74,7 @@ public struct YAMLNode {
 
     /// The node as a mapping whose keys must all be in `allowed` (any key when nil, for
     /// user-named entries); keys in `required` must be present. Returns the values by key.
-    public func mapping(allowed: Set<String>?, required: Set<String> = []) throws(ConfigError) -> [String: YAMLNode] {
+    public func mapping(allowed: Set<String>?, required: Set<String> = []) throws(ConfigError) -> YAMLFields {
         guard let mapping = node.mapping else { throw error("expected a mapping (key: value), found \(kind)") }
         var values: [String: YAMLNode] = [:]
         for (keyNode, valueNode) in mapping {
@@ -87,10 +87,9 @@ public struct YAMLNode {
             guard values[key] == nil else { throw keyEntry.error("key '\(key)' is given twice") }
             values[key] = YAMLNode(node: valueNode, file: file, path: path.isEmpty ? key : "\(path).\(key)")
         }
-        for key in required.sorted() where values[key] == nil {
-            throw error("missing required key '\(key)'")
-        }
-        return values
+        let fields = YAMLFields(of: self, values: values)
+        for key in required.sorted() { _ = try fields.required(key) }
+        return fields
     }
 
     public func sequence() throws(ConfigError) -> [YAMLNode] {
@@ -132,6 +131,19 @@ public struct YAMLNode {
         case "false": return false
         default: throw error("expected true or false, found '\(scalar.string)'")
         }
+    }
+
+    /// A word naming a case of `T` by its raw value; anything else is an error listing the
+    /// words there are (in declaration order).
+    public func word<T: RawRepresentable & CaseIterable>(_ type: T.Type = T.self) throws(ConfigError) -> T
+        where T.RawValue == String {
+        let text = try string()
+        guard let value = T(rawValue: text) else {
+            let words = T.allCases.map(\.rawValue)
+            let listed = words.count > 1 ? words.dropLast().joined(separator: ", ") + " or " + words.last! : words.joined()
+            throw error("expected \(listed), found '\(text)'")
+        }
+        return value
     }
 
     public func stringList() throws(ConfigError) -> [String] {

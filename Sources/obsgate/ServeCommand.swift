@@ -80,7 +80,7 @@ enum GatewayLoader {
     }
 
     static func run(_ loaded: Loaded, onStarted: @escaping @Sendable (GatewayServer) -> Void = { _ in }) async throws {
-        let level = Logger.Level(rawValue: loaded.configuration.logLevel) ?? .info
+        let level = loaded.configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

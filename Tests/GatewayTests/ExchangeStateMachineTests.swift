@@ -9,8 +9,8 @@ import Testing
     typealias Machine = ExchangeStateMachine
     typealias Action = ExchangeStateMachine.Action
 
-    static let timeouts = Machine.Timeouts(bodyIdle: .seconds(30), formFields: .seconds(10),
-                                           upstreamFirstByte: .seconds(60), upstreamIdle: .seconds(60))
+    /// The defaults: body idle 30 s, form fields 10 s, upstream first byte and idle 60 s.
+    static let timeouts = GatewayConfiguration.Timeouts()
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     static func machine(body: Bool = false, keepAlive: Bool = true, idempotent: Bool = false,

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import YAMLConfig
 
@@ -283,6 +284,47 @@ struct YAMLNodeTests {
         #expect(try list.map { try $0.string() } == ["p", "q"])
         #expect(root.path == "")
         #expect(root.file == file)
+    }
+
+    enum Color: String, CaseIterable { case red, green, blue }
+
+    @Test func wordsNameTheCasesOfAnEnum() throws {
+        let root = try parse("a: green\nb: purple\n").mapping(allowed: ["a", "b"])
+        #expect(try root.required("a").word(Color.self) == .green)
+        do {
+            _ = try root.required("b").word(Color.self)
+            Issue.record("accepted purple")
+        } catch {
+            #expect(error.description == "\(file):2:4: error: b: expected red, green or blue, found 'purple'")
+        }
+    }
+
+    @Test func requiredKeysAndTheVersion() throws {
+        let root = try parse("version: 2\n").mapping(allowed: ["version", "other"])
+        #expect(throws: ConfigError(file: file, line: 1, column: 1, message: "missing required key 'other'")) {
+            try root.required("other")
+        }
+        #expect(throws: ConfigError(file: file, line: 1, column: 10, message: "version: only version 1 is supported")) {
+            try root.requireVersion(1)
+        }
+        try root.requireVersion(2)
+    }
+
+    @Test func aConfigFileIsReadAsUTF8OrRefusedAtItsFirstLine() throws {
+        let path = NSTemporaryDirectory() + "yamlconfig-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data([0x61, 0x3A, 0x20, 0xC3, 0xA9, 0x0A]).write(to: URL(fileURLWithPath: path))
+        #expect(try ConfigFile.read(path, what: "the policy file") == "a: é\n")
+        try Data([0x61, 0x3A, 0x20, 0xFF, 0x0A]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ConfigError(file: path, line: 1, column: 1, message: "the policy file is not UTF-8")) {
+            try ConfigFile.read(path, what: "the policy file")
+        }
+        do {
+            _ = try ConfigFile.read(path + ".missing", what: "the policy file")
+            Issue.record("read a missing file")
+        } catch {
+            #expect(error.message.hasPrefix("cannot read the policy file: "))
+        }
     }
 
     @Test func mappingWithoutAllowListAcceptsAnyKey() throws {

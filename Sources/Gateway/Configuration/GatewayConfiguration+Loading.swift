@@ -1,6 +1,8 @@
 import Audit
 import Credentials
 import Foundation
+import NIOCore
+import Logging
 import S3Core
 import S3Signing
 import YAMLConfig
@@ -26,12 +28,7 @@ extension GatewayConfiguration {
 
     public static func load(path: String, overrides: Overrides = Overrides(),
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GatewayConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: 1, column: 1, message: "cannot read the configuration file: \(error.localizedDescription)")
-        }
+        let text = try ConfigFile.read(path, what: "the configuration file")
         return try parse(text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent,
                          overrides: overrides, environment: environment)
     }
@@ -54,39 +51,39 @@ extension GatewayConfiguration {
         } else if let node = root["listeners"] {
             for item in try node.sequence() {
                 let fields = try item.mapping(allowed: ["address", "tls"], required: ["address"])
-                var listener = try Listener.parse(address: try fields["address"]!.nonEmptyString(), at: fields["address"]!)
+                var listener = try Listener.parse(address: try fields.required("address").nonEmptyString(), at: fields.required("address"))
                 if let tls = fields["tls"] {
                     let tlsFields = try tls.mapping(allowed: ["certificate", "private_key"], required: ["certificate", "private_key"])
-                    listener.tls = TLSFiles(certificateChain: resolve(try tlsFields["certificate"]!.nonEmptyString()),
-                                            privateKey: resolve(try tlsFields["private_key"]!.nonEmptyString()))
+                    listener.tls = TLSFiles(certificateChain: resolve(try tlsFields.required("certificate").nonEmptyString()),
+                                            privateKey: resolve(try tlsFields.required("private_key").nonEmptyString()))
                 }
                 listeners.append(listener)
             }
         } else {
             listeners = [Listener(host: "127.0.0.1", port: 9000, tls: nil)]
         }
-        guard !listeners.isEmpty else { throw root["listeners"]!.error("at least one listener is required") }
+        guard !listeners.isEmpty else { throw (try root.required("listeners")).error("at least one listener is required") }
 
         var adminListener: Listener?
         if let adminListen = overrides.adminListen {
             adminListener = try Listener.parse(address: adminListen, at: commandLine("--admin-listen"))
         } else if let admin = root["admin"] {
             let fields = try admin.mapping(allowed: ["address"], required: ["address"])
-            adminListener = try Listener.parse(address: try fields["address"]!.nonEmptyString(), at: fields["address"]!)
+            adminListener = try Listener.parse(address: try fields.required("address").nonEmptyString(), at: fields.required("address"))
         }
 
-        var upstream = try Upstream.parse(root["upstream"]!, resolve: resolve, environment: environment)
+        var upstream = try Upstream.parse(root.required("upstream"), resolve: resolve, environment: environment)
         if let endpoint = overrides.upstream {
             try upstream.setEndpoint(endpoint, at: commandLine("--upstream"))
         }
 
         let regions = Set(try root["regions"]?.stringList() ?? [upstream.region])
-        guard !regions.isEmpty else { throw root["regions"]!.error("at least one region is required") }
+        guard !regions.isEmpty else { throw (try root.required("regions")).error("at least one region is required") }
 
         var anonymousReadBuckets: Set<String> = []
         if let anonymous = root["anonymous"] {
             let fields = try anonymous.mapping(allowed: ["read_buckets"], required: ["read_buckets"])
-            anonymousReadBuckets = Set(try fields["read_buckets"]!.stringList())
+            anonymousReadBuckets = Set(try fields.required("read_buckets").stringList())
         }
 
         var limits = Limits()
@@ -106,8 +103,8 @@ extension GatewayConfiguration {
         if let node = root["timeouts"] {
             let fields = try node.mapping(allowed: ["request_head", "body_idle", "form_fields", "client_idle", "upstream_connect",
                                                     "upstream_first_byte", "upstream_idle", "drain"])
-            func seconds(_ key: String, _ target: inout TimeInterval) throws(ConfigError) {
-                if let v = fields[key] { target = TimeInterval(try v.int(in: 1...86_400)) }
+            func seconds(_ key: String, _ target: inout TimeAmount) throws(ConfigError) {
+                if let v = fields[key] { target = .seconds(Int64(try v.int(in: 1...86_400))) }
             }
             try seconds("request_head", &timeouts.requestHead)
             try seconds("body_idle", &timeouts.bodyIdle)
@@ -119,13 +116,10 @@ extension GatewayConfiguration {
             try seconds("drain", &timeouts.drain)
         }
 
-        let logLevel = try root["log_level"]?.string() ?? "info"
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw root["log_level"]!.error("expected one of trace, debug, info, notice, warning, error, critical")
-        }
+        let logLevel = try root["log_level"]?.word(Logger.Level.self) ?? .info
 
         var credentialsFile = overrides.credentials ?? ""
-        if credentialsFile.isEmpty { credentialsFile = resolve(try root["credentials"]!.nonEmptyString()) }
+        if credentialsFile.isEmpty { credentialsFile = resolve(try root.required("credentials").nonEmptyString()) }
         var policyFile = overrides.policy
         if policyFile == nil, let node = root["policy"] { policyFile = resolve(try node.nonEmptyString()) }
         var configuration = GatewayConfiguration(
@@ -193,31 +187,18 @@ extension GatewayConfiguration.Upstream {
         let fields = try node.mapping(
             allowed: ["endpoint", "region", "signing", "dialect", "addressing", "ca_bundle", "server_name", "profiles"],
             required: ["endpoint", "profiles"])
-        var upstream = Self(scheme: "http", host: "", port: 80, region: try fields["region"]?.nonEmptyString() ?? "us-east-1",
+        var upstream = Self(scheme: .http, host: "", port: 80, region: try fields["region"]?.nonEmptyString() ?? "us-east-1",
                             signing: .v4, dialect: .s3, addressing: .path, caBundle: nil, serverName: nil, profiles: [:])
-        try upstream.setEndpoint(try fields["endpoint"]!.nonEmptyString(), at: fields["endpoint"]!)
-        if let signing = fields["signing"] {
-            guard let scheme = UpstreamSigner.Scheme(rawValue: try signing.string()) else {
-                throw signing.error("expected v4, v2 or obs")
-            }
-            upstream.signing = scheme
-        }
+        try upstream.setEndpoint(try fields.required("endpoint").nonEmptyString(), at: fields.required("endpoint"))
+        if let signing = fields["signing"] { upstream.signing = try signing.word() }
         // OBS native signatures go with the OBS dialect unless said otherwise.
         upstream.dialect = upstream.signing == .obs ? .obs : .s3
-        if let dialect = fields["dialect"] {
-            guard let value = HeaderDialect(rawValue: try dialect.string()) else { throw dialect.error("expected s3 or obs") }
-            upstream.dialect = value
-        }
-        if let addressing = fields["addressing"] {
-            guard let value = Addressing(rawValue: try addressing.string()) else {
-                throw addressing.error("expected path or virtual-hosted")
-            }
-            upstream.addressing = value
-        }
+        if let dialect = fields["dialect"] { upstream.dialect = try dialect.word() }
+        if let addressing = fields["addressing"] { upstream.addressing = try addressing.word() }
         if let caBundle = fields["ca_bundle"] { upstream.caBundle = resolve(try caBundle.nonEmptyString()) }
         upstream.serverName = try fields["server_name"]?.nonEmptyString()
-        let profiles = try fields["profiles"]!.mapping(allowed: nil)
-        guard !profiles.isEmpty else { throw fields["profiles"]!.error("at least one profile is required") }
+        let profiles = try fields.required("profiles").mapping(allowed: nil)
+        guard !profiles.isEmpty else { throw (try fields.required("profiles")).error("at least one profile is required") }
         for (name, profile) in profiles {
             upstream.profiles[name] = try parseProfile(profile, resolve: resolve, environment: environment)
         }
@@ -226,13 +207,13 @@ extension GatewayConfiguration.Upstream {
 
     /// `http://host[:port]` or `https://host[:port]`, nothing after the authority.
     mutating func setEndpoint(_ endpoint: String, at node: YAMLNode) throws(ConfigError) {
-        guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+        guard let components = URLComponents(string: endpoint), let scheme = components.scheme.flatMap({ Scheme(rawValue: $0.lowercased()) }),
+              let host = components.host, !host.isEmpty,
               components.path.isEmpty || components.path == "/", components.query == nil, components.user == nil
         else { throw node.error("expected an endpoint like http://host:port or https://host, found '\(endpoint)'") }
         self.scheme = scheme
         self.host = host
-        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+        self.port = components.port ?? (scheme == .https ? 443 : 80)
     }
 
     /// A profile: `access_key` or `access_key_env`, and `secret_key`, `secret_key_env` or
@@ -244,10 +225,10 @@ extension GatewayConfiguration.Upstream {
         // The same rules as the client credentials' secrets.
         let sources = ClientCredentials.SecretSources(environment: { environment[$0] },
                                                       readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
-        let accessKey = try ClientCredentials.secretValue(["access_key", "access_key_env"], in: fields, of: node,
+        let accessKey = try ClientCredentials.secretValue(["access_key", "access_key_env"], in: fields,
                                                           what: "access key", resolvePath: resolve, sources: sources)
         let secret = try ClientCredentials.secretValue(["secret_key", "secret_key_env", "secret_key_file"], in: fields,
-                                                       of: node, what: "secret key", resolvePath: resolve, sources: sources)
+                                                       what: "secret key", resolvePath: resolve, sources: sources)
         var token: String?
         if let tokenNode = fields["session_token_env"] {
             let name = try tokenNode.nonEmptyString()

@@ -1,5 +1,6 @@
 import Audit
 import Foundation
+import Logging
 import NIOCore
 import S3Core
 import S3Signing
@@ -19,8 +20,9 @@ public struct GatewayConfiguration: Sendable {
     }
 
     public struct Upstream: Sendable {
-        public enum Addressing: String, Sendable { case path, virtualHosted = "virtual-hosted" }
-        public var scheme: String          // "http" or "https"
+        public enum Addressing: String, Sendable, CaseIterable { case path, virtualHosted = "virtual-hosted" }
+        public enum Scheme: String, Sendable { case http, https }
+        public var scheme: Scheme
         public var host: String
         public var port: Int
         public var region: String
@@ -36,11 +38,11 @@ public struct GatewayConfiguration: Sendable {
         /// Credential profiles by name; client principals name the one they are re-signed with.
         public var profiles: [String: SigningCredentials]
 
-        public var usesTLS: Bool { scheme == "https" }
+        public var usesTLS: Bool { scheme == .https }
 
         /// `host[:port]` as the Host header names the endpoint (default ports omitted).
         public var hostHeader: String {
-            (scheme == "http" && port == 80) || (scheme == "https" && port == 443) ? host : "\(host):\(port)"
+            (scheme == .http && port == 80) || (scheme == .https && port == 443) ? host : "\(host):\(port)"
         }
     }
 
@@ -60,23 +62,24 @@ public struct GatewayConfiguration: Sendable {
         public var maxConnectionsPerAddress = 1024
     }
 
+    /// The timeouts, on the event loop's clock (configured in whole seconds).
     public struct Timeouts: Sendable {
         /// The whole request head must arrive within this time (slowloris protection).
-        public var requestHead: TimeInterval = 10
+        public var requestHead = TimeAmount.seconds(10)
         /// Longest pause while a request body is being received.
-        public var bodyIdle: TimeInterval = 30
+        public var bodyIdle = TimeAmount.seconds(30)
         /// A browser form's field section (everything before the file) must arrive within
         /// this time of the request head: until then the request is not authenticated.
-        public var formFields: TimeInterval = 10
+        public var formFields = TimeAmount.seconds(10)
         /// A keep-alive client connection with no request in progress is closed after this.
-        public var clientIdle: TimeInterval = 60
-        public var upstreamConnect: TimeInterval = 5
+        public var clientIdle = TimeAmount.seconds(60)
+        public var upstreamConnect = TimeAmount.seconds(5)
         /// From the end of the request to the upstream's response head.
-        public var upstreamFirstByte: TimeInterval = 60
+        public var upstreamFirstByte = TimeAmount.seconds(60)
         /// Longest pause while the upstream's response is being received.
-        public var upstreamIdle: TimeInterval = 60
+        public var upstreamIdle = TimeAmount.seconds(60)
         /// On SIGTERM, how long in-flight requests may take before connections are closed.
-        public var drain: TimeInterval = 25
+        public var drain = TimeAmount.seconds(25)
     }
 
     public var listeners: [Listener]
@@ -102,7 +105,7 @@ public struct GatewayConfiguration: Sendable {
     public var responseHeaderRules: [ResponseHeaderRule]
     public var limits: Limits
     public var timeouts: Timeouts
-    public var logLevel: String
+    public var logLevel: Logger.Level
     /// Where audit records go, and what happens while they cannot be written; nil: no
     /// audit trail.
     public var audit: AuditConfiguration?
@@ -112,11 +115,4 @@ public struct GatewayConfiguration: Sendable {
 
     /// The same name the client gets the id in.
     public static let defaultRequestIdHeader = ResponseHeadRewriter.requestIdHeader
-}
-
-extension TimeAmount {
-    /// A configured number of seconds (`timeouts.*`) on the event loop's clock.
-    init(seconds: TimeInterval) {
-        self = .milliseconds(Int64(seconds * 1000))
-    }
 }

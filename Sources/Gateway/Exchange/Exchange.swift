@@ -61,7 +61,7 @@ final class Exchange {
     var timer: (task: Scheduled<Void>, at: NIODeadline)?
 
     init(requestId: String, head: HTTPRequestHead, clientHeaders: HeaderFields, preparer: RequestPreparer,
-         timeouts: ExchangeStateMachine.Timeouts, now: NIODeadline) {
+         timeouts: GatewayConfiguration.Timeouts, now: NIODeadline) {
         self.requestId = requestId
         self.head = head
         self.clientHeaders = clientHeaders

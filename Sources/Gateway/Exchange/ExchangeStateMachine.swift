@@ -99,13 +99,6 @@ struct ExchangeStateMachine {
         case finished
     }
 
-    struct Timeouts {
-        var bodyIdle: TimeAmount
-        var formFields: TimeAmount
-        var upstreamFirstByte: TimeAmount
-        var upstreamIdle: TimeAmount
-    }
-
     enum Action: Equatable {
         /// `100 Continue`: the client may send its body.
         case sendContinue
@@ -141,7 +134,8 @@ struct ExchangeStateMachine {
         case finish(Fate)
     }
 
-    let timeouts: Timeouts
+    /// `timeouts.body_idle`, `.form_fields`, `.upstream_first_byte`, `.upstream_idle`.
+    let timeouts: GatewayConfiguration.Timeouts
     /// The request announces a body (RFC 9112 §6.3): refusing it before its end leaves
     /// bytes on the connection that cannot be trusted.
     let announcesBody: Bool
@@ -160,7 +154,7 @@ struct ExchangeStateMachine {
     /// The prepared request asked for `100 Continue` (sent once the upstream is connected).
     private var continueOnConnect = false
 
-    init(timeouts: Timeouts, announcesBody: Bool, keepAlive: Bool, idempotent: Bool, isHead: Bool) {
+    init(timeouts: GatewayConfiguration.Timeouts, announcesBody: Bool, keepAlive: Bool, idempotent: Bool, isHead: Bool) {
         self.timeouts = timeouts
         self.announcesBody = announcesBody
         self.idempotent = idempotent

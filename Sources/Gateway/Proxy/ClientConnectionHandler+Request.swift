@@ -17,7 +17,7 @@ extension ClientConnectionHandler {
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
         let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
-                                preparer: environment.preparer(), timeouts: exchangeTimeouts, now: context.eventLoop.now)
+                                preparer: environment.preparer(), timeouts: environment.timeouts, now: context.eventLoop.now)
         exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
         self.exchange = exchange
         environment.metrics?.requestStarted()

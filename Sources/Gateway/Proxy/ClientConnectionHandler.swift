@@ -53,7 +53,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     let environment: Environment
-    let exchangeTimeouts: ExchangeStateMachine.Timeouts
     var context: ChannelHandlerContext?
     var exchange: Exchange?
     var connection = Connection.open
@@ -61,11 +60,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     init(environment: Environment) {
         self.environment = environment
-        let timeouts = environment.timeouts
-        exchangeTimeouts = ExchangeStateMachine.Timeouts(
-            bodyIdle: TimeAmount(seconds: timeouts.bodyIdle), formFields: TimeAmount(seconds: timeouts.formFields),
-            upstreamFirstByte: TimeAmount(seconds: timeouts.upstreamFirstByte),
-            upstreamIdle: TimeAmount(seconds: timeouts.upstreamIdle))
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }

@@ -46,7 +46,7 @@ public final class GatewayServer: Sendable {
         metrics.policyInForce(version: policy?.version, replacing: nil)
         let connector = UpstreamPool.socketConnector(
             upstream: configuration.upstream, sslContext: try Self.upstreamTLSContext(configuration.upstream),
-            connectTimeout: TimeAmount(seconds: configuration.timeouts.upstreamConnect))
+            connectTimeout: configuration.timeouts.upstreamConnect)
         pools = UpstreamPools(group: group, connect: connector, limits: configuration.limits, metrics: metrics)
         refusalThrottle = configuration.audit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0.refusalLimit)) }
         clientConnections = NIOLockedValueBox(ConnectionLedger(maxTotal: configuration.limits.maxConnections,
@@ -115,10 +115,10 @@ public final class GatewayServer: Sendable {
     /// Stops accepting, lets in-flight exchanges finish for up to the drain time, then
     /// closes what is left.
     public func shutdown() async {
-        logger.notice("draining", metadata: ["drain_seconds": "\(configuration.timeouts.drain)"])
+        logger.notice("draining", metadata: ["drain_seconds": "\(configuration.timeouts.drain.nanoseconds / 1_000_000_000)"])
         let drained = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: drained)
-        let deadline = group.next().scheduleTask(in: TimeAmount(seconds: configuration.timeouts.drain)) {
+        let deadline = group.next().scheduleTask(in: configuration.timeouts.drain) {
             drained.succeed()
         }
         try? await drained.futureResult.get()
@@ -201,7 +201,7 @@ public final class GatewayServer: Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                        try sync.addHandler(ConnectionLimitRefusal(linger: TimeAmount(seconds: timeouts.requestHead)))
+                        try sync.addHandler(ConnectionLimitRefusal(linger: timeouts.requestHead))
                     }
                 }
                 channel.closeFuture.whenComplete { _ in
@@ -226,8 +226,8 @@ public final class GatewayServer: Sendable {
                                         environment: ClientConnectionHandler.Environment) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-        try sync.addHandler(RequestHeadDeadlineHandler(idle: TimeAmount(seconds: timeouts.clientIdle),
-                                                       head: TimeAmount(seconds: timeouts.requestHead)))
+        try sync.addHandler(RequestHeadDeadlineHandler(idle: timeouts.clientIdle,
+                                                       head: timeouts.requestHead))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
