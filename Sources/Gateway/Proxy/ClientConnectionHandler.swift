@@ -20,23 +20,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     typealias OutboundOut = HTTPServerResponsePart
     typealias Action = ExchangeStateMachine.Action
 
-    struct Environment: Sendable {
-        /// The preparer in force for a new request (it changes on reload).
-        let preparer: @Sendable () -> RequestPreparer
-        let pools: UpstreamPools
-        let timeouts: GatewayConfiguration.Timeouts
-        let limits: GatewayConfiguration.Limits
-        let responseHeaderRules: [ResponseHeaderRule]
-        var metrics: GatewayMetrics? = nil
-        /// Where each exchange's audit record goes; nil without an `audit:` section.
-        var audit: AuditWriter? = nil
-        /// Limits the records of unauthenticated refusals per client address; shared by
-        /// every connection (nil: no limit).
-        var refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>? = nil
-        let logger: Logger
-        let isTLS: Bool
-    }
-
     /// Whether the connection takes more requests.
     enum Connection {
         case open
