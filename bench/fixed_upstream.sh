@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Small presigned GETs through obsgate in front of an upstream that is never the
-# bottleneck: nginx answering `return 200` with a fixed body (it checks no signature).
+# Small requests through obsgate in front of an upstream that is never the bottleneck:
+# nginx answering `return 200` with a fixed body (it checks no signature). Two kinds:
+# presigned GETs, and Initiate Multipart Upload (`POST /bench/k?uploads`) signed with a
+# SigV4 Authorization header (one signature, replayed within the allowed clock skew).
 # Side by side in one run: straight to the fixed upstream, through nginx proxy_pass (one
 # worker), and through each obsgate binary given (pinned to one CPU); for each, wrk's
 # requests/s and latency, and the proxy's CPU-µs per request (utime+stime from
@@ -43,11 +45,13 @@ sleep 1
 nginx_worker=$(pgrep -P "${pids[0]}" | head -1)
 
 # One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ).
+# SCRIPT (optional, a wrk Lua file) sets the method and headers.
 measure() {
-  local label=$1 url=$2 pid=${3:-}
-  wrk -t1 -c"$CONNECTIONS" -d1s "$url" > /dev/null 2>&1 || true
+  local label=$1 url=$2 pid=${3:-} script=${4:-}
+  local args=(-t1 -c"$CONNECTIONS"); [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" -d1s "$url" > /dev/null 2>&1 || true
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" > "$work/wrk.txt" 2>&1
+  wrk "${args[@]}" -d"${DURATION}s" --latency "$url" > "$work/wrk.txt" 2>&1
   local after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   local requests rate p50 p99 cpu=-
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
@@ -60,8 +64,18 @@ measure() {
     "${non2xx:+  NON-2xx: $non2xx}"
 }
 
-measure "direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$nginx_worker"
-measure "nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k"
+# A wrk script sending the initiate with the headers given as NAME=VALUE lines on stdin.
+initiate_script() {
+  { echo 'wrk.method = "POST"'
+    while IFS='=' read -r name value; do printf 'wrk.headers["%s"] = "%s"\n' "$name" "$value"; done
+  } > "$1"
+}
+printf 'Host=127.0.0.1:%s\n' "$fixed" | initiate_script "$work/direct.lua"
+
+measure "GET direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$nginx_worker"
+measure "GET nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k"
+measure "POST direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k?uploads" "$nginx_worker" "$work/direct.lua"
+measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "" "$work/direct.lua"
 
 for binary in "${binaries[@]}"; do
   gw=$(port)
@@ -88,6 +102,18 @@ s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_n
 print(s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "k"}, ExpiresIn=3600))
 PY
 )
-  measure "obsgate $(basename "$binary")" "$url" "$gpid"
+  measure "GET obsgate $(basename "$binary")" "$url" "$gpid"
+  python3 - "$gw" <<'PY' | initiate_script "$dir/initiate.lua"
+import sys
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+request = AWSRequest(method="POST", url=f"http://127.0.0.1:{sys.argv[1]}/bench/k?uploads", data=b"")
+request.headers["Host"] = f"127.0.0.1:{sys.argv[1]}"
+S3SigV4Auth(Credentials("GWBENCH0000000000001", "bench-client-secret"), "s3", "us-east-1").add_auth(request)
+for name, value in request.headers.items():
+    print(f"{name}={value}")
+PY
+  measure "POST obsgate $(basename "$binary")" "http://127.0.0.1:$gw/bench/k?uploads" "$gpid" "$dir/initiate.lua"
   kill "$gpid"; wait "$gpid" 2>/dev/null || true
 done

@@ -60,6 +60,7 @@ public struct HeaderFields: Sendable, Equatable, Sequence {
 extension StringProtocol {
     /// ASCII case-insensitive comparison, the rule for HTTP field names; no Unicode folding,
     /// so `ſ` never matches `s`.
+    @inlinable
     public func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
@@ -67,6 +68,7 @@ extension StringProtocol {
     }
 
     /// The string with ASCII letters lowercased and every other byte kept.
+    @inlinable
     public var asciiLowercased: String {
         // Most names arrive lowercase already (HTTP/2 requires it, the SDKs send it): the
         // string itself, no copy (`policy bench` spent a fifth of its time here).
@@ -81,7 +83,28 @@ extension StringProtocol {
         }
     }
 
+    /// The string without leading and trailing spaces and tabs (HTTP's optional
+    /// whitespace, RFC 9110 §5.6.3), as a view of it: no copy, no Foundation.
+    @inlinable
+    public var trimmingOWS: SubSequence {
+        let bytes = utf8
+        var start: String.Index?
+        var end = bytes.startIndex
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let next = bytes.index(after: index)
+            if bytes[index] != 0x20 && bytes[index] != 0x09 {
+                if start == nil { start = index }
+                end = next
+            }
+            index = next
+        }
+        guard let start else { return self[bytes.startIndex..<bytes.startIndex] }
+        return self[start..<end]
+    }
+
     /// Whether the string starts with `prefix`, ignoring ASCII case.
+    @inlinable
     public func hasASCIICaseInsensitivePrefix(_ prefix: String) -> Bool {
         let a = utf8, b = prefix.utf8
         guard a.count >= b.count else { return false }
@@ -89,7 +112,7 @@ extension StringProtocol {
     }
 }
 
-@inline(__always)
-private func asciiLower(_ byte: UInt8) -> UInt8 {
+@inlinable @inline(__always)
+func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
 }

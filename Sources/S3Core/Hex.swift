@@ -1,15 +1,23 @@
 /// Lowercase hexadecimal of any byte sequence (digests, MACs, ids): the one encoder the
 /// signatures, the audit chain and the policy version use.
 public func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.underestimatedCount * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: out, as: UTF8.self)
+    hex(Array(bytes))
 }
+
+/// Lowercase hexadecimal of a collection of bytes, written straight into the string.
+public func hex(_ bytes: some Collection<UInt8>) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+        var index = 0
+        for byte in bytes {
+            buffer[index] = hexDigits[Int(byte >> 4)]
+            buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
+            index += 2
+        }
+        return index
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
 /// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.
 public func bytesFromHex(_ text: String) -> [UInt8]? {

@@ -76,7 +76,7 @@ public enum SigV4 {
     }
 
     public static func stringToSign(amzDate: String, scope: SigV4Scope, canonicalRequest: String) -> String {
-        "\(algorithm)\n\(amzDate)\n\(scope.text)\n\(hexSHA256(Data(canonicalRequest.utf8)))"
+        "\(algorithm)\n\(amzDate)\n\(scope.text)\n\(hexSHA256(of: canonicalRequest))"
     }
 
     /// hex(HMAC-SHA256(signingKey, text)).
@@ -85,7 +85,10 @@ public enum SigV4 {
     }
 
     static func signatureBytes(signingKey: SymmetricKey, stringToSign: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey))
+        var mac = HMAC<SHA256>(key: signingKey)
+        var text = stringToSign
+        text.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return Array(mac.finalize())
     }
 
     /// `trimall`: leading and trailing whitespace removed, inner runs of spaces and tabs
@@ -159,5 +162,13 @@ public final class SigV4SigningKeyCache: Sendable {
 
 public func hexSHA256(_ data: some DataProtocol) -> String {
     hex(SHA256.hash(data: data))
+}
+
+/// hex(SHA256(text's UTF-8)), hashing the string's own storage.
+public func hexSHA256(of text: String) -> String {
+    var hasher = SHA256()
+    var text = text
+    text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    return hex(hasher.finalize())
 }
 

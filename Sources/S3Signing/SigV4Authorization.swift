@@ -37,26 +37,36 @@ public struct SigV4Authorization: Sendable, Equatable {
         let malformed = { (detail: String) in
             S3Error.authorizationHeaderMalformed("The authorization header is malformed; \(detail)")
         }
-        guard header.hasPrefix(SigV4.algorithm + " ") else { throw malformed("unsupported algorithm") }
-        var components: [String: String] = [:]
-        for component in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
-            let trimmed = component.trimmingCharacters(in: [" "])
-            guard let equals = trimmed.firstIndex(of: "=") else {
+        guard header.utf8.starts(with: Self.prefix) else { throw malformed("unsupported algorithm") }
+        var credentialText: Substring?, signedHeadersText: Substring?, signatureText: Substring?
+        for component in header.utf8.dropFirst(Self.prefix.count).split(separator: UInt8(ascii: ",")) {
+            let trimmed = Substring(component).trimmingOWS
+            guard let equals = trimmed.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 throw malformed("'\(trimmed.prefix(40))' is not a 'Name=value' component")
             }
-            let name = String(trimmed[..<equals])
-            guard components[name] == nil else { throw malformed("\(name) is given twice") }
-            components[name] = String(trimmed[trimmed.index(after: equals)...])
+            let name = trimmed[..<equals]
+            let value = trimmed[trimmed.index(after: equals)...]
+            func take(_ slot: inout Substring?) throws(S3Error) {
+                guard slot == nil else { throw malformed("\(name) is given twice") }
+                slot = value
+            }
+            switch name {
+            case "Credential": try take(&credentialText)
+            case "SignedHeaders": try take(&signedHeadersText)
+            case "Signature": try take(&signatureText)
+            default: throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
+            }
         }
-        guard let credentialText = components["Credential"], let signedHeadersText = components["SignedHeaders"],
-              let signature = components["Signature"], components.count == 3
-        else {
+        guard let credentialText, let signedHeadersText, let signatureText else {
             throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
         }
-        credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
+        credential = try SigV4Credential(parsing: String(credentialText), malformed: malformed)
         signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-        self.signature = signature
+        signature = String(signatureText)
     }
+
+    /// `AWS4-HMAC-SHA256 `.
+    private static let prefix = Array((SigV4.algorithm + " ").utf8)
 }
 
 /// What verifying an aws-chunked body needs from the request's seed signature.

@@ -139,6 +139,15 @@ struct HeaderFieldsTests {
 
     // MARK: - non-ASCII names never fold
 
+    @Test("trimmingOWS drops spaces and tabs at both ends only", arguments: [
+        ("  a b\t", "a b"), ("\t\t", ""), ("", ""), ("x", "x"), (" \u{a0}x\u{a0} ", "\u{a0}x\u{a0}"), ("a\r\n", "a\r\n"),
+        (" é ", "é"),
+    ])
+    func trimmingOWS(_ text: String, _ expected: String) {
+        #expect(text.trimmingOWS == expected[...])
+        #expect(text[...].trimmingOWS == expected[...])
+    }
+
     @Test("asciiCaseInsensitiveEquals", arguments: [
         ("", "", true),
         ("a", "a", true),

@@ -21,11 +21,11 @@ extension RequestPreparer {
     /// is refused with 411 as S3 does (the gateway never forwards unframed bytes).
     func upstreamBodyLength(method: String, headers: HeaderFields, payload: PayloadExpectation) throws(S3Error) -> UpstreamBodyLength {
         let lengths = Set(headers.values(S3HeaderName.contentLength).flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces) })
+            .map { String($0.trimmingOWS) })
         guard lengths.count <= 1 else { throw S3Error.badRequest("Conflicting Content-Length values") }
         let chunkedTransfer = headers.values("transfer-encoding").contains { $0.asciiLowercased.contains("chunked") }
         let awsChunkedEncoding = headers.values(S3HeaderName.contentEncoding)
-            .flatMap { $0.split(separator: ",") }.contains { $0.trimmingCharacters(in: .whitespaces).asciiLowercased == "aws-chunked" }
+            .flatMap { $0.split(separator: ",") }.contains { $0.trimmingOWS.asciiCaseInsensitiveEquals("aws-chunked") }
         switch payload {
         case .signedChunks, .unsignedChunksWithTrailer:
             guard let text = headers[S3HeaderName.decodedContentLength], let decoded = Int(text), decoded >= 0 else {

@@ -71,7 +71,7 @@ extension RequestPreparer {
             if Self.fieldsNotForwarded.contains(name) { continue }
             if decodesChunks && (name == S3HeaderName.trailer || name == "x-amz-sdk-checksum-algorithm") { continue }
             if name == S3HeaderName.contentEncoding {
-                let remaining = field.value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let remaining = field.value.split(separator: ",").map { String($0.trimmingOWS) }
                     .filter { $0.asciiLowercased != "aws-chunked" }
                 if !remaining.isEmpty { headers.add(field.name, remaining.joined(separator: ", ")) }
                 continue

@@ -21,7 +21,7 @@ extension ClientConnectionHandler {
     func writeResponseBody(_ buffer: ByteBuffer, of exchange: Exchange) {
         exchange.bytesOut += buffer.readableBytes
         exchange.uploadIdCollector?.append(contentsOf: buffer.readableBytesView)
-        context?.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
     }
 
     func writeResponseEnd(of exchange: Exchange) {

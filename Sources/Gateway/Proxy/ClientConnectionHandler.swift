@@ -141,6 +141,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
     }
 
+    /// Response parts are written as they come and flushed once per read from the
+    /// upstream: a small answer's head, body and end leave in one write.
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
     func upstreamWritabilityChanged() {
         resumeClientRead()
     }

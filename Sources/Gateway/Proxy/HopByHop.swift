@@ -1,4 +1,3 @@
-import Foundation
 import S3Core
 
 /// Fields that describe one connection, not the message (RFC 9110 §7.6.1): neither the
@@ -16,6 +15,10 @@ enum HopByHop {
     /// The field names listed in a message's `Connection` values, lowercase
     /// (`Connection = #connection-option`).
     static func connectionTokens(_ values: [String]) -> Set<String> {
-        Set(values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).asciiLowercased })
+        var tokens = Set<String>()
+        for value in values {
+            for token in value.split(separator: ",") { tokens.insert(token.trimmingOWS.asciiLowercased) }
+        }
+        return tokens
     }
 }

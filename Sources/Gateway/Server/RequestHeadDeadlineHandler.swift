@@ -36,7 +36,12 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     private let idle: TimeAmount
     private let head: TimeAmount
     private var state = State.waitingForFirstByte
-    private var timer: Scheduled<Void>?
+    /// When the connection closes unless something moves it; nil while an exchange runs.
+    private var deadline: NIODeadline?
+    /// The timer, and when it fires. A deadline that moved later does not reschedule it
+    /// (cancelling searches the event loop's timers, twice a request): it fires early,
+    /// finds the deadline moved, and is set again.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
 
     init(idle: TimeAmount, head: TimeAmount) {
         self.idle = idle
@@ -68,8 +73,7 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
         switch event {
         case .headReceived:
             state = .inExchange
-            timer?.cancel()
-            timer = nil
+            deadline = nil
         case .awaitingHead:
             state = .waitingForFirstByte
             arm(idle, context: context)
@@ -81,16 +85,32 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
+        timer?.task.cancel()
         timer = nil
+        deadline = nil
         context.fireChannelInactive()
     }
 
     private func arm(_ amount: TimeAmount, context: ChannelHandlerContext) {
-        timer?.cancel()
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: amount) {
-            bound.value.close(promise: nil)
+        let at = context.eventLoop.now + amount
+        deadline = at
+        if let timer, timer.at <= at { return }
+        timer?.task.cancel()
+        schedule(at: at, context: context)
+    }
+
+    private func schedule(at: NIODeadline, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let task = context.eventLoop.scheduleTask(deadline: at) {
+            let (handler, context) = bound.value
+            handler.timer = nil
+            guard let deadline = handler.deadline else { return }
+            if context.eventLoop.now < deadline {
+                handler.schedule(at: deadline, context: context)
+            } else {
+                context.close(promise: nil)
+            }
         }
+        timer = (task, at)
     }
 }

@@ -4,6 +4,8 @@ import NIOHTTP1
 /// What an upstream connection reports to the exchange that is using it.
 protocol UpstreamResponseReceiver: AnyObject {
     func upstreamReceived(_ part: HTTPClientResponsePart)
+    /// A read from the upstream ended: what it delivered may go out to the client now.
+    func upstreamReadComplete()
     func upstreamWritabilityChanged()
     /// The connection closed or failed while this exchange was using it.
     func upstreamFailed(_ error: any Error)
@@ -34,6 +36,11 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             return
         }
         receiver.upstreamReceived(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        receiver?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
