@@ -209,7 +209,7 @@ extension ClientConnectionHandler {
             if let refusal = forward(part, of: exchange) { return refusal }
         }
         if end { return finishUpstreamRequest(exchange) }
-        upstream.flush()
+        flushUpstream(upstream)
         resumeClientRead()
         return nil
     }
@@ -221,7 +221,7 @@ extension ClientConnectionHandler {
             for part in try forwarder.forward(buffer, allocator: upstream.allocator) {
                 upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
             }
-            upstream.flush()
+            flushUpstream(upstream)
             return nil
         } catch {
             return exchange.machine.bodyRejected(error)
@@ -235,7 +235,8 @@ extension ClientConnectionHandler {
             for part in try forwarder.finish(allocator: upstream.allocator) {
                 upstream.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
             }
-            upstream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            upstream.write(HTTPClientRequestPart.end(nil), promise: nil)
+            flushUpstream(upstream)
             return nil
         } catch {
             return exchange.machine.bodyRejected(error)

@@ -35,11 +35,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         case held
     }
 
+    /// What this connection's reads have written upstream and not yet flushed: a request
+    /// head, its body parts and its end read in one go leave in one write.
+    enum UpstreamFlush {
+        /// Not inside a read from the client: a write goes out at once.
+        case immediate
+        /// Inside a read from the client: flushed when the read completes.
+        case atReadComplete(pending: Bool)
+    }
+
     let environment: Environment
     var context: ChannelHandlerContext?
     var exchange: Exchange?
     var connection = Connection.open
     var clientRead = ClientRead.flowing
+    var upstreamFlush = UpstreamFlush.immediate
 
     init(environment: Environment) {
         self.environment = environment
@@ -52,6 +62,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard connection == .open else { return }
+        if case .immediate = upstreamFlush { upstreamFlush = .atReadComplete(pending: false) }
         let part = unwrapInboundIn(data)
         if case .head(let head) = part {
             start(head)
@@ -65,6 +76,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             handle(exchange.machine.clientBodyPart(buffer, now: context.eventLoop.now), of: exchange)
         case .end:
             handle(exchange.machine.clientEnded(now: context.eventLoop.now), of: exchange)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .atReadComplete(pending: true) = upstreamFlush { exchange?.upstream?.flush() }
+        upstreamFlush = .immediate
+        context.fireChannelReadComplete()
+    }
+
+    /// Flushes what was written upstream, now or when the client's read completes.
+    func flushUpstream(_ upstream: any Channel) {
+        switch upstreamFlush {
+        case .immediate: upstream.flush()
+        case .atReadComplete: upstreamFlush = .atReadComplete(pending: true)
         }
     }
 
