@@ -17,7 +17,10 @@ public enum PercentEncoding {
 
     /// SigV4 `UriEncode(input, encodeSlash)`: every byte of the UTF-8 form that is not
     /// unreserved becomes `%XY`; `/` is kept when `encodeSlash` is false (object key paths).
+    @inlinable
     public static func encode(_ input: some StringProtocol, encodeSlash: Bool = true) -> String {
+        // Most names need no escape at all: the text itself.
+        if input.utf8.allSatisfy({ isUnreserved($0) || (!encodeSlash && $0 == UInt8(ascii: "/")) }) { return String(input) }
         var out = [UInt8]()
         out.reserveCapacity(input.utf8.count)
         for byte in input.utf8 {
@@ -36,9 +39,10 @@ public enum PercentEncoding {
     /// encoded). Fails on a `%` not followed by two hex digits and on bytes that are not
     /// UTF-8, because S3 names are UTF-8 and a lenient decoder would let two different
     /// wire forms name one object.
+    @inlinable
     public static func decode(_ input: some StringProtocol) -> String? {
+        guard input.utf8.contains(UInt8(ascii: "%")) else { return String(input) }
         let bytes = Array(input.utf8)
-        guard bytes.contains(UInt8(ascii: "%")) else { return String(input) }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var index = 0
@@ -58,6 +62,7 @@ public enum PercentEncoding {
         return String(validating: out, as: UTF8.self)
     }
 
+    @usableFromInline
     static let hexDigitsUpper = Array("0123456789ABCDEF".utf8)
 
     /// The value of one hex digit, either case.

@@ -30,6 +30,8 @@ public enum SigV4 {
     /// encoded again with `UriEncode`, so `$` sent raw and `%24` sent encoded both give
     /// `%24`, and an encoded slash inside a segment stays `%2F`.
     public static func canonicalURI(rawPath: String) throws(S3Error) -> String {
+        // A path of unreserved bytes and slashes is its own canonical form.
+        if rawPath.utf8.allSatisfy({ PercentEncoding.isUnreserved($0) || $0 == UInt8(ascii: "/") }) { return rawPath }
         var segments: [String] = []
         for segment in rawPath.split(separator: "/", omittingEmptySubsequences: false) {
             guard let decoded = PercentEncoding.decode(segment) else {
@@ -94,6 +96,7 @@ public enum SigV4 {
     /// `trimall`: leading and trailing whitespace removed, inner runs of spaces and tabs
     /// reduced to one space.
     static func trimAll(_ value: String) -> String {
+        if !needsTrimming(value) { return value }
         var out = [UInt8]()
         out.reserveCapacity(value.utf8.count)
         var pendingSpace = false
@@ -106,6 +109,21 @@ public enum SigV4 {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension SigV4 {
+    /// Whether `trimAll` would change the value: whitespace at either end, a tab, or two
+    /// spaces in a row (most values have none, and are used as they are).
+    static func needsTrimming(_ value: String) -> Bool {
+        guard let first = value.utf8.first, let last = value.utf8.last else { return false }
+        if first == UInt8(ascii: " ") || last == UInt8(ascii: " ") { return true }
+        var previousSpace = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: "\t") || (byte == UInt8(ascii: " ") && previousSpace) { return true }
+            previousSpace = byte == UInt8(ascii: " ")
+        }
+        return false
     }
 }
 
