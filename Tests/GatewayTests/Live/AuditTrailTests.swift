@@ -198,7 +198,11 @@ import Testing
         }
         let elapsed = Double((ContinuousClock.now - started).components.seconds) + 1
         #expect(try await stack.send("GET", "/flood/after", accessKey: "GWNOBODY00000000000X").status == 403)
-        #expect(await eventually { audited.writer.queueDepth == 0 })
+        // A record is appended just after its answer went out: wait until every request
+        // (the bucket, the flood, the signed ones, the last refusal) is written or counted.
+        let suppressedCount = { Int(sample("obsgate_audit_records_suppressed_total", in: stack.gateway.server.metricsText()) ?? 0) }
+        let everyRequest = 1 + flooded.flood + flooded.signed + 1
+        #expect(await eventually { audited.writer.recordsWritten + suppressedCount() == everyRequest })
         let records = try await audited.records(count: 1)
         let signed = records.filter { $0.principal == "tester" && $0.key?.hasPrefix("signed-") == true }
         #expect(signed.count == flooded.signed, "every signed request is recorded")
