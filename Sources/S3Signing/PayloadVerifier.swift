@@ -304,7 +304,7 @@ public struct PayloadVerifier: Sendable {
         guard let claimed = trailerSignature else { throw S3Error.signatureDoesNotMatch() }
         let canonicalTrailer = trailerFields.map { "\($0.name):\($0.value)\n" }.joined()
         let stringToSign = "AWS4-HMAC-SHA256-TRAILER\n\(context.amzDate)\n\(context.scope.text)\n"
-            + "\(previousSignature)\n\(hexSHA256(Data(canonicalTrailer.utf8)))"
+            + "\(previousSignature)\n\(hexSHA256(of: canonicalTrailer))"
         let expected = SigV4.signatureBytes(signingKey: context.signingKey, stringToSign: stringToSign)
         guard claimed.utf8.count == 64, let provided = bytesFromHex(claimed), ConstantTime.equals(provided, expected) else {
             throw S3Error.signatureDoesNotMatch()

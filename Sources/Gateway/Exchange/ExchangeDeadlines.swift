@@ -56,8 +56,6 @@ struct ExchangeDeadlines {
         deadlines = [:]
     }
 
-    func isArmed(_ kind: Kind) -> Bool { deadlines[kind] != nil }
-
     /// When the timer should fire next; nil when nothing is armed.
     var earliest: NIODeadline? { deadlines.values.map(\.at).min() }
 
