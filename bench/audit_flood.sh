@@ -16,11 +16,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-60}
 CONNECTIONS=${CONNECTIONS:-8}
 binary=${1:-.build/release/obsgate}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 fixed=$(port) gw=$(port) admin=$(port)
 cat > "$work/nginx.conf" <<NGINX
@@ -32,23 +29,12 @@ http { access_log off; client_body_temp_path $work; proxy_temp_path $work; fastc
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
 
-cat > "$work/clients.yaml" <<YAML
-version: 1
-clients:
-  - {access_key: GWFLOOD0000000000001, secret: flood-client-secret, principal: steady}
-YAML
-cat > "$work/obsgate.yaml" <<YAML
-listeners: [{address: 127.0.0.1:$gw}]
-admin: {address: 127.0.0.1:$admin}
-upstream: {endpoint: http://127.0.0.1:$fixed, region: us-east-1, profiles: {default: {access_key: UP, secret_key: up-secret}}}
-credentials: clients.yaml
-log_level: warning
+gateway_config "$work" "$gw" "$fixed" GWFLOOD0000000000001 flood-client-secret steady "admin: {address: 127.0.0.1:$admin}
 audit:
   sinks: [{type: file, path: $work/audit.log}]
-  fail_closed: true
-YAML
+  fail_closed: true"
 "$binary" serve --config "$work/obsgate.yaml" 2> "$work/gateway.log" & gpid=$!; pids+=("$gpid")
-for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$gw") 2>/dev/null && break; sleep 0.1; done
+wait_for_port "$gw"
 
 # RSS in KiB, once a second.
 (while kill -0 "$gpid" 2>/dev/null; do awk '/^VmRSS/ {print $2}' "/proc/$gpid/status" 2>/dev/null; sleep 1; done) \

@@ -16,11 +16,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 binaries=("$@")
 [ ${#binaries[@]} -gt 0 ] || binaries=(.build/release/obsgate)
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
@@ -80,19 +77,9 @@ measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "" "$w
 for binary in "${binaries[@]}"; do
   gw=$(port)
   dir="$work/gw-$gw"; mkdir -p "$dir"
-  cat > "$dir/clients.yaml" <<YAML
-version: 1
-clients:
-  - {access_key: GWBENCH0000000000001, secret: bench-client-secret, principal: bench}
-YAML
-  cat > "$dir/obsgate.yaml" <<YAML
-listeners: [{address: 127.0.0.1:$gw}]
-upstream: {endpoint: http://127.0.0.1:$fixed, region: us-east-1, profiles: {default: {access_key: UP, secret_key: up-secret}}}
-credentials: clients.yaml
-log_level: warning
-YAML
-  taskset -c 1 "$binary" serve --config "$dir/obsgate.yaml" 2> "$dir/log" & gpid=$!; pids+=($gpid)
-  for _ in $(seq 50); do (echo > "/dev/tcp/127.0.0.1/$gw") 2>/dev/null && break; sleep 0.1; done
+  gateway_config "$dir" "$gw" "$fixed" GWBENCH0000000000001 bench-client-secret bench
+  taskset -c 1 "$binary" serve --config "$dir/obsgate.yaml" 2> "$dir/log" & gpid=$!; pids+=("$gpid")
+  wait_for_port "$gw"
   url=$(python3 - "$gw" <<'PY'
 import sys, boto3
 from botocore.config import Config

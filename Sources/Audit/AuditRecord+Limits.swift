@@ -9,6 +9,8 @@ extension AuditRecord {
     /// boundary) and sets `truncated`. The writer applies it to every record it queues, so
     /// the chain covers the line as written.
     mutating func capValues() {
+        // Nearly every record has no long value: it is checked, not rebuilt.
+        guard hasLongValue else { return }
         var cut = false
         func capped(_ value: String) -> String {
             guard value.utf8.count > Self.maxValueBytes else { return value }
@@ -36,5 +38,15 @@ extension AuditRecord {
             list.map { AuditMutation(action: $0.action, name: $0.name, value: $0.value.map(capped)) }
         }
         if cut { truncated = true }
+    }
+
+    private var hasLongValue: Bool {
+        func long(_ value: String?) -> Bool { (value?.utf8.count ?? 0) > Self.maxValueBytes }
+        if long(upstreamRequestId) || long(accessKeyId) || long(principal) || long(bucket) || long(key)
+            || long(denyReason) || long(errorCode) || long(uploadId) {
+            return true
+        }
+        if let headers, headers.values.contains(where: { long($0) }) { return true }
+        return mutations.contains { long($0.value) } || (wouldHaveMutations?.contains { long($0.value) } ?? false)
     }
 }

@@ -75,7 +75,9 @@ final class Exchange {
 
     /// Whether the request announces a body (RFC 9112 §6.3).
     static func announcesBody(_ head: HTTPRequestHead) -> Bool {
-        head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased().contains("chunked") }
-            || head.headers[canonicalForm: "content-length"].contains { $0 != "0" }
+        head.headers.contains { field in
+            field.name.asciiCaseInsensitiveEquals("transfer-encoding") ? field.value.asciiLowercased.contains("chunked")
+                : field.name.asciiCaseInsensitiveEquals("content-length") && field.value != "0"
+        }
     }
 }
