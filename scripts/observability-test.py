@@ -1,0 +1,727 @@
+#!/usr/bin/env python3
+"""Tests deploy/observability/ (the Prometheus rules and the Grafana dashboard) for real.
+
+1. Static: `promtool check rules`; `promtool test rules` on obsgate.rules.test.yml; every
+   alert of obsgate.rules.yml has a unit test where it fires and one where it does not;
+   the dashboard is well-formed JSON (ids, grid positions, a PromQL target per panel, the
+   datasource variable); the example scrape configuration passes `promtool check config`.
+2. Live, all on 127.0.0.1 in a temporary directory: `obsgate dev-upstream`, the gateway
+   (policies/organisation.yaml, a file audit trail with fail_closed, a queue of 20 records, a
+   connection cap of 8, an unauthenticated-refusal allowance of 50)
+   and Debian's `prometheus` scraping its admin listener every second with the rules loaded
+   (every `for:` shortened to 2 s). It drives allowed, denied, badly signed, fail-closed,
+   slow-upstream, failing-upstream and over-the-connection-cap traffic with botocore,
+   checks the status codes the clients got, waits for each expected alert to fire through
+   Prometheus's HTTP API, and asserts that every series selector of the rules and of every
+   dashboard query matches series in Prometheus (so every metric name and label they use is
+   one the gateway really exports), that every label they group or join by exists on those
+   series, that every dashboard query returns data, and that no rule failed to evaluate.
+   Finally it stops the gateway and waits for ObsgateDown / ObsgateAllDown.
+
+Every process it starts is stopped on exit, error or timeout (the whole run is bounded to
+115 s). Exit code 0 when everything holds, 1 otherwise (with the failing check and the tail
+of each process's log).
+
+    OBSGATE_BINARY=/path/to/obsgate scripts/observability-test.py     # default .build/debug/obsgate
+    scripts/observability-test.py --static-only                      # step 1 only (no gateway)
+    scripts/observability-test.py --keep                             # keep the temporary directory
+"""
+import argparse
+import concurrent.futures
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OBS = os.path.join(ROOT, "deploy", "observability")
+RULES = os.path.join(OBS, "obsgate.rules.yml")
+RULE_TESTS = os.path.join(OBS, "obsgate.rules.test.yml")
+DASHBOARD = os.path.join(OBS, "obsgate-dashboard.json")
+SCRAPE_EXAMPLE = os.path.join(OBS, "prometheus.yml")
+POLICY = os.path.join(ROOT, "policies", "organisation.yaml")
+BUDGET_SECONDS = 115
+
+# Alerts the live run does not drive (they are covered by the promtool unit tests): a
+# second replica with another policy, 5000 queued audit records, fail_closed: false.
+NOT_DRIVEN_LIVE = {
+    "ObsgatePolicyVersionSkew": "needs two replicas with different policies for the rule's window",
+    "ObsgateAuditQueueFilling": "needs more than 5000 audit records queued",
+    "ObsgateAuditFailOpen": "needs a second gateway with fail_closed: false",
+}
+
+checks = 0
+
+
+class Failure(Exception):
+    pass
+
+
+def fail(message):
+    raise Failure(message)
+
+
+def ok(message):
+    global checks
+    checks += 1
+    print(f"  ok   {message}", flush=True)
+
+
+def step(message):
+    print(f"== {message}", flush=True)
+
+
+try:
+    import yaml
+except ImportError:
+    sys.exit("observability-test: FAILED: PyYAML is not installed (scripts/install-test-deps.sh installs it with awscli)")
+
+
+# ------------------------------------------------------------------------------ PromQL text
+
+GROUPING_RE = re.compile(r'\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)')
+MATCHER_LABEL_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)\s*"')
+NAME_RE = re.compile(r'[A-Za-z_:][A-Za-z0-9_:]*')
+KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
+            "atan2", "inf", "nan", "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk",
+            "quantile", "count_values", "group"}
+
+
+def strip_strings(expr):
+    """The expression with string literals emptied (so their contents are not read as names)."""
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+
+
+def selectors(expr):
+    """(metric name, selector text) for every vector selector of a PromQL expression: every
+    name that is not a function, an operator or a keyword, outside label braces, range
+    brackets, string literals and the label lists of by/without/on/ignoring/group_*."""
+    out = []
+    i, n = 0, len(expr)
+    after_grouping_keyword = False
+    while i < n:
+        ch = expr[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and expr[j] != '"':
+                j += 2 if expr[j] == "\\" else 1
+            i = j + 1
+            continue
+        if ch in "{[":
+            i = expr.index("}" if ch == "{" else "]", i) + 1
+            continue
+        if ch == "(" and after_grouping_keyword:
+            i = expr.index(")", i) + 1
+            after_grouping_keyword = False
+            continue
+        m = NAME_RE.match(expr, i)
+        if not m or (i > 0 and (expr[i - 1].isalnum() or expr[i - 1] in "_.")):
+            if not ch.isspace():
+                after_grouping_keyword = False
+            i += 1
+            continue
+        name = m.group(0)
+        j = m.end()
+        while j < n and expr[j].isspace():
+            j += 1
+        if name in ("by", "without", "on", "ignoring", "group_left", "group_right"):
+            after_grouping_keyword = True
+        elif name in KEYWORDS or (j < n and expr[j] == "("):
+            after_grouping_keyword = False
+        else:
+            selector = name
+            if j < n and expr[j] == "{":
+                selector = name + expr[j:expr.index("}", j) + 1]
+                j = expr.index("}", j) + 1
+            out.append((name, selector))
+            after_grouping_keyword = False
+        i = m.end() if name in KEYWORDS else j
+    return out
+
+
+def grouping_labels(expr):
+    labels = set()
+    for group in GROUPING_RE.findall(strip_strings(expr)):
+        labels.update(x.strip() for x in group.split(",") if x.strip())
+    return labels
+
+
+def matcher_labels(selector):
+    return set(MATCHER_LABEL_RE.findall(selector)) - {"__name__"}
+
+
+def dashboard_expr(expr):
+    """A dashboard query with Grafana's variables replaced as for the whole fleet."""
+    return (expr.replace("$__rate_interval", "1m").replace("$__range", "5m")
+            .replace("$job", "obsgate").replace("$instance", ".+"))
+
+
+# ------------------------------------------------------------------------------ static checks
+
+def run(cmd, what):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        fail(f"{what} failed (exit {r.returncode}):\n{r.stdout}")
+    return r.stdout
+
+
+def load_rules():
+    with open(RULES) as f:
+        doc = yaml.safe_load(f)
+    alerts, records = {}, {}
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                alerts[rule["alert"]] = rule
+            else:
+                records[rule["record"]] = rule
+    return doc, alerts, records
+
+
+def dashboard_queries():
+    with open(DASHBOARD) as f:
+        dash = json.load(f)
+    ids, queries = set(), []
+    for panel in dash["panels"]:
+        title = panel.get("title", "?")
+        if panel["id"] in ids:
+            fail(f"dashboard: panel id {panel['id']} used twice")
+        ids.add(panel["id"])
+        grid = panel.get("gridPos", {})
+        if not all(k in grid for k in ("h", "w", "x", "y")) or grid["x"] + grid["w"] > 24:
+            fail(f"dashboard: panel {title!r} has a bad gridPos {grid}")
+        if panel["type"] in ("row", "text"):
+            continue
+        if panel.get("datasource", {}).get("uid") != "${datasource}":
+            fail(f"dashboard: panel {title!r} does not use the datasource variable")
+        if not panel.get("targets"):
+            fail(f"dashboard: panel {title!r} has no query")
+        for target in panel["targets"]:
+            if not target.get("expr"):
+                fail(f"dashboard: panel {title!r} has a target without expr")
+            queries.append((title, target["expr"]))
+    variables = {v["name"]: v for v in dash["templating"]["list"]}
+    if set(variables) != {"datasource", "job", "instance"} or variables["datasource"]["query"] != "prometheus":
+        fail(f"dashboard: expected the variables datasource (prometheus), job, instance; got {sorted(variables)}")
+    for name in ("job", "instance"):
+        queries.append((f"variable {name}", variables[name]["definition"].replace("label_values(", "").rsplit(",", 1)[0]))
+    return dash, queries
+
+
+def static_checks(promtool):
+    step("static: promtool, unit-test coverage, dashboard structure")
+    out = run([promtool, "check", "rules", RULES], "promtool check rules")
+    ok(f"promtool check rules: {out.strip().splitlines()[-1].strip()}")
+    run([promtool, "test", "rules", RULE_TESTS], "promtool test rules")
+    ok("promtool test rules obsgate.rules.test.yml: SUCCESS")
+    run([promtool, "check", "config", SCRAPE_EXAMPLE], "promtool check config (example scrape configuration)")
+    ok("promtool check config deploy/observability/prometheus.yml")
+
+    _, alerts, records = load_rules()
+    with open(RULE_TESTS) as f:
+        tests = yaml.safe_load(f)
+    fires, quiet = set(), set()
+    for test in tests["tests"]:
+        for case in test.get("alert_rule_test", []):
+            (fires if case.get("exp_alerts") else quiet).add(case["alertname"])
+    unknown = (fires | quiet) - set(alerts)
+    if unknown:
+        fail(f"unit tests name alerts that do not exist: {sorted(unknown)}")
+    for name in alerts:
+        if name not in fires:
+            fail(f"alert {name} has no unit test in which it fires")
+        if name not in quiet:
+            fail(f"alert {name} has no unit test in which it does not fire")
+    ok(f"every one of the {len(alerts)} alerts has a firing and a not-firing unit test")
+    for name, rule in alerts.items():
+        runbook = rule.get("annotations", {}).get("runbook", "")
+        if not runbook.startswith("docs/operations.md#"):
+            fail(f"alert {name} has no runbook annotation pointing into docs/operations.md")
+        anchor = runbook.split("#", 1)[1]
+        with open(os.path.join(ROOT, "docs", "operations.md")) as f:
+            headings = [re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-")
+                        for h in re.findall(r"^#+ (.*)$", f.read(), re.M)]
+        if anchor not in headings:
+            fail(f"alert {name}: docs/operations.md has no heading for #{anchor}")
+    ok("every alert's runbook annotation names a section of docs/operations.md")
+
+    _, queries = dashboard_queries()
+    for title, expr in queries:
+        names = {n for n, _ in selectors(dashboard_expr(expr))}
+        if not names:
+            fail(f"dashboard panel {title!r}: no metric found in {expr!r}")
+        for n in names:
+            if ":" in n and n not in records:
+                fail(f"dashboard panel {title!r} uses recording rule {n}, which obsgate.rules.yml does not define")
+    ok(f"dashboard: {len(queries)} queries, unique panel ids, datasource variable, every query names a metric")
+    return alerts, records, queries
+
+
+# ------------------------------------------------------------------------------ processes
+
+def die_with_parent():
+    """In the child before exec: killed when this script dies, even by SIGKILL (Linux)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Procs:
+    def __init__(self, work):
+        self.work = work
+        self.procs = {}
+
+    def start(self, name, cmd, env=None):
+        log = open(os.path.join(self.work, f"{name}.log"), "w")
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.work,
+                             env={**os.environ, **(env or {})}, start_new_session=True,
+                             preexec_fn=die_with_parent)
+        self.procs[name] = p
+        return p
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=10):
+        p = self.procs.get(name)
+        if p is None or p.poll() is not None:
+            return
+        try:
+            p.send_signal(signal.SIGCONT)
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+    def stop_all(self):
+        for name in list(self.procs):
+            self.stop(name, timeout=5)
+
+    def tails(self):
+        for name in self.procs:
+            path = os.path.join(self.work, f"{name}.log")
+            try:
+                lines = open(path, errors="replace").read().splitlines()[-25:]
+            except OSError:
+                continue
+            print(f"---- last lines of {name}.log", file=sys.stderr)
+            for line in lines:
+                print(f"  | {line}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def wait_until(what, predicate, timeout, interval=0.25):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except (OSError, urllib.error.URLError, ValueError) as e:
+            last = e
+        time.sleep(interval)
+    fail(f"timed out after {timeout} s waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+
+# ------------------------------------------------------------------------------ Prometheus API
+
+class Prom:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+        self.fired = set()
+
+    def api(self, path, **params):
+        query = urllib.parse.urlencode(params, doseq=True)
+        _, body = http_get(f"{self.base}/api/v1/{path}?{query}")
+        doc = json.loads(body)
+        if doc.get("status") != "success":
+            fail(f"Prometheus API {path} {params}: {doc}")
+        return doc["data"]
+
+    def alerts(self):
+        return self.api("alerts")["alerts"]
+
+    def wait_alert(self, name, labels=None, timeout=25):
+        labels = labels or {}
+
+        def firing():
+            return [a for a in self.alerts() if a["labels"].get("alertname") == name and a["state"] == "firing"
+                    and all(a["labels"].get(k) == v for k, v in labels.items())]
+        alerts = wait_until(f"alert {name}{labels or ''} to fire", firing, timeout)
+        self.fired.add(name)
+        ok(f"alert {name} firing {({k: v for k, v in alerts[0]['labels'].items() if k not in ('alertname', 'severity', 'job')})}")
+        return alerts[0]
+
+
+# ------------------------------------------------------------------------------ S3 clients
+
+def clients(endpoint):
+    import boto3
+    from botocore.config import Config
+    config = Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                    connect_timeout=5, read_timeout=20, max_pool_connections=4)
+
+    def make(access_key, secret):
+        return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=access_key,
+                            aws_secret_access_key=secret, config=config)
+    return {
+        "platform": make("GWPLATFORM0000000001", "platform-secret"),
+        "ci": make("GWCIBOT0000000000001", "ci-secret"),
+        "forger": make("GWCIBOT0000000000001", "not-the-secret"),
+    }
+
+
+def call(fn, **kwargs):
+    """(HTTP status, S3 error code or None)."""
+    from botocore.exceptions import ClientError
+    try:
+        r = fn(**kwargs)
+        return r["ResponseMetadata"]["HTTPStatusCode"], None
+    except ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+
+
+def expect(what, results, status, code=None):
+    results = list(results)
+    bad = [r for r in results if r != (status, code)]
+    if bad:
+        fail(f"{what}: expected {status} {code or ''} for all {len(results)} requests, got {sorted(set(bad))}")
+    ok(f"{what}: {len(results)} × {status} {code or ''}".rstrip())
+
+
+# ------------------------------------------------------------------------------ live run
+
+def live(binary, promtool, prometheus, work, alerts, records, queries):
+    procs = Procs(work)
+    try:
+        fired = live_steps(procs, binary, promtool, prometheus, work, alerts, records, queries)
+    except BaseException:
+        procs.stop_all()
+        procs.tails()
+        raise
+    procs.stop_all()
+    return fired
+
+
+def metrics_text(admin):
+    return http_get(f"http://127.0.0.1:{admin}/metrics")[1]
+
+
+def metric_value(admin, name):
+    for line in metrics_text(admin).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def live_steps(procs, binary, promtool, prometheus, work, alerts, records, queries):
+    up_port, gw_port, admin_port, prom_port = (free_port() for _ in range(4))
+    step(f"live: dev-upstream :{up_port}, gateway :{gw_port} (admin :{admin_port}), Prometheus :{prom_port} in {work}")
+
+    with open(os.path.join(work, "clients.yaml"), "w") as f:
+        f.write("version: 1\nclients:\n"
+                "  - {access_key: GWPLATFORM0000000001, secret: platform-secret, principal: platform, groups: [platform-admins]}\n"
+                "  - {access_key: GWCIBOT0000000000001, secret: ci-secret, principal: ci-bot, groups: [ci]}\n")
+    policy = os.path.join(work, "policy.yaml")
+    shutil.copyfile(POLICY, policy)
+    audit_dir = os.path.join(work, "audit")
+    os.mkdir(audit_dir)
+    with open(os.path.join(work, "obsgate.yaml"), "w") as f:
+        f.write(f"""listeners: [{{address: 127.0.0.1:{gw_port}}}]
+admin: {{address: 127.0.0.1:{admin_port}}}
+upstream:
+  endpoint: http://127.0.0.1:{up_port}
+  region: us-east-1
+  profiles: {{default: {{access_key: DEVUPSTREAMKEY000001, secret_key: upstream-secret}}}}
+credentials: clients.yaml
+policy: policy.yaml
+limits: {{max_connections: 8}}
+timeouts: {{drain: 1}}
+audit:
+  sinks: [{{type: file, path: audit/audit.log}}]
+  queue_capacity: 20
+  fail_closed: true
+  unauthenticated_refusals: {{per_second: 1, burst: 50}}
+""")
+
+    procs.start("dev-upstream", [binary, "dev-upstream", "--port", str(up_port)],
+                env={"OBSGATE_DEV_UPSTREAM_SECRET": "upstream-secret"})
+    gateway = procs.start("gateway", [binary, "serve", "--config", "obsgate.yaml"])
+
+    def ready():
+        if gateway.poll() is not None:
+            fail(f"the gateway exited with code {gateway.returncode} at start")
+        return http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200
+    wait_until("the gateway's /readyz (gateway and dev-upstream starting)", ready, 20)
+    ok("gateway ready in front of dev-upstream")
+
+    # The rules as shipped, with every `for:` shortened so that alerts fire within seconds.
+    with open(RULES) as f:
+        doc = yaml.safe_load(f)
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "2s"
+    with open(os.path.join(work, "rules.yml"), "w") as f:
+        yaml.safe_dump(doc, f, sort_keys=False)
+    with open(os.path.join(work, "prometheus.yml"), "w") as f:
+        f.write(f"""global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: obsgate
+    static_configs: [{{targets: ["127.0.0.1:{admin_port}"]}}]
+""")
+    run([promtool, "check", "config", os.path.join(work, "prometheus.yml")], "promtool check config (test configuration)")
+    prom_proc = procs.start("prometheus", [prometheus, "--config.file=prometheus.yml", "--storage.tsdb.path=data",
+                                           f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"])
+    prom = Prom(prom_port)
+
+    def prom_ready():
+        if prom_proc.poll() is not None:
+            fail(f"Prometheus exited with code {prom_proc.returncode} at start")
+        return http_get(f"{prom.base}/-/ready")[0] == 200
+    wait_until("Prometheus to start (/-/ready)", prom_ready, 30)
+    wait_until("Prometheus to scrape the gateway (target health up)",
+               lambda: any(t["health"] == "up" for t in prom.api("targets")["activeTargets"]), 15)
+    loaded = {r["name"] for g in prom.api("rules")["groups"] for r in g["rules"]}
+    if loaded != set(alerts) | set(records):
+        fail(f"Prometheus loaded rules {sorted(loaded)}, expected {sorted(set(alerts) | set(records))}")
+    ok(f"Prometheus up, scraping the gateway every second, {len(alerts)} alerts and {len(records)} recording rules loaded")
+
+    c = clients(f"http://127.0.0.1:{gw_port}")
+    platform, ci, forger = c["platform"], c["ci"], c["forger"]
+    bucket = "obs-test"
+
+    # -- allowed traffic
+    step("allowed traffic")
+    expect("CreateBucket by the platform team", [call(platform.create_bucket, Bucket=bucket)], 200)
+    expect("PutObject by ci-bot (SSE-KMS injected)",
+           [call(ci.put_object, Bucket=bucket, Key=f"k{i}", Body=b"x" * 1000) for i in range(6)], 200)
+    expect("GetObject, HeadObject, ListObjectsV2 by the platform team",
+           [call(platform.get_object, Bucket=bucket, Key=f"k{i}") for i in range(6)]
+           + [call(platform.head_object, Bucket=bucket, Key="k0"), call(platform.list_objects_v2, Bucket=bucket)]
+           + [call(ci.list_objects_v2, Bucket=bucket) for _ in range(4)], 200)
+    time.sleep(2)  # two scrapes: counters seen before they move again
+
+    # -- policy denials: first one, so the series exists before the burst
+    step("denied traffic (policies/organisation.yaml)")
+    expect("GetObject by ci-bot (access rule ci-uploads-only)", [call(ci.get_object, Bucket=bucket, Key="k0")], 403, "AccessDenied")
+    expect("PutObject GLACIER (rule no-archive-classes)",
+           [call(ci.put_object, Bucket=bucket, Key="cold", Body=b"x", StorageClass="GLACIER") for _ in range(2)], 403, "AccessDenied")
+    expect("ListObjectsV2 with a bad signature", [call(forger.list_objects_v2, Bucket=bucket)], 403, "SignatureDoesNotMatch")
+    time.sleep(2.5)
+    expect("a burst of GetObject by ci-bot", [call(ci.get_object, Bucket=bucket, Key="k1") for _ in range(70)], 403, "AccessDenied")
+    expect("a burst of bad signatures", [call(forger.list_objects_v2, Bucket=bucket) for _ in range(150)], 403, "SignatureDoesNotMatch")
+    prom.wait_alert("ObsgatePolicyDenialBurst", {"rule": "ci-uploads-only"})
+    prom.wait_alert("ObsgateRefusalBurst")
+    prom.wait_alert("ObsgateUnauthenticatedFlood")
+    if any(a["labels"].get("rule") == "no-archive-classes" for a in prom.alerts() if a["labels"]["alertname"] == "ObsgatePolicyDenialBurst"):
+        fail("ObsgatePolicyDenialBurst fired for no-archive-classes after 2 denials")
+    ok("ObsgatePolicyDenialBurst quiet for a rule with 2 denials")
+
+    # -- reload failure
+    step("a policy that does not load")
+    original = open(policy).read()
+    with open(policy + ".new", "w") as f:
+        f.write("version: 1\nrules:\n  - id: broken\n    storage_class: {deny: [NOT_A_CLASS]\n")
+    os.replace(policy + ".new", policy)
+    gateway.send_signal(signal.SIGHUP)
+    wait_until("obsgate_reload_failures_total to count the broken policy",
+               lambda: (metric_value(admin_port, "obsgate_reload_failures_total") or 0) >= 1, 10)
+    prom.wait_alert("ObsgateReloadFailed")
+    with open(policy + ".new", "w") as f:
+        f.write(original)
+    os.replace(policy + ".new", policy)
+    gateway.send_signal(signal.SIGHUP)
+    wait_until("the original policy to reload", lambda: (metric_value(admin_port, "obsgate_reloads_total") or 0) >= 1, 10)
+    ok("original policy reloaded")
+
+    # -- the audit trail breaks (directory removed): fail-closed 503s and dropped records
+    step("the audit trail cannot be written (directory moved away)")
+    os.rename(audit_dir, audit_dir + ".gone")
+    wait_until("obsgate_audit_healthy 0", lambda: metric_value(admin_port, "obsgate_audit_healthy") == 0, 10)
+    expect("PutObject while the trail is broken (fail_closed)",
+           [call(ci.put_object, Bucket=bucket, Key="blocked", Body=b"x") for _ in range(3)], 503, "ServiceUnavailable")
+    time.sleep(2.5)
+    expect("more PutObject while the trail is broken",
+           [call(ci.put_object, Bucket=bucket, Key="blocked", Body=b"x") for _ in range(3)], 503, "ServiceUnavailable")
+    expect("ListObjectsV2 goes on while the trail is broken (its records overflow the queue)",
+           [call(platform.list_objects_v2, Bucket=bucket) for _ in range(30)], 200)
+    prom.wait_alert("ObsgateAuditUnhealthy")
+    prom.wait_alert("ObsgateAuditWriteErrors")
+    prom.wait_alert("ObsgateAuditRecordsDropped")
+    prom.wait_alert("ObsgateAuditFailClosedRefusals")
+    os.rename(audit_dir + ".gone", audit_dir)
+    # Writes are admitted again once the trail is healthy and its queue has room (the
+    # writer reports healthy a moment before it has written out what queued).
+    wait_until("obsgate_audit_healthy 1 and an empty audit queue again",
+               lambda: metric_value(admin_port, "obsgate_audit_healthy") == 1
+               and metric_value(admin_port, "obsgate_audit_queue_depth") == 0, 10)
+    expect("PutObject once the trail is back", [call(ci.put_object, Bucket=bucket, Key="after", Body=b"x")], 200)
+
+    # -- over the connection cap
+    step("more client connections than limits.max_connections (8)")
+    sockets = []
+    for _ in range(12):
+        s = socket.create_connection(("127.0.0.1", gw_port), timeout=5)
+        sockets.append(s)
+    wait_until("obsgate_client_connections_refused_total{limit=\"total\"} > 0",
+               lambda: re.search(r'^obsgate_client_connections_refused_total\{limit="total"\} [1-9]', metrics_text(admin_port), re.M), 10)
+    prom.wait_alert("ObsgateConnectionsRefused", {"limit": "total"})
+    for s in sockets:
+        s.close()
+
+    # -- slow upstream: the dev-upstream stopped for 2.5 s under three listings
+    step("a slow upstream (dev-upstream stopped for 2.5 s)")
+    upstream = procs.procs["dev-upstream"]
+    slow = clients(f"http://127.0.0.1:{gw_port}")
+    upstream.send_signal(signal.SIGSTOP)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(call, cl.list_objects_v2, Bucket=bucket) for cl in (slow["platform"], slow["ci"], platform)]
+        time.sleep(2.5)
+        upstream.send_signal(signal.SIGCONT)
+        expect("ListObjectsV2 while the upstream is stalled", [f.result() for f in futures], 200)
+    prom.wait_alert("ObsgateUpstreamLatencyHigh")
+
+    # -- failing upstream: dev-upstream stopped
+    step("a failing upstream (dev-upstream stopped)")
+    procs.stop("dev-upstream")
+    expect("ListObjectsV2 with the upstream gone", [call(platform.list_objects_v2, Bucket=bucket) for _ in range(2)], 502, "BadGateway")
+    time.sleep(2.5)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: call(platform.list_objects_v2, Bucket=bucket), range(24)))
+    expect("more ListObjectsV2 with the upstream gone", results, 502, "BadGateway")
+    prom.wait_alert("ObsgateUpstreamErrors")
+    prom.wait_alert("ObsgateUpstreamUnreachable")
+
+    # -- every metric and label the rules and the dashboard use exists
+    step("every series selector, label and dashboard query against what Prometheus scraped")
+    exported = metrics_text(admin_port)
+    exported_names = {line.split("{")[0].split(" ")[0] for line in exported.splitlines() if line and not line.startswith("#")}
+    exprs = [(f"rule {name}", rule["expr"]) for name, rule in {**alerts, **records}.items()]
+    exprs += [(f"dashboard {title!r}", dashboard_expr(expr)) for title, expr in queries]
+    seen_selectors = {}
+    for where, expr in exprs:
+        label_names = set()
+        sels = selectors(expr)
+        for name, sel in sels:
+            if ":" in name:
+                if name not in records:
+                    fail(f"{where}: {name} is not a recording rule of obsgate.rules.yml")
+            elif name != "up" and name not in exported_names:
+                fail(f"{where}: the gateway does not export {name} (not in its /metrics)")
+            if sel not in seen_selectors:
+                seen_selectors[sel] = prom.api("series", **{"match[]": sel, "start": str(time.time() - 600)})
+            series = seen_selectors[sel]
+            if not series:
+                fail(f"{where}: selector {sel} matches no series in Prometheus")
+            for label in matcher_labels(sel):
+                if not any(label in s for s in series):
+                    fail(f"{where}: label {label!r} of {sel} is on none of its series")
+            for s in series:
+                label_names.update(s)
+        for label in grouping_labels(expr) - {"le"} if "histogram_quantile" in expr else grouping_labels(expr):
+            if label not in label_names:
+                fail(f"{where}: groups or joins by {label!r}, which none of its series carry ({sorted(label_names)})")
+        for label in grouping_labels(expr) & {"le"}:
+            if not any(name.endswith("_bucket") for name, _ in sels):
+                fail(f"{where}: groups by le without a histogram bucket series")
+    ok(f"{len(seen_selectors)} distinct series selectors of {len(alerts)} alerts, {len(records)} recording rules and "
+       f"{len(queries)} dashboard queries all match series the gateway exports, with every label they use")
+    empty = []
+    for title, expr in queries:
+        if not prom.api("query", query=dashboard_expr(expr))["result"]:
+            empty.append(title)
+    if empty:
+        fail(f"dashboard queries returning no data after the traffic: {empty}")
+    ok(f"all {len(queries)} dashboard queries return data")
+    for record in records:
+        if not prom.api("query", query=record)["result"]:
+            fail(f"recording rule {record} has no data")
+    ok(f"all {len(records)} recording rules have data")
+    broken = [(r["name"], r.get("lastError")) for g in prom.api("rules")["groups"] for r in g["rules"] if r.get("health") != "ok"]
+    if broken:
+        fail(f"rules that failed to evaluate: {broken}")
+    ok("every rule evaluates without error")
+
+    # -- the gateway goes away
+    step("the gateway stops")
+    procs.stop("gateway")
+    if gateway.returncode != 0:
+        fail(f"the gateway exited with code {gateway.returncode} on SIGTERM")
+    prom.wait_alert("ObsgateDown")
+    prom.wait_alert("ObsgateAllDown")
+    # The records that were dropped were never written: the chain of the file has no gap.
+    out = run([binary, "audit", "verify", os.path.join(audit_dir, "audit.log")], "obsgate audit verify after dropped records")
+    ok(f"audit trail intact across the outage: {out.strip()}")
+
+    return prom.fired
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--static-only", action="store_true", help="promtool and structure checks only, no live run")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, Prometheus data)")
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    def timeout(*_):
+        raise Failure(f"the test ran out of its {BUDGET_SECONDS} s budget")
+    signal.signal(signal.SIGALRM, timeout)
+
+    def terminated(signum, _):
+        raise Failure(f"stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, terminated)
+    signal.alarm(BUDGET_SECONDS)
+
+    binary = os.environ.get("OBSGATE_BINARY") or os.path.join(ROOT, ".build", "debug", "obsgate")
+    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
+    work = None
+    try:
+        if not promtool or not prometheus:
+            fail("promtool and prometheus are needed (Debian package prometheus: scripts/install-test-deps.sh installs it)")
+        alerts, records, queries = static_checks(promtool)
+        if not args.static_only:
+            if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+                fail(f"no obsgate binary at {binary} (build it, or set OBSGATE_BINARY)")
+            work = tempfile.mkdtemp(prefix="obsgate-observability-")
+            fired = live(binary, promtool, prometheus, work, alerts, records, queries)
+            missing = set(alerts) - fired - set(NOT_DRIVEN_LIVE)
+            if missing:
+                fail(f"alerts neither driven live nor listed as unit-test-only: {sorted(missing)}")
+            ok(f"{len(fired)} of {len(alerts)} alerts fired live; unit tests only: "
+               + ", ".join(f"{k} ({v})" for k, v in NOT_DRIVEN_LIVE.items()))
+    except Failure as e:
+        signal.alarm(0)
+        print(f"observability-test: FAILED: {e}", file=sys.stderr)
+        if work:
+            print(f"observability-test: logs in {work}", file=sys.stderr)
+        sys.exit(1)
+    signal.alarm(0)
+    if work and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"observability-test: OK, {checks} checks in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
