@@ -50,7 +50,7 @@ enum AccessRuleLoader {
             let rows = S3OperationTable.rows.filter { $0.name == name }
             guard !rows.isEmpty else {
                 let known = OperationClass.allCases.map(\.rawValue).joined(separator: ", ")
-                throw item.error("unknown operation '\(name)': name a class (\(known)) or an operation of docs/operations.md")
+                throw item.error("unknown operation '\(name)': name a class (\(known)) or an operation of docs/s3-operations.md")
             }
             for row in rows { operations.insert(row.operation) }
         }

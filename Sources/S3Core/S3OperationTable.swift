@@ -4,7 +4,7 @@
 /// request is the operation of the one row whose method, address level and selecting query
 /// keys it matches exactly and whose other query parameters it accepts; any other request
 /// (an unknown sub-resource, a sub-resource mixed with multipart parameters, a sub-resource
-/// on a method that does not define it) is no operation at all and is refused. docs/operations.md
+/// on a method that does not define it) is no operation at all and is refused. docs/s3-operations.md
 /// prints the table.
 ///
 /// The same row says which headers the operation may carry (`admitsHeader`): the upstream
@@ -229,7 +229,7 @@ public enum S3OperationTable {
             && $0.shape.selectors == queryNames }
         return .failure(UnmatchedRequest(reason: obsOnly
             ? "\(shape) is an OBS operation, and the upstream is not OBS"
-            : "\(shape) is no operation obsgate knows (docs/operations.md lists them)"))
+            : "\(shape) is no operation obsgate knows (docs/s3-operations.md lists them)"))
     }
 }
 

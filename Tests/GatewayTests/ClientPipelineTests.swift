@@ -26,17 +26,16 @@ import Testing
             let inForce = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials()))
             self.inForce = inForce
             let opened = self.opened
-            let connect: UpstreamPool.Connector = { loop in
+            let connect: UpstreamConnector = { loop in
                 let upstream = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
                 return loop.makeCompletedFuture {
-                    try upstream.pipeline.syncOperations.addHTTPClientHandlers()
-                    try upstream.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
+                    try UpstreamPools.addUpstreamHandlers(to: upstream)
                     try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()
                     opened.withLockedValue { $0.append(upstream) }
                     return upstream
                 }
             }
-            let environment = ClientConnectionHandler.Environment(
+            let environment = ClientEnvironment(
                 preparer: { inForce.withLockedValue { $0 } },
                 pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,

@@ -2,12 +2,12 @@ import Foundation
 import Testing
 @testable import S3Core
 
-/// docs/operations.md prints the closed operation table; this test renders the table and
+/// docs/s3-operations.md prints the closed operation table; this test renders the table and
 /// compares. After a change to the table, rewrite the page with
 ///
 ///     OBSGATE_WRITE_DOCS=1 swift test --filter OperationTableDocTests
 @Suite struct OperationTableDocTests {
-    static let page = S3APIModelTests.repositoryRoot.appendingPathComponent("docs/operations.md")
+    static let page = S3APIModelTests.repositoryRoot.appendingPathComponent("docs/s3-operations.md")
 
     @Test func theDocumentedTableIsTheTable() throws {
         let rendered = Self.render()
@@ -15,7 +15,7 @@ import Testing
             try rendered.write(to: Self.page, atomically: true, encoding: .utf8)
         }
         let committed = try String(contentsOf: Self.page, encoding: .utf8)
-        #expect(committed == rendered, "docs/operations.md is not the table; rewrite it with OBSGATE_WRITE_DOCS=1 swift test --filter OperationTableDocTests")
+        #expect(committed == rendered, "docs/s3-operations.md is not the table; rewrite it with OBSGATE_WRITE_DOCS=1 swift test --filter OperationTableDocTests")
     }
 
     static func render() -> String {

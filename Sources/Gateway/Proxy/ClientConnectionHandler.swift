@@ -44,14 +44,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         case atReadComplete(pending: Bool)
     }
 
-    let environment: Environment
+    let environment: ClientEnvironment
     var context: ChannelHandlerContext?
     var exchange: Exchange?
     var connection = Connection.open
     var clientRead = ClientRead.flowing
     var upstreamFlush = UpstreamFlush.immediate
 
-    init(environment: Environment) {
+    init(environment: ClientEnvironment) {
         self.environment = environment
     }
 

@@ -170,7 +170,7 @@ public final class GatewayServer: Sendable {
     func metricsText() -> String { metrics.text(audit: audit) }
 
     private func bootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
-        let environment = ClientConnectionHandler.Environment(
+        let environment = ClientEnvironment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
             limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, audit: audit,
             refusalThrottle: refusalThrottle,
@@ -221,9 +221,9 @@ public final class GatewayServer: Sendable {
     ///
     ///     [TLS] → idle and head deadlines → HTTP/1.1 decoder with header limits,
     ///     encoder, pipelining, protocol-error answers → gateway handler
-    static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
+    public static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
                                         timeouts: GatewayConfiguration.Timeouts,
-                                        environment: ClientConnectionHandler.Environment) throws {
+                                        environment: ClientEnvironment) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
         try sync.addHandler(RequestHeadDeadlineHandler(idle: timeouts.clientIdle,

@@ -10,10 +10,7 @@ import NIOSSL
 /// never need a lock or a hop between threads. Sendable only so that the registry can hold
 /// it: every method checks that it runs on the pool's own event loop.
 final class UpstreamPool: @unchecked Sendable {
-    /// Opens a new upstream connection on the given loop, its pipeline ending in an
-    /// `UpstreamConnectionHandler`. A socket in production (`socketConnector`); tests of
-    /// the client pipeline on an `EmbeddedEventLoop` hand over an `EmbeddedChannel`.
-    typealias Connector = @Sendable (any EventLoop) -> EventLoopFuture<any Channel>
+    typealias Connector = UpstreamConnector
 
     private let eventLoop: any EventLoop
     private let connect: Connector
@@ -85,8 +82,7 @@ final class UpstreamPool: @unchecked Sendable {
                             let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
                             try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName))
                         }
-                        try sync.addHTTPClientHandlers()
-                        try sync.addHandler(UpstreamConnectionHandler())
+                        try UpstreamPools.addUpstreamHandlers(to: channel)
                     }
                 }
                 .connect(host: upstream.host, port: upstream.port)
@@ -94,11 +90,17 @@ final class UpstreamPool: @unchecked Sendable {
     }
 }
 
+/// Opens a new upstream connection on the given loop, its pipeline ending in the handlers
+/// `UpstreamPools.addUpstreamHandlers(to:)` adds. A socket in production
+/// (`UpstreamPool.socketConnector`); the client pipeline on an `EmbeddedEventLoop` (tests,
+/// bench/micro) hands over an `EmbeddedChannel`.
+public typealias UpstreamConnector = @Sendable (any EventLoop) -> EventLoopFuture<any Channel>
+
 /// One pool per event loop of the group, created at start-up.
-final class UpstreamPools: Sendable {
+public final class UpstreamPools: Sendable {
     private let pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)]
 
-    init(group: any EventLoopGroup, connect: @escaping UpstreamPool.Connector, limits: GatewayConfiguration.Limits,
+    public init(group: any EventLoopGroup, connect: @escaping UpstreamConnector, limits: GatewayConfiguration.Limits,
          metrics: GatewayMetrics? = nil) {
         var pools: [ObjectIdentifier: (eventLoop: any EventLoop, pool: UpstreamPool)] = [:]
         for eventLoop in group.makeIterator() {
@@ -107,6 +109,14 @@ final class UpstreamPools: Sendable {
             pools[ObjectIdentifier(eventLoop)] = (eventLoop, pool)
         }
         self.pools = pools
+    }
+
+    /// The HTTP client codec and the gateway's upstream handler, last in a new upstream
+    /// connection's pipeline (after TLS, when the upstream speaks it).
+    public static func addUpstreamHandlers(to channel: any Channel) throws {
+        let sync = channel.pipeline.syncOperations
+        try sync.addHTTPClientHandlers()
+        try sync.addHandler(UpstreamConnectionHandler())
     }
 
     /// The pool of the current event loop.
