@@ -26,8 +26,13 @@ public struct HeaderFields: Sendable, Equatable, Sequence {
     /// values are joined with "," as RFC 9110 §5.3 allows for list-valued fields; callers
     /// that must refuse duplicates check `values(_:)` instead.
     public subscript(_ name: String) -> String? {
-        let all = values(name)
-        return all.isEmpty ? nil : all.joined(separator: ",")
+        // One pass and no array: nearly every field is given once, and its value is
+        // returned as it is.
+        var value: String?
+        for field in fields where field.name.asciiCaseInsensitiveEquals(name) {
+            if let earlier = value { value = earlier + "," + field.value } else { value = field.value }
+        }
+        return value
     }
 
     public func contains(_ name: String) -> Bool {

@@ -1,23 +1,34 @@
-/// Lowercase hexadecimal of any byte sequence (digests, MACs, ids): the one encoder the
-/// signatures, the audit chain and the policy version use.
-public func hex(_ bytes: some Sequence<UInt8>) -> String {
-    hex(Array(bytes))
-}
+import Foundation
 
-/// Lowercase hexadecimal of a collection of bytes, written straight into the string.
-public func hex(_ bytes: some Collection<UInt8>) -> String {
-    String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
-        var index = 0
-        for byte in bytes {
-            buffer[index] = hexDigits[Int(byte >> 4)]
-            buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
-            index += 2
+/// Lowercase hexadecimal of bytes in memory (digests, MACs, arrays, `Data`): the one
+/// encoder the signatures, the audit chain and the policy version use. It reads the bytes
+/// where they are (`withUnsafeBytes`) and writes the string's storage once.
+public func hex(_ bytes: some ContiguousBytes) -> String {
+    bytes.withUnsafeBytes { bytes in
+        String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+            writeHex(bytes, into: UnsafeMutableRawBufferPointer(buffer))
+            return bytes.count * 2
         }
-        return index
     }
 }
 
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+/// Lowercase hexadecimal of `bytes` into `out`, which holds twice as many bytes: for a
+/// text that is hashed or compared without becoming a string.
+@inlinable
+public func writeHex(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
+    precondition(out.count >= bytes.count * 2, "writeHex needs two bytes of room per byte")
+    var index = 0
+    for byte in bytes {
+        out[index] = hexDigit(byte >> 4)
+        out[index + 1] = hexDigit(byte & 0x0F)
+        index += 2
+    }
+}
+
+@inlinable @inline(__always)
+func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+}
 
 /// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.
 public func bytesFromHex(_ text: String) -> [UInt8]? {

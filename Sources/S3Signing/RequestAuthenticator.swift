@@ -193,7 +193,6 @@ public struct RequestAuthenticator: Sendable {
         let payload = try payloadExpectation(payloadHash, chunks: SigV4ChunkContext(
             signingKey: key, amzDate: amzDate, scope: parsed.credential.scope, seedSignature: parsed.signature))
         try checkSigV4(request, signedHeaders: parsed.signedHeaders,
-                       canonicalQuery: SigV4.canonicalQuery(request.target.query),
                        payloadHash: payloadHash, amzDate: amzDate, scope: parsed.credential.scope,
                        key: key, signature: parsed.signature)
         return AuthenticatedRequest(accessKeyId: parsed.credential.accessKeyId, scheme: .sigV4Header,
@@ -243,48 +242,44 @@ public struct RequestAuthenticator: Sendable {
         let payload = try payloadExpectation(payloadHash, chunks: SigV4ChunkContext(
             signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature))
         try checkSigV4(request, signedHeaders: signedHeaders,
-                       canonicalQuery: SigV4.canonicalQuery(query.query, excluding: "X-Amz-Signature"),
+                       excludingQuery: "X-Amz-Signature",
                        payloadHash: payloadHash, amzDate: amzDate, scope: credential.scope, key: key,
                        signature: signature)
         return AuthenticatedRequest(accessKeyId: credential.accessKeyId, scheme: .sigV4Presigned,
                                     payload: payload)
     }
 
-    private func checkSigV4(_ request: SignedRequest, signedHeaders: [String], canonicalQuery: String,
+    private func checkSigV4(_ request: SignedRequest, signedHeaders: [String], excludingQuery: String? = nil,
                             payloadHash: String, amzDate: String, scope: SigV4Scope,
                             key: SymmetricKey, signature: String) throws(S3Error) {
         guard signedHeaders.contains(S3HeaderName.host) else {
             throw S3Error.accessDenied("The host header must be signed")
         }
-        guard signedHeaders.allSatisfy({ !$0.isEmpty && $0 == $0.asciiLowercased }) else {
+        guard signedHeaders.allSatisfy({ name in
+            !name.isEmpty && !name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }) else {
             throw S3Error.authorizationHeaderMalformed("SignedHeaders must be lowercase header names separated by ';'")
         }
-        try checkEveryPrefixedHeaderIsSigned(request.headers, signedHeaders: Set(signedHeaders))
-        guard let canonicalHeaders = SigV4.canonicalHeaders(request.headers, signedHeaders: signedHeaders) else {
-            throw S3Error.signatureDoesNotMatch()
-        }
-        let canonicalRequest = SigV4.canonicalRequest(
-            method: request.method, canonicalURI: try SigV4.canonicalURI(rawPath: request.target.rawPath),
-            canonicalQuery: canonicalQuery, canonicalHeaders: canonicalHeaders,
-            signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let expected = SigV4.signatureBytes(
-            signingKey: key, stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest))
-        guard signature.utf8.count == 64, let provided = bytesFromHex(signature),
-              ConstantTime.equals(provided, expected)
+        try checkEveryPrefixedHeaderIsSigned(request.headers, signedHeaders: signedHeaders)
+        guard let canonicalRequestHash = try SigV4.canonicalRequestHash(
+            method: request.method, rawPath: request.target.rawPath, query: request.target.query,
+            excludingQuery: excludingQuery, headers: request.headers, signedHeaders: signedHeaders, payloadHash: payloadHash)
         else { throw S3Error.signatureDoesNotMatch() }
+        let expected = SigV4.signature(signingKey: key, amzDate: amzDate, scope: scope,
+                                       canonicalRequestHash: canonicalRequestHash)
+        guard SigV4.signatureMatches(signature, expected) else { throw S3Error.signatureDoesNotMatch() }
     }
 
     /// AWS refuses a SigV4 request with an unsigned `x-amz-*` header; the gateway also
     /// refuses unsigned `x-obs-*` headers, because the policy reads both dialects and an
     /// unsigned header could have been added by anyone on the path.
-    private func checkEveryPrefixedHeaderIsSigned(_ headers: HeaderFields, signedHeaders: Set<String>) throws(S3Error) {
+    private func checkEveryPrefixedHeaderIsSigned(_ headers: HeaderFields, signedHeaders: [String]) throws(S3Error) {
         var unsigned: [String] = []
-        for field in headers {
+        for field in headers where field.name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix)
+            || field.name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix) {
+            guard !signedHeaders.contains(where: { $0.asciiCaseInsensitiveEquals(field.name) }) else { continue }
             let name = field.name.asciiLowercased
-            if (name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix)),
-               !signedHeaders.contains(name), !unsigned.contains(name) {
-                unsigned.append(name)
-            }
+            if !unsigned.contains(name) { unsigned.append(name) }
         }
         guard unsigned.isEmpty else {
             throw S3Error.accessDenied("There were headers present in the request which were not signed: \(unsigned.joined(separator: ", "))")

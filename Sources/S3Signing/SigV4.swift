@@ -46,28 +46,57 @@ public enum SigV4 {
     /// name and value `UriEncode`d, sorted by encoded name then value. `excluding` drops the
     /// presigned URL's own `X-Amz-Signature`.
     public static func canonicalQuery(_ parameters: [QueryParameter], excluding: String? = nil) -> String {
-        parameters
-            .filter { $0.name != excluding }
-            .map { (PercentEncoding.encode($0.name), PercentEncoding.encode($0.value)) }
-            .sorted { $0.0 == $1.0 ? $0.1.utf8.lexicographicallyPrecedes($1.1.utf8) : $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        var text = ""
+        writeCanonicalQuery(parameters, excluding: excluding, into: &text)
+        return text
+    }
+
+    static func writeCanonicalQuery(_ parameters: [QueryParameter], excluding: String?,
+                                    into out: inout some TextOutputStream) {
+        var encoded: [(name: String, value: String)] = []
+        encoded.reserveCapacity(parameters.count)
+        for parameter in parameters where parameter.name != excluding {
+            encoded.append((PercentEncoding.encode(parameter.name), PercentEncoding.encode(parameter.value)))
+        }
+        encoded.sort {
+            $0.name == $1.name ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8)
+                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+        }
+        for (index, parameter) in encoded.enumerated() {
+            if index > 0 { out.write("&") }
+            out.write(parameter.name)
+            out.write("=")
+            out.write(parameter.value)
+        }
     }
 
     /// CanonicalHeaders for the given signed header names (lowercase, in signing order):
     /// repeated fields are joined with ",", values trimmed and inner runs of spaces
     /// collapsed. Returns nil when a signed header is absent from the request.
     public static func canonicalHeaders(_ headers: HeaderFields, signedHeaders: [String]) -> String? {
-        var out = ""
+        var text = ""
+        return writeCanonicalHeaders(headers, signedHeaders: signedHeaders, into: &text) ? text : nil
+    }
+
+    /// Writes CanonicalHeaders; false when a signed header is absent from the request.
+    static func writeCanonicalHeaders(_ headers: HeaderFields, signedHeaders: [String],
+                                      into out: inout some TextOutputStream) -> Bool {
         for name in signedHeaders {
-            let values = headers.values(name)
-            guard !values.isEmpty else { return nil }
-            out += name
-            out += ":"
-            out += values.map(trimAll).joined(separator: ",")
-            out += "\n"
+            var found = false
+            for field in headers where field.name.asciiCaseInsensitiveEquals(name) {
+                if found {
+                    out.write(",")
+                } else {
+                    out.write(name)
+                    out.write(":")
+                }
+                out.write(trimAll(field.value))
+                found = true
+            }
+            guard found else { return false }
+            out.write("\n")
         }
-        return out
+        return true
     }
 
     public static func canonicalRequest(method: String, canonicalURI: String, canonicalQuery: String,
@@ -75,6 +104,34 @@ public enum SigV4 {
                                         payloadHash: String) -> String {
         "\(method)\n\(canonicalURI)\n\(canonicalQuery)\n\(canonicalHeaders)\n"
             + "\(signedHeaders.joined(separator: ";"))\n\(payloadHash)"
+    }
+
+    /// SHA-256 of the canonical request, hashed as its pieces are produced (the request
+    /// path never builds the text); nil when a signed header is absent.
+    static func canonicalRequestHash(method: String, rawPath: String, query: [QueryParameter],
+                                     excludingQuery: String? = nil, headers: HeaderFields, signedHeaders: [String],
+                                     payloadHash: String) throws(S3Error) -> SHA256.Digest? {
+        var out = SHA256TextStream()
+        out.write(method)
+        out.write("\n")
+        out.write(try canonicalURI(rawPath: rawPath))
+        out.write("\n")
+        writeCanonicalQuery(query, excluding: excludingQuery, into: &out)
+        out.write("\n")
+        guard writeCanonicalHeaders(headers, signedHeaders: signedHeaders, into: &out) else { return nil }
+        out.write("\n")
+        writeSignedHeaders(signedHeaders, into: &out)
+        out.write("\n")
+        out.write(payloadHash)
+        return out.hash.finalize()
+    }
+
+    /// SignedHeaders: the names, ";"-separated.
+    static func writeSignedHeaders(_ names: [String], into out: inout some TextOutputStream) {
+        for (index, name) in names.enumerated() {
+            if index > 0 { out.write(";") }
+            out.write(name)
+        }
     }
 
     public static func stringToSign(amzDate: String, scope: SigV4Scope, canonicalRequest: String) -> String {
@@ -87,10 +144,46 @@ public enum SigV4 {
     }
 
     static func signatureBytes(signingKey: SymmetricKey, stringToSign: String) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: signingKey)
-        var text = stringToSign
-        text.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-        return Array(mac.finalize())
+        var mac = HMACTextStream(key: signingKey)
+        mac.write(stringToSign)
+        return Array(mac.mac.finalize())
+    }
+
+    /// HMAC-SHA256(signingKey, StringToSign) for a canonical request given by its hash: the
+    /// string to sign is written into the MAC, never built.
+    static func signature(signingKey: SymmetricKey, amzDate: String, scope: SigV4Scope,
+                          canonicalRequestHash: SHA256.Digest) -> HMAC<SHA256>.MAC {
+        var mac = HMACTextStream(key: signingKey)
+        mac.write(algorithm)
+        mac.write("\n")
+        mac.write(amzDate)
+        mac.write("\n")
+        scope.write(into: &mac)
+        mac.write("\n")
+        canonicalRequestHash.withUnsafeBytes { digest in
+            withUnsafeTemporaryAllocation(byteCount: digest.count * 2, alignment: 1) { text in
+                writeHex(digest, into: text)
+                mac.mac.update(data: UnsafeRawBufferPointer(text))
+            }
+        }
+        return mac.mac.finalize()
+    }
+
+    /// Whether a signature as the client wrote it (64 hex digits, either case) is `expected`,
+    /// compared in constant time and without decoding it.
+    static func signatureMatches(_ provided: String, _ expected: HMAC<SHA256>.MAC) -> Bool {
+        guard provided.utf8.count == SHA256.byteCount * 2 else { return false }
+        return expected.withUnsafeBytes { mac in
+            withUnsafeTemporaryAllocation(byteCount: mac.count * 2, alignment: 1) { text in
+                writeHex(mac, into: text)
+                var difference: UInt8 = 0
+                for (byte, expectedByte) in zip(provided.utf8, text) {
+                    let lowercased = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                    difference |= lowercased ^ expectedByte
+                }
+                return difference == 0
+            }
+        }
     }
 
     /// `trimall`: leading and trailing whitespace removed, inner runs of spaces and tabs
@@ -140,6 +233,38 @@ public struct SigV4Scope: Sendable, Hashable {
     }
 
     public var text: String { "\(date)/\(region)/\(service)/aws4_request" }
+
+    /// `text`, written piece by piece.
+    func write(into out: inout some TextOutputStream) {
+        out.write(date)
+        out.write("/")
+        out.write(region)
+        out.write("/")
+        out.write(service)
+        out.write("/aws4_request")
+    }
+}
+
+/// SHA-256 of the text written into it, in pieces, from each string's own storage.
+struct SHA256TextStream: TextOutputStream {
+    var hash = SHA256()
+
+    mutating func write(_ string: String) {
+        var string = string
+        string.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// HMAC-SHA256 of the text written into it.
+struct HMACTextStream: TextOutputStream {
+    var mac: HMAC<SHA256>
+
+    init(key: SymmetricKey) { mac = HMAC(key: key) }
+
+    mutating func write(_ string: String) {
+        var string = string
+        string.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// Derived SigV4 signing keys, cached per (secret, date, region, service): a derivation
@@ -184,9 +309,8 @@ public func hexSHA256(_ data: some DataProtocol) -> String {
 
 /// hex(SHA256(text's UTF-8)), hashing the string's own storage.
 public func hexSHA256(of text: String) -> String {
-    var hasher = SHA256()
-    var text = text
-    text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-    return hex(hasher.finalize())
+    var stream = SHA256TextStream()
+    stream.write(text)
+    return hex(stream.hash.finalize())
 }
 

@@ -55,32 +55,43 @@ public struct UpstreamSigner: Sendable {
         if let token = credentials.sessionToken { headers.replace(S3HeaderName.securityToken, with: token) }
         let signedHeaders = Self.headersToSign(headers)
         let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: region)
-        guard let canonicalHeaders = SigV4.canonicalHeaders(headers, signedHeaders: signedHeaders) else {
-            throw S3Error.internalError("A header to sign vanished while signing")
-        }
-        let canonicalRequest = SigV4.canonicalRequest(
-            method: method, canonicalURI: try SigV4.canonicalURI(rawPath: target.rawPath),
-            canonicalQuery: SigV4.canonicalQuery(target.query), canonicalHeaders: canonicalHeaders,
+        guard let canonicalRequestHash = try SigV4.canonicalRequestHash(
+            method: method, rawPath: target.rawPath, query: target.query, headers: headers,
             signedHeaders: signedHeaders, payloadHash: payloadHash)
-        let signature = SigV4.signature(
-            signingKey: keyCache.signingKey(secret: credentials.secretAccessKey, scope: scope),
-            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonicalRequest))
-        headers.add("Authorization", "\(SigV4.algorithm) Credential=\(credentials.accessKeyId)/\(scope.text), "
-            + "SignedHeaders=\(signedHeaders.joined(separator: ";")), Signature=\(signature)")
+        else { throw S3Error.internalError("A header to sign vanished while signing") }
+        let signature = SigV4.signature(signingKey: keyCache.signingKey(secret: credentials.secretAccessKey, scope: scope),
+                                        amzDate: amzDate, scope: scope, canonicalRequestHash: canonicalRequestHash)
+        var authorization = SigV4.algorithm + " Credential="
+        authorization.reserveCapacity(256)
+        authorization.write(credentials.accessKeyId)
+        authorization.write("/")
+        scope.write(into: &authorization)
+        authorization.write(", SignedHeaders=")
+        SigV4.writeSignedHeaders(signedHeaders, into: &authorization)
+        authorization.write(", Signature=")
+        authorization.write(hex(signature))
+        headers.add("Authorization", authorization)
     }
 
     /// `host`, `content-md5`, `content-type` and every `x-amz-*` / `x-obs-*` header,
     /// lowercase and sorted: everything that carries meaning for the store is covered.
     static func headersToSign(_ headers: HeaderFields) -> [String] {
-        var names = Set<String>()
+        var names: [String] = []
+        names.reserveCapacity(headers.count)
         for field in headers {
             let name = field.name.asciiLowercased
             if name == S3HeaderName.host || name == S3HeaderName.contentMD5 || name == S3HeaderName.contentType
                 || name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) {
-                names.insert(name)
+                names.append(name)
             }
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // A repeated field is one signed header (its values are joined).
+        var index = 1
+        while index < names.count {
+            if names[index] == names[index - 1] { names.remove(at: index) } else { index += 1 }
+        }
+        return names
     }
 
     private func signHMACV1(_ dialect: HMACV1Dialect, method: String, target: RequestTarget, address: S3Address,
