@@ -82,7 +82,17 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
     /// the gateway; for a response such a value is passed on as it is.
     public static func translate(_ headers: HeaderFields, to target: HeaderDialect,
                                  strict: Bool = true) throws(S3Error) -> HeaderFields {
+        // The usual case — client and store of one dialect, prefixed names in lowercase as
+        // the SDKs send them — has nothing to change: the fields as they are.
+        let changesNothing = headers.allSatisfy { field in
+            allCases.allSatisfy { dialect in
+                !field.name.hasASCIICaseInsensitivePrefix(dialect.prefix)
+                    || (dialect == target && !field.name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+            }
+        }
+        if changesNothing { return headers }
         var out = HeaderFields()
+        out.reserveCapacity(headers.count)
         for field in headers {
             guard let source = allCases.first(where: { field.name.hasASCIICaseInsensitivePrefix($0.prefix) }),
                   let name = source.translateName(field.name, to: target)

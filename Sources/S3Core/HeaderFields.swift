@@ -17,6 +17,9 @@ public struct HeaderFields: Sendable, Equatable, Sequence {
 
     public var count: Int { fields.count }
 
+    /// Room for `count` fields in all, so that adding them one by one does not regrow.
+    public mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
+
     /// Every value of the named field, in arrival order.
     public func values(_ name: String) -> [String] {
         fields.compactMap { $0.name.asciiCaseInsensitiveEquals(name) ? $0.value : nil }

@@ -7,18 +7,31 @@ public struct SigV4Credential: Sendable, Equatable {
     public let accessKeyId: String
     public let scope: SigV4Scope
 
-    public init(parsing text: String, malformed: (String) -> S3Error) throws(S3Error) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 5, parts[parts.count - 1] == "aws4_request",
-              parts[parts.count - 4].utf8.count == 8, parts[parts.count - 4].utf8.allSatisfy({ (0x30...0x39).contains($0) })
+    public init(parsing text: some StringProtocol, malformed: (String) -> S3Error) throws(S3Error) {
+        // The four fields after the access key, taken from the right without splitting.
+        let text = Substring(text)
+        let utf8 = text.utf8
+        var end = utf8.endIndex
+        var fields: [Substring] = []
+        fields.reserveCapacity(4)
+        var index = utf8.endIndex
+        while index > utf8.startIndex, fields.count < 4 {
+            let previous = utf8.index(before: index)
+            if utf8[previous] == UInt8(ascii: "/") {
+                fields.append(text[index..<end])
+                end = previous
+            }
+            index = previous
+        }
+        guard fields.count == 4, fields[0] == "aws4_request",
+              fields[3].utf8.count == 8, fields[3].utf8.allSatisfy({ (0x30...0x39).contains($0) })
         else {
             throw malformed("The credential must be 'AccessKeyId/YYYYMMDD/region/s3/aws4_request'")
         }
-        let accessKeyId = parts[..<(parts.count - 4)].joined(separator: "/")
+        let accessKeyId = String(text[utf8.startIndex..<end])
         guard !accessKeyId.isEmpty else { throw malformed("The credential has no access key id") }
         self.accessKeyId = accessKeyId
-        scope = SigV4Scope(date: String(parts[parts.count - 4]), region: String(parts[parts.count - 3]),
-                           service: String(parts[parts.count - 2]))
+        scope = SigV4Scope(date: String(fields[3]), region: String(fields[2]), service: String(fields[1]))
     }
 }
 
@@ -60,8 +73,16 @@ public struct SigV4Authorization: Sendable, Equatable {
         guard let credentialText, let signedHeadersText, let signatureText else {
             throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
         }
-        credential = try SigV4Credential(parsing: String(credentialText), malformed: malformed)
-        signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
+        var signedHeaders: [String] = []
+        signedHeaders.reserveCapacity(8)
+        var nameStart = signedHeadersText.startIndex
+        for index in signedHeadersText.utf8.indices where signedHeadersText.utf8[index] == UInt8(ascii: ";") {
+            signedHeaders.append(String(signedHeadersText[nameStart..<index]))
+            nameStart = signedHeadersText.utf8.index(after: index)
+        }
+        signedHeaders.append(String(signedHeadersText[nameStart...]))
+        self.signedHeaders = signedHeaders
         signature = String(signatureText)
     }
 

@@ -66,6 +66,7 @@ extension RequestPreparer {
         if case .unsignedChunksWithTrailer = payload { decodesChunks = true }
 
         var headers = HeaderFields()
+        headers.reserveCapacity(clientHeaders.count + 8)  // + Host, Content-Length, the request id, the signature's
         for field in clientHeaders {
             let name = field.name.asciiLowercased
             if Self.fieldsNotForwarded.contains(name) { continue }

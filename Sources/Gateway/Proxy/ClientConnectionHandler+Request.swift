@@ -197,11 +197,9 @@ extension ClientConnectionHandler {
 
     func startUpstreamRequest(_ exchange: Exchange, body: [ByteBuffer], end: Bool, sendContinue: Bool) -> [Action]? {
         guard let context, let upstream = exchange.upstream, let prepared = exchange.prepared else { return nil }
-        var headers = HTTPHeaders()
-        for field in prepared.upstream.headers { headers.add(name: field.name, value: field.value) }
         upstream.write(HTTPClientRequestPart.head(HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: prepared.upstream.method), uri: prepared.upstream.target,
-            headers: headers)), promise: nil)
+            headers: HTTPHeaders(prepared.upstream.headers))), promise: nil)
         exchange.upstreamStarted = context.eventLoop.now
         // Authenticated and allowed: now the client may send its body.
         if sendContinue { writeContinue(exchange) }

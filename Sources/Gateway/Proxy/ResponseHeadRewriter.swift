@@ -44,8 +44,6 @@ struct ResponseHeadRewriter: Sendable {
             for (name, value) in rule.add { fields.add(name, value) }
         }
         fields.replace(Self.requestIdHeader, with: requestId)
-        var headers = HTTPHeaders()
-        for field in fields { headers.add(name: field.name, value: field.value) }
-        return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
+        return HTTPResponseHead(version: .http1_1, status: head.status, headers: HTTPHeaders(fields))
     }
 }

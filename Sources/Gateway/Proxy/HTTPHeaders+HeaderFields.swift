@@ -1,0 +1,11 @@
+import NIOHTTP1
+import S3Core
+
+extension HTTPHeaders {
+    /// NIO's header block of the fields, in their order, grown once.
+    init(_ fields: HeaderFields) {
+        self.init()
+        reserveCapacity(fields.count)
+        for field in fields { add(name: field.name, value: field.value) }
+    }
+}
