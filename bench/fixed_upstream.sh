@@ -18,28 +18,11 @@ binaries=("$@")
 [ ${#binaries[@]} -gt 0 ] || binaries=(.build/release/obsgate)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-
 fixed=$(port) proxy=$(port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<NGINX
-daemon off; master_process on; worker_processes 1; pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off; client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  upstream fixed { server 127.0.0.1:$fixed; keepalive 64; }
-  server { listen 127.0.0.1:$fixed; location / { default_type application/xml;
-    return 200 '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>bench</Bucket><Key>k</Key><UploadId>u</UploadId></InitiateMultipartUploadResult>'; } }
-  server { listen 127.0.0.1:$proxy; location / { proxy_pass http://fixed; proxy_http_version 1.1;
-    proxy_set_header Connection ""; } }
-}
-NGINX
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
-sleep 1
-nginx_worker=$(pgrep -P "${pids[0]}" | head -1)
+fixed_upstream_conf "$work/fixed" "$fixed"
+start_nginx "$work/fixed" "$fixed"; fixed_worker=$nginx_worker
+proxy_pass_conf "$work/proxy" "$proxy" "$fixed"
+start_nginx "$work/proxy" "$proxy"; proxy_worker=$nginx_worker
 
 # One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ).
 # SCRIPT (optional, a wrk Lua file) sets the method and headers.
@@ -69,10 +52,10 @@ initiate_script() {
 }
 printf 'Host=127.0.0.1:%s\n' "$fixed" | initiate_script "$work/direct.lua"
 
-measure "GET direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$nginx_worker"
-measure "GET nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k"
-measure "POST direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k?uploads" "$nginx_worker" "$work/direct.lua"
-measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "" "$work/direct.lua"
+measure "GET direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$fixed_worker"
+measure "GET nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k" "$proxy_worker"
+measure "POST direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k?uploads" "$fixed_worker" "$work/direct.lua"
+measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "$proxy_worker" "$work/direct.lua"
 
 for binary in "${binaries[@]}"; do
   gw=$(port)
