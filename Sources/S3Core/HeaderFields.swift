@@ -72,7 +72,13 @@ extension StringProtocol {
     public func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { asciiLower($0) == asciiLower($1) }
+        var i = a.startIndex, j = b.startIndex
+        while i != a.endIndex {
+            guard asciiLower(a[i]) == asciiLower(b[j]) else { return false }
+            a.formIndex(after: &i)
+            b.formIndex(after: &j)
+        }
+        return true
     }
 
     /// The string with ASCII letters lowercased and every other byte kept.
@@ -116,7 +122,13 @@ extension StringProtocol {
     public func hasASCIICaseInsensitivePrefix(_ prefix: String) -> Bool {
         let a = utf8, b = prefix.utf8
         guard a.count >= b.count else { return false }
-        return zip(a, b).allSatisfy { asciiLower($0) == asciiLower($1) }
+        var i = a.startIndex, j = b.startIndex
+        while j != b.endIndex {
+            guard asciiLower(a[i]) == asciiLower(b[j]) else { return false }
+            a.formIndex(after: &i)
+            b.formIndex(after: &j)
+        }
+        return true
     }
 }
 
