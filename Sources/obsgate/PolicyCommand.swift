@@ -5,13 +5,14 @@ import Policy
 import S3Core
 import YAMLConfig
 
-/// `obsgate policy lint FILE...` and `obsgate policy explain ...`: check policy files the
-/// way the gateway loads them, and show what the policy decides for one request.
+/// `obsgate policy lint FILE...`, `explain ...`, `test FILE...` and `diff OLD NEW`: check
+/// policy files the way the gateway loads them, show what the policy decides for one
+/// request, run a policy's unit tests, and show what a policy change changes.
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Work with upload policy files.",
-        subcommands: [Lint.self, Explain.self, Bench.self]
+        subcommands: [Lint.self, Explain.self, Test.self, Diff.self, Bench.self]
     )
 
     struct Lint: ParsableCommand {
