@@ -694,7 +694,7 @@ def main():
     signal.signal(signal.SIGTERM, terminated)
     signal.alarm(BUDGET_SECONDS)
 
-    binary = os.environ.get("OBSGATE_BINARY") or os.path.join(ROOT, ".build", "debug", "obsgate")
+    binary = os.path.abspath(os.environ.get("OBSGATE_BINARY") or os.path.join(ROOT, ".build", "debug", "obsgate"))
     promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
     work = None
     try:

@@ -62,6 +62,7 @@ public final class AuditWriter: @unchecked Sendable {
     private let depth = Atomic<Int>(0)
     private let healthy = Atomic<Bool>(true)
     private let admittedUnhealthy = Atomic<Int>(0)
+    private let refusedUnhealthy = Atomic<Int>(0)
     private let lastError = Mutex<AuditIOError?>(nil)
 
     /// Opens every sink (a path that cannot be written is an error now, not at the first
@@ -115,6 +116,11 @@ public final class AuditWriter: @unchecked Sendable {
     public var writeErrors: Int { errors.load(ordering: .relaxed) }
     /// State-changing requests let through while the trail was unhealthy (`fail_closed: false`).
     public var failOpenAdmissions: Int { admittedUnhealthy.load(ordering: .relaxed) }
+    /// State-changing requests answered 503 because the trail could not take their record
+    /// (`fail_closed: true`: unhealthy, or its queue full).
+    public var failClosedRefusals: Int { refusedUnhealthy.load(ordering: .relaxed) }
+    /// The most records the queue holds (`queue_capacity`).
+    public var queueCapacity: Int { capacity }
 
     /// False from a failed write, open or sync until a later attempt on that sink succeeds.
     public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
@@ -139,7 +145,10 @@ public final class AuditWriter: @unchecked Sendable {
     /// before it goes upstream.
     public func admitsStateChange() -> Admission {
         if isHealthy && queueDepth < capacity { return .recorded }
-        if failClosed { return .refused }
+        if failClosed {
+            refusedUnhealthy.add(1, ordering: .relaxed)
+            return .refused
+        }
         admittedUnhealthy.add(1, ordering: .relaxed)
         return .unrecorded
     }

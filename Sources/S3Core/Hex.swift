@@ -25,9 +25,13 @@ public func writeHex(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRaw
     }
 }
 
+/// Without a branch on the nibble: the digits of a MAC that is compared in constant time
+/// must not take data-dependent time either. `mask` is 0xFF for nibbles 10–15, else 0;
+/// `'a' - '0' - 10` = 0x27.
 @inlinable @inline(__always)
 func hexDigit(_ nibble: UInt8) -> UInt8 {
-    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    let mask = 0 &- ((9 &- nibble) >> 7)
+    return UInt8(ascii: "0") &+ nibble &+ (mask & 0x27)
 }
 
 /// Decodes lowercase or uppercase hex; nil for odd lengths or other characters.

@@ -237,7 +237,7 @@ public struct RequestAuthenticator: Sendable {
             throw S3Error.accessDenied("Request is not valid yet")
         }
         let payloadHash = request.headers[S3HeaderName.contentSHA256] ?? SigV4.unsignedPayload
-        let signedHeaders = signedHeadersText.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        let signedHeaders = SigV4Authorization.signedHeaderNames(signedHeadersText)
         let key = keyCache.signingKey(secret: secret, scope: credential.scope)
         let payload = try payloadExpectation(payloadHash, chunks: SigV4ChunkContext(
             signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature))

@@ -74,16 +74,23 @@ public struct SigV4Authorization: Sendable, Equatable {
             throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
         }
         credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
-        var signedHeaders: [String] = []
-        signedHeaders.reserveCapacity(8)
-        var nameStart = signedHeadersText.startIndex
-        for index in signedHeadersText.utf8.indices where signedHeadersText.utf8[index] == UInt8(ascii: ";") {
-            signedHeaders.append(String(signedHeadersText[nameStart..<index]))
-            nameStart = signedHeadersText.utf8.index(after: index)
-        }
-        signedHeaders.append(String(signedHeadersText[nameStart...]))
-        self.signedHeaders = signedHeaders
+        signedHeaders = Self.signedHeaderNames(signedHeadersText)
         signature = String(signatureText)
+    }
+
+    /// `SignedHeaders` (of the header or the presigned query): the names between `;`
+    /// bytes, empty ones kept (the verifier refuses them).
+    public static func signedHeaderNames(_ text: some StringProtocol) -> [String] {
+        let text = Substring(text)
+        var names: [String] = []
+        names.reserveCapacity(8)
+        var nameStart = text.startIndex
+        for index in text.utf8.indices where text.utf8[index] == UInt8(ascii: ";") {
+            names.append(String(text[nameStart..<index]))
+            nameStart = text.utf8.index(after: index)
+        }
+        names.append(String(text[nameStart...]))
+        return names
     }
 
     /// `AWS4-HMAC-SHA256 `.

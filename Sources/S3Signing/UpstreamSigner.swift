@@ -81,7 +81,7 @@ public struct UpstreamSigner: Sendable {
         for field in headers {
             let name = field.name.asciiLowercased
             if name == S3HeaderName.host || name == S3HeaderName.contentMD5 || name == S3HeaderName.contentType
-                || name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) {
+                || name.utf8.starts(with: S3HeaderName.prefix.utf8) || name.utf8.starts(with: OBSHeaderName.prefix.utf8) {
                 names.append(name)
             }
         }
@@ -89,7 +89,8 @@ public struct UpstreamSigner: Sendable {
         // A repeated field is one signed header (its values are joined).
         var index = 1
         while index < names.count {
-            if names[index] == names[index - 1] { names.remove(at: index) } else { index += 1 }
+            // Bytes, as they were sorted (`==` would merge canonically equivalent names).
+            if names[index].utf8.elementsEqual(names[index - 1].utf8) { names.remove(at: index) } else { index += 1 }
         }
         return names
     }

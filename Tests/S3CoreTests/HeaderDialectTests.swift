@@ -79,4 +79,20 @@ import Testing
         let headers = HeaderFields([("x-obs-storage-class", "WARM"), ("x-amz-acl", "private")])
         #expect(try HeaderDialect.translate(headers, to: .obs) == HeaderFields([("x-obs-storage-class", "WARM"), ("x-obs-acl", "private")]))
     }
+
+    /// Nothing to translate (one dialect, prefixed names in lowercase): the fields come back
+    /// as they are, even a value the other dialect could not take; an uppercase prefixed
+    /// name still takes the slow path and comes back lowercase.
+    @Test func fieldsOfTheTargetDialectComeBackAsTheyAre() throws {
+        let same = HeaderFields([("x-amz-storage-class", "REDUCED_REDUNDANCY"), ("Content-Type", "a")])
+        #expect(try HeaderDialect.translate(same, to: .s3) == same)
+        let shouted = try HeaderDialect.translate(HeaderFields([("X-Amz-Acl", "private")]), to: .s3)
+        #expect(Array(shouted).map(\.name) == ["x-amz-acl"])
+    }
+
+    @Test func caseInsensitiveComparisonsWorkOnSubstrings() {
+        #expect("xHOST".dropFirst().asciiCaseInsensitiveEquals("host"))
+        #expect("..X-AMZ-date".dropFirst(2).hasASCIICaseInsensitivePrefix("x-amz-"))
+        #expect(!"x-amz".hasASCIICaseInsensitivePrefix("x-amz-"))
+    }
 }

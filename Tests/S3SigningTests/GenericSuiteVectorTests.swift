@@ -101,11 +101,23 @@ import Testing
         let signature = SigV4.signature(
             signingKey: SigV4SigningKeyCache.derive(secret: Self.secret, scope: Self.scope),
             stringToSign: SigV4.stringToSign(amzDate: Self.amzDate, scope: Self.scope, canonicalRequest: canonical))
+        // The verifier and the upstream signer never build that text: they hash it as it is
+        // written and write the string to sign into the MAC. Both ways must agree.
+        let streamedHash = try #require(try SigV4.canonicalRequestHash(
+            method: request.method, rawPath: target.rawPath, query: target.query,
+            excludingQuery: presigned ? "X-Amz-Signature" : nil, headers: request.headers,
+            signedHeaders: signedHeaders, payloadHash: payloadHash))
+        #expect(hex(streamedHash) == hexSHA256(of: canonical), "\(name): streamed canonical request")
+        let streamedSignature = SigV4.signature(
+            signingKey: SigV4SigningKeyCache.derive(secret: Self.secret, scope: Self.scope), amzDate: Self.amzDate,
+            scope: Self.scope, canonicalRequestHash: streamedHash)
+        #expect(hex(streamedSignature) == signature, "\(name): streamed string to sign")
         if let reason = Self.notApplicable[name] ?? (presigned ? Self.notApplicableToQueryForm[name] : nil) {
             #expect(canonical != expectedCanonical, "\(name) is listed as not applicable (\(reason)) but matches")
         } else {
             #expect(canonical == expectedCanonical, "\(name)")
             #expect(signature == expectedSignature.trimmingCharacters(in: .whitespacesAndNewlines), "\(name)")
+            #expect(SigV4.signatureMatches(expectedSignature.trimmingCharacters(in: .whitespacesAndNewlines), streamedSignature))
         }
     }
 }

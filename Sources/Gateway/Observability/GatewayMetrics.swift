@@ -21,7 +21,15 @@ import Prometheus
 ///     obsgate_audit_queue_depth                                        gauge
 ///     obsgate_audit_write_errors_total                                 counter
 ///     obsgate_audit_fail_open_admissions_total                         counter
+///     obsgate_audit_fail_closed_refusals_total                         counter
+///     obsgate_audit_queue_capacity                                     gauge (audit.queue_capacity)
 ///     obsgate_audit_healthy                                            gauge, 1 or 0
+///     obsgate_client_connections                                       gauge (open client connections)
+///     obsgate_client_connections_limit{limit}                          gauge (limits.max_connections[_per_address])
+///     obsgate_client_connections_refused_total{limit}                  counter
+///     process_cpu_seconds_total, process_resident_memory_bytes,        the process (from /proc, at
+///     process_virtual_memory_bytes, process_open_fds, process_max_fds, scrape time; Linux only)
+///     process_start_time_seconds
 ///
 /// The metrics are made through an explicit factory rather than the process-wide
 /// `MetricsSystem`, so several gateways (as in tests) keep separate registries.
@@ -41,7 +49,7 @@ public final class GatewayMetrics: Sendable {
     private let clientConnections: CoreMetrics.Meter
     private let auditSuppressed: CoreMetrics.Counter
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), limits: GatewayConfiguration.Limits? = nil) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -68,6 +76,13 @@ public final class GatewayMetrics: Sendable {
         upstreamIdle.set(0)
         clientConnections.set(0)
         for limit in ConnectionLedger.Refusal.allCases { connectionRefused(limit, count: 0) }
+        if let limits {
+            for (limit, value) in [(ConnectionLedger.Refusal.total, limits.maxConnections),
+                                   (.perAddress, limits.maxConnectionsPerAddress)] {
+                CoreMetrics.Gauge(label: "obsgate_client_connections_limit", dimensions: [("limit", limit.rawValue)],
+                                  factory: factory).record(value)
+            }
+        }
     }
 
     func requestStarted() {
@@ -154,6 +169,7 @@ public final class GatewayMetrics: Sendable {
         registry.emit(into: &buffer)
         return "# HELP obsgate_up Whether the gateway process is running.\n# TYPE obsgate_up gauge\nobsgate_up 1\n"
             + (audit.map(Self.auditText) ?? "")
+            + (ProcessMetrics.read()?.text ?? "")
             + String(decoding: buffer, as: UTF8.self)
     }
 
@@ -168,6 +184,11 @@ public final class GatewayMetrics: Sendable {
             ("obsgate_audit_fail_open_admissions_total", "counter",
              "Requests that change stored data let through while the audit trail was unhealthy (fail_closed: false).",
              audit.failOpenAdmissions),
+            ("obsgate_audit_fail_closed_refusals_total", "counter",
+             "Requests that change stored data answered 503 because the audit trail could not take their record (fail_closed: true).",
+             audit.failClosedRefusals),
+            ("obsgate_audit_queue_capacity", "gauge", "The most audit records the queue holds (audit.queue_capacity).",
+             audit.queueCapacity),
             ("obsgate_audit_healthy", "gauge", "1 while every audit sink can be written, else 0.", audit.isHealthy ? 1 : 0),
         ]
         return metrics.map { "# HELP \($0.name) \($0.help)\n# TYPE \($0.name) \($0.type)\n\($0.name) \($0.value)\n" }.joined()

@@ -281,8 +281,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     /// 16 upper-case hex digits of a random 64-bit number (zero-padded on the left).
     static func newRequestId() -> String {
-        // Sixteen uppercase hex digits (no Foundation formatting on the request path).
-        let digits = String(UInt64.random(in: .min ... .max), radix: 16, uppercase: true)
+        requestId(UInt64.random(in: .min ... .max))
+    }
+
+    /// Sixteen uppercase hex digits (no Foundation formatting on the request path).
+    static func requestId(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: 16 - digits.utf8.count) + digits
     }
 }

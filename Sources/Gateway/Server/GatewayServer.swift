@@ -39,7 +39,7 @@ public final class GatewayServer: Sendable {
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        let metrics = GatewayMetrics()
+        let metrics = GatewayMetrics(limits: configuration.limits)
         self.metrics = metrics
         preparer = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: credentials,
                                                          policy: policy, metrics: metrics))
