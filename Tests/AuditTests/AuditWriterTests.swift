@@ -81,6 +81,7 @@ struct AuditWriterTests {
         let writer = writer(sink, capacity: 1, failClosed: false)
         writer.append(sampleRecord(1))
         #expect(writer.admitsStateChange() == .unrecorded && writer.failOpenAdmissions == 1)
+        #expect(writer.failClosedRefusals == 0 && writer.queueCapacity == 1)
         sink.release()
         #expect(await eventually { writer.queueDepth == 0 })
         #expect(writer.admitsStateChange() == .recorded && writer.failOpenAdmissions == 1)

@@ -146,6 +146,7 @@ import Testing
         #expect(!stack.upstream.recordedRequests().contains { $0.method == "DELETE" })
         let metrics = stack.gateway.server.metricsText()
         #expect(metrics.contains("obsgate_audit_healthy 0\n"))
+        #expect(metrics.contains("obsgate_audit_fail_closed_refusals_total 3\n"), "the three 503s above")
 
         try FileManager.default.removeItem(atPath: audited.path)
         #expect(await eventually { audited.writer.isHealthy && audited.writer.queueDepth == 0 })

@@ -19,7 +19,9 @@ import Testing
         #expect(third.receivedText.contains("<Code>SlowDown</Code>"))
         #expect(third.receivedText.contains("Retry-After: 1\r\n"))
         let reason = limit.hasPrefix("max_connections_per_address") ? "per_address" : "total"
-        #expect(gateway.server.metricsText().contains("obsgate_client_connections_refused_total{limit=\"\(reason)\"} 1"))
+        let metrics = gateway.server.metricsText()
+        #expect(metrics.contains("obsgate_client_connections_refused_total{limit=\"\(reason)\"} 1"))
+        #expect(metrics.contains("obsgate_client_connections_limit{limit=\"\(reason)\"} 2"), "the cap, to alert against")
         await third.close()
 
         // The two admitted connections still work.
