@@ -218,15 +218,17 @@ public struct RequestAuthenticator: Sendable {
         guard let date = SigningTime.parseAmzDate(amzDate) else {
             throw S3Error.authorizationQueryParametersError("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
         }
-        guard let expires = Int(expiresText), expires >= 0 else {
+        guard let expires = Int(expiresText) else {
             throw S3Error.authorizationQueryParametersError("X-Amz-Expires should be a number")
         }
-        guard expires >= 1, expires <= 604_800 else {
-            throw S3Error.authorizationQueryParametersError("X-Amz-Expires must be between 1 and 604800 seconds")
+        // S3's answers: longer than a week is a malformed URL (400); zero or negative (a URL
+        // that expired before it was made, `ExpiresIn=-1000`) is an expired one (403).
+        guard expires <= 604_800 else {
+            throw S3Error.authorizationQueryParametersError("X-Amz-Expires must be less than a week (in seconds) that is 604800")
         }
         try settings.checkScope(credential.scope, amzDate: amzDate, subject: "The authorization header",
                                 dateName: "X-Amz-Date", malformed: S3Error.authorizationQueryParametersError)
-        if now.timeIntervalSince(date) > TimeInterval(expires) {
+        if expires <= 0 || now.timeIntervalSince(date) > TimeInterval(expires) {
             throw S3Error.requestExpired(details: [
                 ("X-Amz-Expires", expiresText),
                 ("Expires", SigningTime.amzDate(date.addingTimeInterval(TimeInterval(expires)))),

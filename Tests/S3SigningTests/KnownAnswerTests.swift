@@ -254,6 +254,33 @@ enum KnownAnswers {
         #expect(try vector.authenticate(at: SigningTime.parseAmzDate("20130524T230000Z")!).scheme == .sigV4Presigned)
     }
 
+    /// S3's answers to lifetimes out of range: a URL that expired before it was made
+    /// (boto3's `ExpiresIn=-1000`) or at once is expired (403, as AWS and radosgw answer);
+    /// longer than a week is malformed (400, as AWS answers).
+    @Test(arguments: [(-1000, 403, "AccessDenied"), (0, 403, "AccessDenied"), (604_801, 400, "AuthorizationQueryParametersError")])
+    func presignedLifetimesOutOfRangeGetS3sAnswers(_ expires: Int, _ status: Int, _ code: String) throws {
+        let now = SigningTime.parseAmzDate("20261203T120000Z")!
+        let scope = SigV4Scope(date: "20261203", region: "us-east-1")
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261203%2Fus-east-1%2Fs3%2Faws4_request"
+            + "&X-Amz-Date=20261203T120000Z&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host"
+        let unsigned = try RequestTarget(parsing: "/b/k?" + query)
+        let headers = HeaderFields([("Host", "127.0.0.1:9000")])
+        let canonical = SigV4.canonicalRequest(method: "GET", canonicalURI: "/b/k", canonicalQuery: SigV4.canonicalQuery(unsigned.query),
+                                               canonicalHeaders: "host:127.0.0.1:9000\n", signedHeaders: ["host"],
+                                               payloadHash: SigV4.unsignedPayload)
+        let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: "secret", scope: scope),
+                                        stringToSign: SigV4.stringToSign(amzDate: "20261203T120000Z", scope: scope, canonicalRequest: canonical))
+        let target = try RequestTarget(parsing: "/b/k?" + query + "&X-Amz-Signature=" + signature)
+        let authenticator = RequestAuthenticator(settings: AuthenticationSettings(regions: ["us-east-1"]),
+                                                 secrets: StaticSecrets(secrets: ["AKID": "secret"]))
+        let error = #expect(throws: S3Error.self) {
+            try authenticator.authenticate(method: "GET", target: target, headers: headers,
+                                           address: S3Address(style: .path, bucket: "b", key: "k"), now: now)
+        }
+        #expect(error?.status == status)
+        #expect(error?.code == code)
+    }
+
     @Test func headerSignedRequestsMustBeWithinTheSkew() throws {
         for vector in KnownAnswers.all where vector.scheme == .sigV4Header || vector.scheme == .sigV2Header || vector.scheme == .obsHeader {
             #expect(try vector.authenticate(at: vector.nowDate.addingTimeInterval(900)).accessKeyId == vector.accessKey)
