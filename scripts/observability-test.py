@@ -9,9 +9,12 @@
    (policies/organisation.yaml, a file audit trail with fail_closed, a queue of 20 records, a
    connection cap of 8, an unauthenticated-refusal allowance of 50)
    and Debian's `prometheus` scraping its admin listener every second with the rules loaded
-   (every `for:` shortened to 2 s). It drives allowed, denied, badly signed, fail-closed,
-   slow-upstream, failing-upstream and over-the-connection-cap traffic with botocore,
-   checks the status codes the clients got, waits for each expected alert to fire through
+   (every `for:` shortened to 2 s). It checks that the gateway exports the process metrics,
+   the connection caps, the audit queue's capacity and the fail-closed counter with the
+   configured values, drives allowed, denied, badly signed, fail-closed (trail broken, queue
+   full), slow-upstream, failing-upstream and over-the-connection-cap traffic with botocore,
+   lowers the gateway's soft open-files limit (prlimit) just above what it holds, checks the
+   status codes the clients got, waits for each expected alert to fire through
    Prometheus's HTTP API, and asserts that every series selector of the rules and of every
    dashboard query matches series in Prometheus (so every metric name and label they use is
    one the gateway really exports), that every label they group or join by exists on those
@@ -32,6 +35,7 @@ import ctypes
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -53,10 +57,9 @@ POLICY = os.path.join(ROOT, "policies", "organisation.yaml")
 BUDGET_SECONDS = 115
 
 # Alerts the live run does not drive (they are covered by the promtool unit tests): a
-# second replica with another policy, 5000 queued audit records, fail_closed: false.
+# second replica with another policy, fail_closed: false.
 NOT_DRIVEN_LIVE = {
     "ObsgatePolicyVersionSkew": "needs two replicas with different policies for the rule's window",
-    "ObsgateAuditQueueFilling": "needs more than 5000 audit records queued",
     "ObsgateAuditFailOpen": "needs a second gateway with fail_closed: false",
 }
 
@@ -434,6 +437,21 @@ def metric_value(admin, name):
     return None
 
 
+# The series the gateway exports for the process (from /proc), its connection caps and its
+# audit queue's capacity, with the values the test configuration gives them (None: any).
+CONFIGURED_SERIES = {
+    "process_cpu_seconds_total": None,
+    "process_resident_memory_bytes": None,
+    "process_virtual_memory_bytes": None,
+    "process_open_fds": None,
+    "process_start_time_seconds": None,
+    'obsgate_client_connections_limit{limit="total"}': 8,
+    'obsgate_client_connections_limit{limit="per_address"}': 1024,
+    "obsgate_audit_queue_capacity": 20,
+    "obsgate_audit_fail_closed_refusals_total": 0,
+}
+
+
 def live_steps(procs, binary, promtool, prometheus, work, alerts, records, queries):
     up_port, gw_port, admin_port, prom_port = (free_port() for _ in range(4))
     step(f"live: dev-upstream :{up_port}, gateway :{gw_port} (admin :{admin_port}), Prometheus :{prom_port} in {work}")
@@ -474,6 +492,27 @@ audit:
         return http_get(f"http://127.0.0.1:{admin_port}/readyz")[0] == 200
     wait_until("the gateway's /readyz (gateway and dev-upstream starting)", ready, 20)
     ok("gateway ready in front of dev-upstream")
+
+    first_scrape = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                    for line in metrics_text(admin_port).splitlines() if line and not line.startswith("#")}
+    for series, value in CONFIGURED_SERIES.items():
+        if series not in first_scrape:
+            fail(f"the gateway does not export {series}")
+        if value is not None and first_scrape[series] != value:
+            fail(f"{series} is {first_scrape[series]:g}, expected {value} (the test's configuration)")
+    if not 0 < first_scrape["process_resident_memory_bytes"] <= first_scrape["process_virtual_memory_bytes"]:
+        fail(f"process_resident_memory_bytes {first_scrape['process_resident_memory_bytes']:g} is not within (0, "
+             f"process_virtual_memory_bytes {first_scrape['process_virtual_memory_bytes']:g}]")
+    if abs(first_scrape["process_start_time_seconds"] - time.time()) > 60:
+        fail(f"process_start_time_seconds {first_scrape['process_start_time_seconds']:g} is not within a minute of now")
+    soft_nofile = resource.prlimit(gateway.pid, resource.RLIMIT_NOFILE)[0]
+    if soft_nofile == resource.RLIM_INFINITY:
+        if "process_max_fds" in first_scrape:
+            fail("process_max_fds is exported although the gateway's open-files limit is unlimited")
+    elif first_scrape.get("process_max_fds") != soft_nofile:
+        fail(f"process_max_fds is {first_scrape.get('process_max_fds')}, the gateway's soft open-files limit {soft_nofile}")
+    ok(f"gateway exports process_* (process_max_fds = its soft open-files limit, {soft_nofile}), the connection caps "
+       "(8 total, 1024 per address), the audit queue capacity (20) and the fail-closed counter (0)")
 
     # The rules as shipped, with every `for:` shortened so that alerts fire within seconds.
     with open(RULES) as f:
@@ -565,12 +604,21 @@ scrape_configs:
     time.sleep(2.5)
     expect("more PutObject while the trail is broken",
            [call(ci.put_object, Bucket=bucket, Key="blocked", Body=b"x") for _ in range(3)], 503, "ServiceUnavailable")
+    refusals = metric_value(admin_port, "obsgate_audit_fail_closed_refusals_total")
+    if refusals != 6:
+        fail(f"obsgate_audit_fail_closed_refusals_total is {refusals}, expected the 6 PutObject answered 503")
+    ok("obsgate_audit_fail_closed_refusals_total counts the 6 PutObject answered 503")
     expect("ListObjectsV2 goes on while the trail is broken (its records overflow the queue)",
            [call(platform.list_objects_v2, Bucket=bucket) for _ in range(30)], 200)
+    depth = metric_value(admin_port, "obsgate_audit_queue_depth")
+    if depth != 20:
+        fail(f"obsgate_audit_queue_depth is {depth} after 30 unwritable records, expected the capacity 20")
+    ok("obsgate_audit_queue_depth at obsgate_audit_queue_capacity (20)")
     prom.wait_alert("ObsgateAuditUnhealthy")
     prom.wait_alert("ObsgateAuditWriteErrors")
     prom.wait_alert("ObsgateAuditRecordsDropped")
     prom.wait_alert("ObsgateAuditFailClosedRefusals")
+    prom.wait_alert("ObsgateAuditQueueFilling")
     os.rename(audit_dir + ".gone", audit_dir)
     # Writes are admitted again once the trail is healthy and its queue has room (the
     # writer reports healthy a moment before it has written out what queued).
@@ -587,6 +635,8 @@ scrape_configs:
         sockets.append(s)
     wait_until("obsgate_client_connections_refused_total{limit=\"total\"} > 0",
                lambda: re.search(r'^obsgate_client_connections_refused_total\{limit="total"\} [1-9]', metrics_text(admin_port), re.M), 10)
+    # 8 of 8 held (idle connections are closed after timeouts.request_head, 10 s).
+    prom.wait_alert("ObsgateConnectionsNearLimit")
     prom.wait_alert("ObsgateConnectionsRefused", {"limit": "total"})
     for s in sockets:
         s.close()
@@ -613,6 +663,23 @@ scrape_configs:
     expect("more ListObjectsV2 with the upstream gone", results, 502, "BadGateway")
     prom.wait_alert("ObsgateUpstreamErrors")
     prom.wait_alert("ObsgateUpstreamUnreachable")
+
+    # -- the open-files limit lowered (prlimit) to just above what the gateway holds: no
+    # traffic now (the upstream is gone), Prometheus's scrape is the only connection.
+    step("the gateway's soft open-files limit lowered to just above its open descriptors")
+    original_nofile = resource.prlimit(gateway.pid, resource.RLIMIT_NOFILE)
+    open_fds = metric_value(admin_port, "process_open_fds") - 1   # less this request's connection
+    lowered = int(open_fds / 0.85)
+    if lowered - open_fds < 3:
+        fail(f"the gateway holds only {open_fds:g} descriptors: too few to lower its limit to over 80 % with room to spare")
+    resource.prlimit(gateway.pid, resource.RLIMIT_NOFILE, (lowered, original_nofile[1]))
+    try:
+        wait_until(f"process_max_fds {lowered}", lambda: metric_value(admin_port, "process_max_fds") == lowered, 5)
+        ok(f"soft open-files limit {lowered} with {open_fds:g} open")
+        prom.wait_alert("ObsgateFileDescriptorsNearLimit")
+    finally:
+        resource.prlimit(gateway.pid, resource.RLIMIT_NOFILE, original_nofile)
+    ok(f"soft open-files limit back to {original_nofile[0]}")
 
     # -- every metric and label the rules and the dashboard use exists
     step("every series selector, label and dashboard query against what Prometheus scraped")
