@@ -216,23 +216,27 @@ enum RedirectRule: Sendable {
     func violation(_ headers: UploadHeaders, operation: PolicedOperation) -> String? {
         if let reason = copyKeepsUnjudged(headers, operation: operation, what: "its website redirect") { return reason }
         guard operation.carriesObjectHeaders, let field = headers[.websiteRedirectLocation] else { return nil }
-        let value = field.value
+        if isStrip { return nil }  // removed before the checks run
+        return violation(target: field.value, in: field.name)
+    }
+
+    /// Whether a redirect target is allowed; `name` is where it was given (a header or a
+    /// form field). A `strip` rule allows nothing: what it would strip is judged before.
+    func violation(target value: String, in name: String) -> String? {
         switch self {
-        case .strip:
-            return nil  // removed before the checks run
-        case .forbid:
-            return "website redirects (\(field.name)) are not allowed"
+        case .forbid, .strip:
+            return "website redirects (\(name)) are not allowed"
         case .relativeOnly:
             return Self.isRelative(value) ? nil
-                : "only relative website redirects (a path starting with a single '/') are allowed in \(field.name)"
+                : "only relative website redirects (a path starting with a single '/') are allowed in \(name)"
         case .allowHosts(let hosts):
             if Self.isRelative(value) { return nil }
             let allowed = hosts.map(\.pattern).joined(separator: ", ")
             guard value.hasPrefix("https://") else {
-                return "website redirects in \(field.name) must be relative or https:// to an allowed host (\(allowed))"
+                return "website redirects in \(name) must be relative or https:// to an allowed host (\(allowed))"
             }
             guard let host = Self.host(ofHTTPS: value), hosts.contains(where: { $0.matches(host) }) else {
-                return "the website redirect host in \(field.name) is not allowed (allowed hosts: \(allowed))"
+                return "the website redirect host in \(name) is not allowed (allowed hosts: \(allowed))"
             }
             return nil
         }

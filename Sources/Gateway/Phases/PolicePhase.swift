@@ -11,9 +11,20 @@ extension RequestPreparer {
                                           key: request.address.key, principal: request.identity?.principal,
                                           groups: request.identity?.groups ?? [], headers: request.headers,
                                           isTLS: request.isTLS)
-        guard let decision = try SeedValidation.police(policyRequest, policy: policy,
+        guard var decision = try SeedValidation.police(policyRequest, policy: policy,
                                                        requireTLSForSSEC: configuration.sseCRequiresTLS)
         else { return }
+        if let form = request.form, let policy, !decision.outcome.isDeny {
+            // Where the form sends the browser afterwards is judged like a website redirect.
+            for field in form.forwardedFields where UploadPolicy.formRedirectFields.contains(field.name.asciiLowercased) {
+                guard let denial = policy.formRedirectDenial(policyRequest, field: field.name, target: field.value) else { continue }
+                decision.outcome = .deny(denial.error)
+                decision.deniedBy = denial.rule
+                decision.denyReason = denial.error.message
+                decision.mutations = []
+                break
+            }
+        }
         metrics?.policyEvaluated(matchedRules: decision.matchedRules, deniedBy: decision.deniedBy)
         request.facts.decision = decision
         request.decision = decision

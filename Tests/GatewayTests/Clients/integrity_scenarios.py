@@ -231,7 +231,8 @@ class Store:
 
 
     def forwarded_refusal(self, answer):
-        if self.store_only or answer.status is None or answer.status < 300 or not answer.from_upstream:
+        # 2xx and 3xx are the store taking the request (a form's success redirect is a 303).
+        if self.store_only or answer.status is None or answer.status < 400 or not answer.from_upstream:
             return []
         return [f"the gateway passed this shape on: the store refused it itself ({answer.status} {answer.code}), "
                 "so only the store's own behaviour kept it out"]
@@ -460,6 +461,37 @@ def scenarios(args, suffix):
         assert stored["head"].get("SSEKMSKeyId") == KMS_KEY, detail
         return detail
 
+    def form_post(key, fields):
+        # A SigV4 browser form for finance/key with the client key, every field in its policy.
+        fields = {"x-amz-server-side-encryption": "aws:kms",
+                  "x-amz-server-side-encryption-aws-kms-key-id": KMS_KEY, **fields}
+        post = s3.generate_presigned_post(finance, key, Fields=fields,
+                                          Conditions=[{name: value} for name, value in fields.items()])
+        body, content_type = encode_multipart_formdata(
+            list(post["fields"].items()) + [("file", ("ledger.csv", b"ledger", "text/csv"))])
+        return gateway.raw("POST", path(finance), [("Host", gateway.netloc), ("Content-Type", content_type),
+                                                   ("Content-Length", str(len(body)))], body)
+
+    def form_success_redirect_to_another_host_is_refused():
+        # Where a form sends the browser after the upload is judged like a website redirect
+        # (safe-redirects: relative only): a form must not become an open redirect.
+        for field in ("success_action_redirect", "redirect"):
+            key = f"form-{field}"
+            answer = form_post(key, {field: "https://evil.example/landing"})
+            detail = store.judge(answer, finance, key)
+            assert answer.status == 403 and b"safe-redirects" in answer.body, f"{detail}: {answer.body[:300]!r}"
+            assert store.read(finance, key) is None, f"{detail}: the form was stored"
+        return detail
+
+    def form_success_redirect_on_the_site_is_followed():
+        # A relative target passes, and the store's 303 reaches the browser.
+        answer = form_post("form-relative", {"success_action_redirect": "/uploaded.html"})
+        detail = store.judge(answer, finance, "form-relative")
+        location = answer.header("Location") or ""
+        assert answer.status == 303 and location.startswith("/uploaded.html?"), f"{detail}: Location {location!r}"
+        assert store.read(finance, "form-relative") is not None, f"{detail}: the form was not stored"
+        return detail
+
     # Controls: the read-back sees what it must see --------------------------------------------
 
     def control_compliant_upload_reads_back_encrypted():
@@ -495,6 +527,7 @@ def scenarios(args, suffix):
         redirect_with_tab,
         key_longer_than_1024_bytes,
         obs_dialect_form_is_stored_encrypted,
+        form_success_redirect_to_another_host_is_refused, form_success_redirect_on_the_site_is_followed,
         control_compliant_upload_reads_back_encrypted, control_checker_flags_a_planted_violation,
     ]
     created_anonymous = False
