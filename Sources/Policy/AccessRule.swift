@@ -29,6 +29,10 @@ public enum OperationClass: String, CaseIterable, Sendable, Hashable {
         case .listBuckets, .listObjects, .listObjectsV2, .listObjectVersions, .listMultipartUploads, .listParts,
              .headBucket:
             self = .list
+        case .preflightBucket, .preflightObject:
+            // A class for the vocabulary only: access rules never judge a preflight (it is
+            // unsigned and changes nothing; the request it announces is judged).
+            self = .list
         case .putObject, .copyObject, .postObject, .appendObject, .modifyObjectMetadata:
             self = .write
         case .createMultipartUpload, .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload:

@@ -13,6 +13,9 @@ public enum S3Operation: Hashable, Sendable {
     case deleteObjects
     /// Browser form upload: `POST /bucket` with `multipart/form-data`.
     case postObject
+    /// A browser's CORS preflight (`OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`): unsigned, answered by the bucket's CORS settings.
+    case preflightBucket, preflightObject
     /// `GET|PUT|DELETE /bucket?<subresource>` (acl, cors, lifecycle, policy, ...).
     case getBucketConfiguration(String), putBucketConfiguration(String), deleteBucketConfiguration(String)
 
@@ -45,6 +48,8 @@ public enum S3Operation: Hashable, Sendable {
         case .listMultipartUploads: "ListMultipartUploads"
         case .deleteObjects: "DeleteObjects"
         case .postObject: "PostObject"
+        case .preflightBucket: "PreflightBucket"
+        case .preflightObject: "PreflightObject"
         case .getBucketConfiguration(let sub): "GetBucket:\(sub)"
         case .putBucketConfiguration(let sub): "PutBucket:\(sub)"
         case .deleteBucketConfiguration(let sub): "DeleteBucket:\(sub)"
@@ -78,7 +83,7 @@ public enum S3Operation: Hashable, Sendable {
         switch self {
         case .listBuckets, .headBucket, .listObjects, .listObjectsV2, .listObjectVersions, .listMultipartUploads,
              .getBucketConfiguration, .listParts, .getObject, .headObject, .selectObjectContent,
-             .getObjectAttributes, .getObjectConfiguration, .unknown:
+             .getObjectAttributes, .getObjectConfiguration, .preflightBucket, .preflightObject, .unknown:
             return false
         case .createBucket, .deleteBucket, .deleteObjects, .postObject, .putBucketConfiguration,
              .deleteBucketConfiguration, .createMultipartUpload, .uploadPart, .uploadPartCopy,
@@ -91,6 +96,8 @@ public enum S3Operation: Hashable, Sendable {
 
     /// Whether the operation creates or replaces object content, its storage class or its
     /// encryption: the operations the upload policy must see (no bypass).
+    public var isPreflight: Bool { self == .preflightBucket || self == .preflightObject }
+
     public var createsObject: Bool {
         switch self {
         case .createMultipartUpload, .putObject, .copyObject, .postObject, .appendObject,

@@ -137,9 +137,17 @@ public enum S3OperationTable {
                            parameters: parameters, headers: headers, headerPrefixes: headerPrefixes, requiredHeaders: [],
                            deprecated: false)
         }
+        // CORS preflights (S3's "OPTIONS object"): the browser's question and nothing else.
+        let preflightHeaders: Set<String> = ["origin", "access-control-request-method", "access-control-request-headers"]
         var rows = [
             S3OperationRow(operation: .postObject, shape: shape("PostObject", "POST", .bucket, [],
                                                                 headers: ["content-type", "content-length"]),
+                           obsOnly: false),
+            S3OperationRow(operation: .preflightBucket, shape: shape("PreflightBucket", "OPTIONS", .bucket, [],
+                                                                     headers: preflightHeaders),
+                           obsOnly: false),
+            S3OperationRow(operation: .preflightObject, shape: shape("PreflightObject", "OPTIONS", .object, [],
+                                                                     headers: preflightHeaders),
                            obsOnly: false),
             // OBS "Appending an object": POST /key?append&position=N, the headers of PutObject.
             S3OperationRow(operation: .appendObject,

@@ -25,6 +25,36 @@ import Testing
         }
     }
 
+    /// A browser's CORS preflight is not signed: it goes upstream re-signed with the
+    /// anonymous (default) profile, carrying the browser's question and nothing else, and
+    /// no policy judges it, even one that denies everything to everyone.
+    @Test func anUnsignedPreflightGoesUpstreamReSignedWithItsQuestion() throws {
+        let head = ClientRequestHead(method: "OPTIONS", uri: "/bucket/photo.jpg", headers: HeaderFields([
+            ("Host", "127.0.0.1:9000"), ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "content-type"), ("Accept", "*/*"),
+        ]))
+        let denyAll = try UploadPolicy.parse("""
+            version: 1
+            access:
+              - {id: nobody, operations: [read, list, write, multipart, delete, object-config, bucket-config], effect: deny}
+            """, file: "policy.yaml")
+        let preparer = try RequestPreparer(configuration: TestSetup.configuration(), credentials: TestSetup.credentials(),
+                                           policy: denyAll)
+        let prepared = try preparer.prepare(head, now: now)
+        #expect(prepared.operation == .preflightObject)
+        #expect(prepared.identity == nil)
+        #expect(prepared.upstream.method == "OPTIONS")
+        #expect(prepared.upstream.headers["Origin"] == "https://app.example.com")
+        #expect(prepared.upstream.headers["Access-Control-Request-Method"] == "PUT")
+        #expect(prepared.upstream.headers["Access-Control-Request-Headers"] == "content-type")
+        #expect(prepared.upstream.headers["Accept"] == nil)
+        #expect(try verifyAsUpstream(prepared.upstream).accessKeyId == TestSetup.upstreamKey)
+        let bucketLevel = ClientRequestHead(method: "OPTIONS", uri: "/bucket", headers: head.headers)
+        #expect(try preparer.prepare(bucketLevel, now: now).operation == .preflightBucket)
+        let withQuery = ClientRequestHead(method: "OPTIONS", uri: "/bucket/photo.jpg?acl", headers: head.headers)
+        #expect(throws: RequestRefusal.self) { try preparer.prepare(withQuery, now: now) }
+    }
+
     @Test func aSignedInitiateIsRebuiltAndReSignedForTheUpstream() throws {
         let head = try TestSetup.signedClientHead(
             method: "POST", target: "/bucket/dir/a%20b%2Bc%3D%3A%40%C3%A9?uploads",

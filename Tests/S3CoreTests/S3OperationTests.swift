@@ -83,9 +83,11 @@ private func caseIndex(_ operation: S3Operation) -> Int {
     case .putObjectConfiguration: 30
     case .deleteObjectConfiguration: 31
     case .unknown: 32
+    case .preflightBucket: 33
+    case .preflightObject: 34
     }
 }
-private let caseCount = 33
+private let caseCount = 35
 
 private let sigV4Query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404&X-Amz-Security-Token=tok"
 private let sigV2Query = "AWSAccessKeyId=AKID&Expires=1141889120&Signature=vjbyPxybdZaNmGa%2ByT272YEAiv4%3D"
@@ -150,6 +152,8 @@ struct S3OperationTests {
         OperationCase("GET", "/bucket?uploads&key-marker=k&upload-id-marker=u&max-uploads=10&prefix=p&delimiter=/", is: .listMultipartUploads),
         // Bucket level: POST
         OperationCase("POST", "/bucket?delete", is: .deleteObjects),
+        OperationCase("OPTIONS", "/bucket", is: .preflightBucket),
+        OperationCase("OPTIONS", "/bucket/photo.jpg", is: .preflightObject),
         OperationCase("POST", "/bucket?delete=", is: .deleteObjects),
         OperationCase("POST", "/?delete", host: "bucket.s3.example.com", is: .deleteObjects),
         OperationCase("POST", "/bucket", [formData], is: .postObject),
@@ -164,7 +168,7 @@ struct S3OperationTests {
         OperationCase("POST", "/bucket?cors", unknown: "is no operation obsgate knows"),
         // Bucket level: other methods
         OperationCase("PATCH", "/bucket", unknown: "is no operation obsgate knows"),
-        OperationCase("OPTIONS", "/bucket", unknown: "is no operation obsgate knows"),
+        OperationCase("OPTIONS", "/bucket?acl", unknown: "is no operation obsgate knows"),
         OperationCase("get", "/bucket", unknown: "is no operation obsgate knows"),           // methods are case-sensitive
         OperationCase("HEAD", "/bucket?acl", unknown: "is no operation obsgate knows"),
         OperationCase("HEAD", "/bucket?versioning", unknown: "is no operation obsgate knows"),
@@ -283,7 +287,8 @@ struct S3OperationTests {
         OperationCase("DELETE", "/bucket/key?tagging&acl", unknown: "is no operation obsgate knows"),
         OperationCase("HEAD", "/bucket/key?acl&tagging", unknown: "is no operation obsgate knows"),
         OperationCase("PATCH", "/bucket/key", unknown: "is no operation obsgate knows"),
-        OperationCase("OPTIONS", "/bucket/key", unknown: "is no operation obsgate knows"),
+        OperationCase("OPTIONS", "/bucket/key?uploads", unknown: "is no operation obsgate knows"),
+        OperationCase("OPTIONS", "/", unknown: "is no operation obsgate knows"),
         OperationCase("TRACE", "/bucket/key", unknown: "is no operation obsgate knows"),
         OperationCase("put", "/bucket/key", unknown: "is no operation obsgate knows"),
         OperationCase("", "/bucket/key", unknown: "is no operation obsgate knows"),
@@ -549,6 +554,8 @@ struct S3OperationTests {
         (.putObjectConfiguration("legal-hold"), "PutObject:legal-hold"),
         (.deleteObjectConfiguration("tagging"), "DeleteObject:tagging"),
         (.unknown(reason: "anything"), "Unknown"),
+        (.preflightBucket, "PreflightBucket"),
+        (.preflightObject, "PreflightObject"),
     ]
 
     @Test func namesCoverEveryCase() {
@@ -572,10 +579,11 @@ struct S3OperationTests {
     }
 
     /// Every row of the operation table changes state exactly when its method is not a
-    /// read (GET, HEAD); SelectObjectContent is the one POST that only reads.
+    /// read (GET, HEAD, a CORS preflight's OPTIONS); SelectObjectContent is the one POST
+    /// that only reads.
     @Test func changesStateFollowsTheMethodOfEveryRow() {
         for row in S3OperationTable.rows {
-            let reads = ["GET", "HEAD"].contains(row.shape.method) || row.operation == .selectObjectContent
+            let reads = ["GET", "HEAD", "OPTIONS"].contains(row.shape.method) || row.operation == .selectObjectContent
             #expect(row.operation.changesState == !reads, "\(row.shape.name) \(row.shape.method)")
         }
         #expect(!S3Operation.unknown(reason: "x").changesState)

@@ -9,6 +9,10 @@ extension RequestPreparer {
     func authenticate(_ request: inout PreparingRequest) throws(S3Error) {
         guard case .head(let head, let classified) = request.source else { return }
         let target = classified.target
+        // A CORS preflight is never signed (browsers send it on their own) and reads nothing:
+        // it goes upstream re-signed with the anonymous profile, so the bucket's CORS
+        // settings answer it, as S3 does.
+        if request.operation.isPreflight { return }
         do throws(S3Error) {
             if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
                 let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,

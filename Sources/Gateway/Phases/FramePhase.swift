@@ -68,7 +68,9 @@ extension RequestPreparer {
     /// Fields that describe the client or the trace rather than the request, and go
     /// upstream unchanged (W3C trace context joins the store's traces to the client's;
     /// the AWS SDKs for JavaScript send their user agent as `x-amz-user-agent`).
-    static let informationalFields: Set<String> = ["user-agent", "traceparent", "tracestate", "x-amz-user-agent"]
+    /// `Origin` too: the store answers a browser's request with the CORS headers of the
+    /// bucket's settings only when it sees where the request comes from.
+    static let informationalFields: Set<String> = ["user-agent", "traceparent", "tracestate", "x-amz-user-agent", "origin"]
 
     /// Fields S3 defines on some operations that change what a request does: sent to an
     /// operation that does not define them, they are refused rather than dropped.

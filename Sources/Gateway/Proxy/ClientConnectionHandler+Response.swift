@@ -142,12 +142,15 @@ extension ClientConnectionHandler {
         if admittedByRefusalThrottle(&record, context: context) { audit.append(record) }
     }
 
+    static let preflightNames: Set<String> = [S3Operation.preflightBucket.name, S3Operation.preflightObject.name]
+
     /// Whether a record goes to the trail. Records of refusals nobody authenticated for
     /// are limited per client address (`AuditRefusalThrottle`): those over the limit are
-    /// counted, and the next one written says how many were left out before it.
+    /// counted, and the next one written says how many were left out before it. So are
+    /// CORS preflights, which anyone may send about any bucket without a key.
     private func admittedByRefusalThrottle(_ record: inout AuditRecord, context: ChannelHandlerContext) -> Bool {
         guard let throttle = environment.refusalThrottle, record.principal == nil,
-              record.decision == .refused || record.decision == .deny
+              record.decision == .refused || record.decision == .deny || Self.preflightNames.contains(record.operation)
         else { return true }
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         let now = Double(context.eventLoop.now.uptimeNanoseconds) / 1e9
