@@ -70,15 +70,7 @@ extension StringProtocol {
     /// so `ſ` never matches `s`.
     @inlinable
     public func asciiCaseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        var i = a.startIndex, j = b.startIndex
-        while i != a.endIndex {
-            guard asciiLower(a[i]) == asciiLower(b[j]) else { return false }
-            a.formIndex(after: &i)
-            b.formIndex(after: &j)
-        }
-        return true
+        utf8.count == other.utf8.count && hasASCIICaseInsensitivePrefix(other)
     }
 
     /// The string with ASCII letters lowercased and every other byte kept.

@@ -73,8 +73,9 @@ extension PolicyCommand {
                 policyVersion = policy.version
                 cases = suite.cases.map { testCase in
                     let result = testCase.evaluate(policy, requireTLSForSSEC: requireTLSForSSEC)
-                    return CaseOutcome(name: testCase.name, line: testCase.line, result: result,
-                                       failures: testCase.failures(of: result))
+                    let failures = testCase.failures(of: result)
+                    return CaseOutcome(name: testCase.name, line: testCase.line, result: result, failures: failures,
+                                       passed: failures.isEmpty)
                 }
             }
 
@@ -88,18 +89,7 @@ extension PolicyCommand {
             let line: Int
             let result: PolicyTestResult
             let failures: [String]
-            var passed: Bool { failures.isEmpty }
-
-            private enum CodingKeys: String, CodingKey { case name, line, result, failures, passed }
-
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(name, forKey: .name)
-                try container.encode(line, forKey: .line)
-                try container.encode(result, forKey: .result)
-                try container.encode(failures, forKey: .failures)
-                try container.encode(passed, forKey: .passed)
-            }
+            let passed: Bool
         }
 
         struct Summary: Encodable {
