@@ -15,7 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run the gateway on loopback in front of an in-memory development store (Ctrl-C stops both).")
 
-    @Option(name: .long, help: "Port of the S3 endpoint.")
+    @Option(name: .long, help: "Port of the S3 endpoint (0: a free one, shown when it runs).")
     var port = 9000
 
     @Option(name: .customLong("admin-port"), help: "Port of the admin endpoint (/healthz, /readyz, /metrics).")
@@ -112,10 +112,12 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let port = self.port
         let adminPort = self.adminPort
-        try await GatewayLoader.run(loaded) { _ in
+        try await GatewayLoader.run(loaded) { server in
             // Written unbuffered: the instructions must appear while the demo runs, also when
-            // stdout is a pipe.
-            FileHandle.standardOutput.write(Data(Self.instructions(port: port, adminPort: adminPort, auditPath: auditPath).utf8))
+            // stdout is a pipe. The ports are the bound ones (`--port 0` picks a free one).
+            let instructions = Self.instructions(port: server.listeningPorts.first ?? port,
+                                                 adminPort: server.adminPort ?? adminPort, auditPath: auditPath)
+            FileHandle.standardOutput.write(Data(instructions.utf8))
         }
         try? await upstream.shutdown()
     }

@@ -330,6 +330,19 @@ import Testing
         _ = try RequestPreparer(configuration: try TestSetup.configuration(), credentials: try TestSetup.credentials())
     }
 
+    /// Without a `default` profile nothing may go upstream unsigned, preflights included.
+    @Test func aPreflightWithoutADefaultProfileIsRefused() throws {
+        let archiveOnly = try TestSetup.configuration(TestSetup.configurationYAML().replacingOccurrences(
+            of: "    default:\n", with: "    archive:\n"))
+        let preparer = try RequestPreparer(configuration: archiveOnly, credentials: try ClientCredentialsFixture.withProfile("archive"))
+        let head = ClientRequestHead(method: "OPTIONS", uri: "/bucket/k", headers: HeaderFields([
+            ("Host", "127.0.0.1:9000"), ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "PUT"),
+        ]))
+        let refusal = #expect(throws: RequestRefusal.self) { try preparer.prepare(head, now: now) }
+        #expect(refusal?.error.code == "AccessDenied")
+        #expect(refusal?.error.message.contains("profile 'default'") == true)
+    }
+
     @Test func credentialsNamingAnUndefinedProfileAreRefusedAtStart() throws {
         let credentials = try ClientCredentialsFixture.withProfile("archive")
         #expect(throws: GatewayStartupError.self) {

@@ -12,7 +12,13 @@ extension RequestPreparer {
         // A CORS preflight is never signed (browsers send it on their own) and reads nothing:
         // it goes upstream re-signed with the anonymous profile, so the bucket's CORS
         // settings answer it, as S3 does.
-        if request.operation.isPreflight { return }
+        if request.operation.isPreflight {
+            guard signers[Self.anonymousProfile] != nil else {
+                // Several profiles and none for unsigned requests: nobody may ask the store.
+                throw S3Error.accessDenied("CORS preflights go upstream with the profile '\(Self.anonymousProfile)', which this gateway does not have")
+            }
+            return
+        }
         do throws(S3Error) {
             if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
                 let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,

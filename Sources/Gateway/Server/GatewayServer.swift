@@ -83,6 +83,10 @@ public final class GatewayServer: Sendable {
         return addresses
     }
 
+    /// The ports the listeners are bound to, in configuration order (ephemeral ports
+    /// resolved), once `start()` has bound them.
+    public var listeningPorts: [Int] { channels.withLock { $0.compactMap { $0.localAddress?.port } } }
+
     /// Puts new client credentials and a new policy in force for requests that start from
     /// now on; requests already in flight finish under what they started with. Nothing
     /// changes when the new set is inconsistent (a client naming an unknown profile).

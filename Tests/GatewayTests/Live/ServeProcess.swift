@@ -25,13 +25,20 @@ final class ServeProcess: Sendable {
     /// 127.0.0.1:0` with `admin`), through `launcher` (e.g. setpriv) when given, and waits
     /// up to 30 s for it to listen.
     static func start(configuration: URL, admin: Bool = false, launcher: [String] = []) async throws -> ServeProcess {
+        try await start(launcher + [ServeProcessTests.binary, "serve", "--config", configuration.path, "--listen", "127.0.0.1:0"]
+                        + (admin ? ["--admin-listen", "127.0.0.1:0"] : []), admin: admin)
+    }
+
+    /// Starts the program of `arguments` (an obsgate command that logs its `listening`
+    /// lines: serve, demo) and waits up to 30 s for it to listen. Its standard output goes
+    /// to `output` too.
+    static func start(_ arguments: [String], admin: Bool) async throws -> ServeProcess {
         let process = Process()
-        let arguments = launcher + [ServeProcessTests.binary, "serve", "--config", configuration.path,
-                                    "--listen", "127.0.0.1:0"] + (admin ? ["--admin-listen", "127.0.0.1:0"] : [])
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
         let pipe = Pipe()
         process.standardError = pipe
+        process.standardOutput = pipe
         let log = NIOLockedValueBox("")
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -49,7 +56,7 @@ final class ServeProcess: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         if process.isRunning { process.terminate() }
-        throw Peers.PeerMissing(description: "obsgate serve did not start listening:\n\(log.withLockedValue { $0 })")
+        throw Peers.PeerMissing(description: "\(arguments.dropFirst().prefix(1).joined()) did not start listening:\n\(log.withLockedValue { $0 })")
     }
 
     /// The port of the log line that ends with `suffix`: `… address=[IPv4]127.0.0.1/127.0.0.1:PORT … [Gateway] listening`.
