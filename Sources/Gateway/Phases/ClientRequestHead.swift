@@ -43,6 +43,9 @@ extension ClientRequestHead {
     ///   RFC 9110 §7.6.1): a proxy removes the fields it names, and removing an end-to-end
     ///   field such as `x-amz-server-side-encryption` after the policy judged it would
     ///   change what the request does.
+    /// - `Transfer-Encoding`, when present, is `chunked` alone: a request whose last coding
+    ///   is not chunked has no length a reader can determine (RFC 9112 §6.1: 400, then close),
+    ///   and the gateway decodes no other coding, so its framing would be a guess.
     ///
     /// A head that fails them is refused and its connection closed.
     public func checkFields() throws(S3Error) {
@@ -51,6 +54,10 @@ extension ClientRequestHead {
         }
         for field in headers where field.name.utf8.contains(UInt8(ascii: "_")) {
             throw S3Error.invalidArgument("The header name \(field.name) contains '_', which obsgate does not accept in field names")
+        }
+        let codings = headers.values("transfer-encoding").flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS }
+        guard codings.isEmpty || (codings.count == 1 && codings[0].asciiCaseInsensitiveEquals("chunked")) else {
+            throw S3Error.invalidRequest("Transfer-Encoding must be chunked alone; \(codings.joined(separator: ", ")) is not")
         }
         for token in HopByHop.connectionTokens(headers.values("connection"))
         where !HopByHop.names.contains(token) && !HopByHop.connectionOptions.contains(token) {

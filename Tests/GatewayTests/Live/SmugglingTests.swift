@@ -106,6 +106,9 @@ final class RawClient: Sendable {
         try? await channel.close().get()
     }
 
+    /// Whether the server closed the connection (or it was closed here).
+    var isClosed: Bool { !channel.isActive }
+
     private final class Recorder: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let received: NIOLockedValueBox<[UInt8]>
