@@ -4,7 +4,7 @@ import S3Signing
 import Testing
 @testable import Gateway
 
-/// Hostile request shapes over a raw socket, each judged three ways: the exact status the
+/// Hostile request shapes over a raw socket (57), each judged three ways: the exact status the
 /// gateway answers, that it closes the connection, and what a recording upstream received
 /// — nothing, for every one of them, even with a valid request pipelined behind.
 @Suite(.serialized) struct HostileInputTests {
@@ -29,6 +29,22 @@ import Testing
                     now: Date = Date(), payloadHash: String = SigV4.emptyPayloadHash) throws -> String {
             try gateway.signedHeaders(method: method, target: target, headers: headers, payloadHash: payloadHash, now: now)
                 .map { "\($0.0): \($0.1)\r\n" }.joined()
+        }
+
+        /// A SigV4 presigned target (signed header `host`), as `generate_presigned_url` makes it.
+        func presigned(_ method: String, _ target: String, expires: Int, now: Date = Date()) throws -> String {
+            let amzDate = SigningTime.amzDate(now)
+            let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: "us-east-1")
+            let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(TestSetup.clientKey)%2F\(scope.date)%2Fus-east-1%2Fs3%2Faws4_request"
+                + "&X-Amz-Date=\(amzDate)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host"
+            let unsigned = try RequestTarget(parsing: target + "?" + query)
+            let canonical = SigV4.canonicalRequest(
+                method: method, canonicalURI: try SigV4.canonicalURI(rawPath: unsigned.rawPath),
+                canonicalQuery: SigV4.canonicalQuery(unsigned.query), canonicalHeaders: "host:127.0.0.1:\(gateway.port)\n",
+                signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
+            let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: TestSetup.clientSecret, scope: scope),
+                                            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+            return target + "?" + query + "&X-Amz-Signature=" + signature
         }
 
         func request(_ method: String, _ target: String, _ headers: [(String, String)] = [], now: Date = Date()) throws -> String {
@@ -181,11 +197,71 @@ import Testing
                 + "&X-Amz-Date=20200101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=" + String(repeating: "0", count: 64)
             return "GET \(target) HTTP/1.1\r\n\(h.host)\r\n"
         }, status: 403, closes: false),
+        Shape(name: "a credential scope for another region", bytes: { h in
+            "GET /bucket/k HTTP/1.1\r\n" + (try h.signed("GET", "/bucket/k")).replacingOccurrences(of: "/us-east-1/", with: "/eu-west-9/") + "\r\n"
+        }, status: 400, closes: false),
+        Shape(name: "a credential date that is not the x-amz-date", bytes: { h in
+            let head = try h.signed("GET", "/bucket/k")
+            let day = String(SigningTime.amzDate(Date()).prefix(8))
+            return "GET /bucket/k HTTP/1.1\r\n" + head.replacingOccurrences(of: "/\(day)/", with: "/20000101/") + "\r\n"
+        }, status: 400, closes: false),
+        Shape(name: "an x-amz-date that is no date", bytes: { h in
+            let head = try h.signed("GET", "/bucket/k")
+            let stamp = SigningTime.amzDate(Date())
+            return "GET /bucket/k HTTP/1.1\r\n" + head.replacingOccurrences(of: "x-amz-date: \(stamp)", with: "x-amz-date: 2026-13-01")
+                .replacingOccurrences(of: "X-Amz-Date: \(stamp)", with: "X-Amz-Date: 2026-13-01") + "\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "a SigV2 header with a wrong signature", bytes: { h in
+            "GET /bucket/k HTTP/1.1\r\n\(h.host)Date: \(SigningTime.httpDate(Date()))\r\n"
+                + "Authorization: AWS \(TestSetup.clientKey):AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "an OBS header with a wrong signature", bytes: { h in
+            "GET /bucket/k HTTP/1.1\r\n\(h.host)Date: \(SigningTime.httpDate(Date()))\r\n"
+                + "Authorization: OBS \(TestSetup.clientKey):AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "a SigV2 query URL past its Expires", bytes: { h in
+            "GET /bucket/k?AWSAccessKeyId=\(TestSetup.clientKey)&Expires=1000000000&Signature=AAAA HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "an unsigned HEAD", bytes: { h in "HEAD /bucket/k HTTP/1.1\r\n\(h.host)\r\n" }, status: 403, closes: false),
+        Shape(name: "an unsigned DELETE", bytes: { h in "DELETE /bucket/k HTTP/1.1\r\n\(h.host)\r\n" }, status: 403,
+              closes: false),
+        Shape(name: "an unsigned upload with a body", bytes: { h in
+            "PUT /bucket/k HTTP/1.1\r\n\(h.host)Content-Length: 5\r\n\r\nhello"
+        }, status: 403),
+        Shape(name: "an unsigned upload waiting for 100-continue", bytes: { h in
+            "PUT /bucket/k HTTP/1.1\r\n\(h.host)Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        }, status: 403),
+        Shape(name: "a presigned URL with a parameter added after signing", bytes: { h in
+            "GET \(try h.presigned("GET", "/bucket/k", expires: 300))&x-amz-acl=public-read HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "a presigned URL used with another method", bytes: { h in
+            "DELETE \(try h.presigned("GET", "/bucket/k", expires: 300)) HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 403, closes: false),
+        Shape(name: "a presigned URL valid for more than a week", bytes: { h in
+            "GET \(try h.presigned("GET", "/bucket/k", expires: 604_801)) HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 400, closes: false),
+        Shape(name: "a presigned URL that expired before it was made", bytes: { h in
+            "GET \(try h.presigned("GET", "/bucket/k", expires: -1)) HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 403, closes: false),
         Shape(name: "an x-amz-content-sha256 that is no hash", bytes: { h in
             "PUT /bucket/k HTTP/1.1\r\n" + (try h.signed("PUT", "/bucket/k", [("Content-Length", "5")], payloadHash: "not-a-hash"))
                 + "\r\nhello"
         }, status: 400),
     ]
+
+    /// The control for the presigned shapes: the same URL, untouched, goes through.
+    @Test func aPresignedURLAsSignedGoesThrough() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let heads = Heads(gateway: gateway)
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array("GET \(try heads.presigned("GET", "/bucket/k", expires: 300)) HTTP/1.1\r\n\(heads.host)\r\n".utf8))
+        #expect(await eventually { client.receivedText.hasPrefix("HTTP/1.1 200 OK\r\n") }, "\(client.receivedText)")
+        #expect(upstream.receivedText.hasPrefix("GET /bucket/k HTTP/1.1\r\n"))
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
 
     @Test(arguments: shapes)
     func aHostileShapeIsAnsweredAndNothingGoesUpstream(_ shape: Shape) async throws {
