@@ -19,25 +19,9 @@ import Testing
     /// time, each once the upstream has what the gateway released of the one before (or
     /// the gateway has answered), so the gateway reads them separately.
     @Test func anAWSChunkedBodyLongerThanItsDeclaredLengthNeverReachesTheUpstream() async throws {
-        // An upstream that waits for the whole body before it answers, as a store does.
-        let upstream = try await ScriptedUpstream.start(answer: nil)
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
         let smuggled = "GET /smuggled HTTP/1.1\r\nHost: up\r\n\r\n"
-        let now = Date()
         let chunks = [Array("hello".utf8), Array(smuggled.utf8), Array("trailing".utf8), []]
-        let target = "/bucket/key"
-        // `hex(size)`, ";chunk-signature=", 64 hex digits, CRLF, the data, CRLF.
-        let wireLength = chunks.reduce(0) { $0 + String($1.count, radix: 16).utf8.count + 17 + 64 + 2 + $1.count + 2 }
-        let headers = try gateway.signedHeaders(method: "PUT", target: target, headers: [
-            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "5"),
-            ("Content-Length", String(wireLength)),
-        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now: now)
-        let body = try Self.signedChunks(chunks, headers: headers, now: now)
-
-        let client = try await RawClient.connect(port: gateway.port)
-        try await client.send(Array("PUT \(target) HTTP/1.1\r\n".utf8)
-            + headers.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) } + Array("\r\n".utf8))
-        #expect(await eventually { upstream.receivedText.contains("\r\n\r\n") }, "the request head never went upstream")
+        let (upstream, gateway, client, body) = try await Self.chunkedUpload(chunks, declaredLength: 5)
         var expectedUpstream = ""
         for (index, chunk) in body.enumerated() {
             try await client.send(chunk)
@@ -56,6 +40,63 @@ import Testing
         await client.close()
         await gateway.stop()
         await upstream.stop()
+    }
+
+    /// A signed aws-chunked upload whose second chunk carries a forged signature: that
+    /// chunk is refused when its data is complete and never released upstream; the
+    /// upstream connection is closed, so the store cannot complete the object with it.
+    @Test func aChunkWithAForgedSignatureNeverReachesTheUpstream() async throws {
+        let (upstream, gateway, client, body) = try await Self.chunkedUpload(
+            [Array("hello".utf8), Array("forged!".utf8), Array("tail".utf8), []], forge: 1)
+        for chunk in body { try await client.send(chunk) }
+        #expect(await eventually { client.receivedText.contains("\r\n\r\n") }, "no answer")
+        #expect(client.receivedText.hasPrefix("HTTP/1.1 403 Forbidden\r\n"), "\(client.receivedText)")
+        #expect(client.receivedText.contains("<Code>SignatureDoesNotMatch</Code>"))
+        #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream connection was not closed")
+        #expect(!upstream.receivedText.contains("forged!") && !upstream.receivedText.contains("tail"), "\(upstream.receivedText)")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    /// A signed aws-chunked upload whose client leaves after the first chunk: the upstream
+    /// connection is closed with the body short of its length, so nothing is stored.
+    @Test func aSignedStreamThatStopsEarlyClosesTheUpstreamConnection() async throws {
+        let (upstream, gateway, client, body) = try await Self.chunkedUpload(
+            [Array("hello".utf8), Array("world".utf8), []])
+        try await client.send(body[0])
+        await client.close()
+        #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream connection was not closed")
+        #expect(!upstream.receivedText.contains("world"), "\(upstream.receivedText)")
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    /// A gateway in front of an upstream that waits for whole bodies, a client connection
+    /// with the signed head of an aws-chunked PUT of `chunks` already sent, and the chunks'
+    /// wire bytes. `declaredLength` is the decoded length the head announces (default: the
+    /// chunks' own); `forge` replaces that chunk's signature with zeros.
+    static func chunkedUpload(_ chunks: [[UInt8]], declaredLength: Int? = nil, forge: Int? = nil) async throws
+        -> (ScriptedUpstream, LiveGateway, RawClient, [[UInt8]]) {
+        let upstream = try await ScriptedUpstream.start(answer: nil)
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let now = Date()
+        let wireLength = chunks.reduce(0) { $0 + String($1.count, radix: 16).utf8.count + 17 + 64 + 2 + $1.count + 2 }
+        let headers = try gateway.signedHeaders(method: "PUT", target: "/bucket/key", headers: [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", String(declaredLength ?? chunks.reduce(0) { $0 + $1.count })),
+            ("Content-Length", String(wireLength)),
+        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now: now)
+        var body = try signedChunks(chunks, headers: headers, now: now)
+        if let forge {
+            let text = String(decoding: body[forge], as: UTF8.self)
+            let signature = try #require(text.split(separator: "=").dropFirst().first?.prefix(64))
+            body[forge] = Array(text.replacingOccurrences(of: signature, with: String(repeating: "0", count: 64)).utf8)
+        }
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array("PUT /bucket/key HTTP/1.1\r\n".utf8)
+            + headers.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) } + Array("\r\n".utf8))
+        #expect(await eventually { upstream.receivedText.contains("\r\n\r\n") }, "the request head never went upstream")
+        return (upstream, gateway, client, body)
     }
 
     /// One aws-chunked chunk per element, `hex(size);chunk-signature=sig\r\n data \r\n`,
