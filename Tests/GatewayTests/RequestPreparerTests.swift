@@ -81,19 +81,8 @@ import Testing
     }
 
     @Test func presignedAuthenticationParametersAreNotForwarded() throws {
-        // Presign with the gateway's own signer logic: sign a URL whose query carries X-Amz-*.
-        let credential = "\(TestSetup.clientKey)/\(SigningTime.amzDate(now).prefix(8))/us-east-1/s3/aws4_request"
-        var query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(PercentEncoding.encode(credential))"
-            + "&X-Amz-Date=\(SigningTime.amzDate(now))&X-Amz-Expires=300&X-Amz-SignedHeaders=host&versionId=v1"
-        let target = try RequestTarget(parsing: "/bucket/key?\(query)")
-        let scope = SigV4Scope(date: String(SigningTime.amzDate(now).prefix(8)), region: "us-east-1")
-        let canonical = SigV4.canonicalRequest(
-            method: "GET", canonicalURI: "/bucket/key", canonicalQuery: SigV4.canonicalQuery(target.query),
-            canonicalHeaders: "host:127.0.0.1:9000\n", signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
-        let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: TestSetup.clientSecret, scope: scope),
-                                        stringToSign: SigV4.stringToSign(amzDate: SigningTime.amzDate(now), scope: scope, canonicalRequest: canonical))
-        query += "&X-Amz-Signature=\(signature)"
-        let head = ClientRequestHead(method: "GET", uri: "/bucket/key?\(query)", headers: HeaderFields([("Host", "127.0.0.1:9000")]))
+        let target = try TestSetup.presignedTarget(method: "GET", path: "/bucket/key", query: "versionId=v1", now: now)
+        let head = ClientRequestHead(method: "GET", uri: target, headers: HeaderFields([("Host", "127.0.0.1:9000")]))
         let prepared = try TestSetup.preparer().prepare(head, now: now)
         #expect(prepared.scheme == .sigV4Presigned)
         #expect(prepared.upstream.target == "/bucket/key?versionId=v1")

@@ -100,6 +100,24 @@ enum TestSetup {
         return fields
     }
 
+    /// A SigV4 presigned target for `path` (signed header `host`) with the test client key,
+    /// as `generate_presigned_url` makes it; `query` is added before the signature.
+    static func presignedTarget(method: String, path: String, query: String = "", host: String = "127.0.0.1:9000",
+                                expires: Int = 300, now: Date = Date()) throws -> String {
+        let amzDate = SigningTime.amzDate(now)
+        let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: "us-east-1")
+        let signing = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(PercentEncoding.encode("\(clientKey)/\(scope.text)"))"
+            + "&X-Amz-Date=\(amzDate)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host" + (query.isEmpty ? "" : "&\(query)")
+        let unsigned = try RequestTarget(parsing: "\(path)?\(signing)")
+        let canonical = SigV4.canonicalRequest(
+            method: method, canonicalURI: try SigV4.canonicalURI(rawPath: unsigned.rawPath),
+            canonicalQuery: SigV4.canonicalQuery(unsigned.query), canonicalHeaders: "host:\(host)\n",
+            signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
+        let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: clientSecret, scope: scope),
+                                        stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        return "\(path)?\(signing)&X-Amz-Signature=\(signature)"
+    }
+
     static func signedClientHead(method: String, target: String, headers: [(String, String)] = [],
                                  payloadHash: String = SigV4.unsignedPayload, host: String = "127.0.0.1:9000",
                                  now: Date) throws -> ClientRequestHead {

@@ -9,16 +9,6 @@ extension RequestPreparer {
     func authenticate(_ request: inout PreparingRequest) throws(S3Error) {
         guard case .head(let head, let classified) = request.source else { return }
         let target = classified.target
-        // A CORS preflight is never signed (browsers send it on their own) and reads nothing:
-        // it goes upstream re-signed with the anonymous profile, so the bucket's CORS
-        // settings answer it, as S3 does.
-        if request.operation.isPreflight {
-            guard signers[Self.anonymousProfile] != nil else {
-                // Several profiles and none for unsigned requests: nobody may ask the store.
-                throw S3Error.accessDenied("CORS preflights go upstream with the profile '\(Self.anonymousProfile)', which this gateway does not have")
-            }
-            return
-        }
         do throws(S3Error) {
             if RequestAuthenticator.isSigned(target: target, headers: head.headers) {
                 let result = try authenticator.authenticate(method: head.method, target: target, headers: head.headers,
@@ -38,6 +28,15 @@ extension RequestPreparer {
                 request.facts.accessKeyId = RequestAuthenticator.claimedAccessKeyId(target: target, headers: head.headers)
             }
             throw error
+        }
+    }
+
+    /// A CORS preflight is never signed (browsers send it on their own): it goes upstream
+    /// re-signed with the anonymous profile, so the bucket's CORS settings answer it, as S3
+    /// does — refused when the gateway has no such profile.
+    func admitPreflight(_ request: inout PreparingRequest) throws(S3Error) {
+        guard signers[Self.anonymousProfile] != nil else {
+            throw S3Error.accessDenied("CORS preflights go upstream with the profile '\(Self.anonymousProfile)', which this gateway does not have")
         }
     }
 

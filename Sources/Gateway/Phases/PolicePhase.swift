@@ -7,9 +7,6 @@ extension RequestPreparer {
     /// header changes are applied. A form's fields are covered by the client's signed
     /// policy document: a decision that would change them refuses the form instead.
     func police(_ request: inout PreparingRequest) throws(S3Error) {
-        // Access and upload rules judge requests that read or change data; a preflight does
-        // neither (the request it announces is judged when it comes).
-        if request.operation.isPreflight { return }
         let policyRequest = PolicyRequest(operation: request.operation, bucket: request.address.bucket,
                                           key: request.address.key, principal: request.identity?.principal,
                                           groups: request.identity?.groups ?? [], headers: request.headers,

@@ -86,6 +86,13 @@ public struct RequestPreparer: Sendable {
         Phase(name: .rebuild) { (preparer, request) throws(S3Error) in try preparer.rebuild(&request) },
     ]
 
+    /// A CORS preflight's path: never authenticated nor policed (it reads and changes
+    /// nothing; the request it announces is judged when it comes), only admitted to the
+    /// anonymous profile, framed, translated and re-signed.
+    static let preflightPath = [
+        Phase(name: .authenticate) { (preparer, request) throws(S3Error) in try preparer.admitPreflight(&request) },
+    ] + headerPath.filter { $0.name != .authenticate && $0.name != .police }
+
     /// A browser form's path, once its field section is read: the form's own verification
     /// stands for authentication and framing; from the police phase on it is the same path.
     static let formPath = [
@@ -120,7 +127,7 @@ public struct RequestPreparer: Sendable {
                                  facts: RequestFacts())
         }
         var preparing = PreparingRequest(head: head, classified: request, requestId: requestId, now: now)
-        return try run(Self.headerPath, on: &preparing)
+        return try run(request.operation.isPreflight ? Self.preflightPath : Self.headerPath, on: &preparing)
     }
 
     /// The form's field section has been read (`parser` stopped at the file part): verify

@@ -31,20 +31,8 @@ import Testing
                 .map { "\($0.0): \($0.1)\r\n" }.joined()
         }
 
-        /// A SigV4 presigned target (signed header `host`), as `generate_presigned_url` makes it.
-        func presigned(_ method: String, _ target: String, expires: Int, now: Date = Date()) throws -> String {
-            let amzDate = SigningTime.amzDate(now)
-            let scope = SigV4Scope(date: String(amzDate.prefix(8)), region: "us-east-1")
-            let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=\(TestSetup.clientKey)%2F\(scope.date)%2Fus-east-1%2Fs3%2Faws4_request"
-                + "&X-Amz-Date=\(amzDate)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host"
-            let unsigned = try RequestTarget(parsing: target + "?" + query)
-            let canonical = SigV4.canonicalRequest(
-                method: method, canonicalURI: try SigV4.canonicalURI(rawPath: unsigned.rawPath),
-                canonicalQuery: SigV4.canonicalQuery(unsigned.query), canonicalHeaders: "host:127.0.0.1:\(gateway.port)\n",
-                signedHeaders: ["host"], payloadHash: SigV4.unsignedPayload)
-            let signature = SigV4.signature(signingKey: SigV4SigningKeyCache.derive(secret: TestSetup.clientSecret, scope: scope),
-                                            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
-            return target + "?" + query + "&X-Amz-Signature=" + signature
+        func presigned(_ method: String, _ target: String, expires: Int) throws -> String {
+            try TestSetup.presignedTarget(method: method, path: target, host: "127.0.0.1:\(gateway.port)", expires: expires)
         }
 
         func request(_ method: String, _ target: String, _ headers: [(String, String)] = [], now: Date = Date()) throws -> String {
