@@ -405,7 +405,7 @@ enum RuleLoader {
 
 extension YAMLNode {
     /// A glob pattern (see `Glob`); a syntax error points at the pattern.
-    func glob() throws(ConfigError) -> Glob {
+    public func glob() throws(ConfigError) -> Glob {
         let pattern = try nonEmptyString()
         do {
             return try Glob(pattern)

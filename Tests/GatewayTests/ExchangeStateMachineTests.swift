@@ -130,6 +130,17 @@ import Testing
         #expect(machine.outcome == .refused(.authenticate, error))
     }
 
+    @Test func anAnswerOfTheGatewaysOwnEndsTheExchangeWithoutTheUpstream() {
+        let answer = Self.head(.ok, [("Access-Control-Allow-Origin", "*")])
+        var machine = Self.machine()
+        _ = machine.clientEnded(now: Self.start)
+        #expect(machine.answeredByGateway(answer) == [.writeGatewayAnswer(answer, close: false), .finish(.keepAlive)])
+        #expect(machine.outcome == .answered(errorCode: nil) && machine.upstream == .none)
+        // A body announced with it cannot be told from a next request: the connection closes.
+        var withBody = Self.machine(body: true)
+        #expect(withBody.answeredByGateway(answer) == [.writeGatewayAnswer(answer, close: true), .finish(.closeAfterResponse)])
+    }
+
     @Test func aJudgedBodyOrAFormGetsContinueAtOnce() {
         var judged = Self.machine(body: true)
         #expect(judged.judgedBodyStarted(expectsContinue: true, now: Self.start) == [.sendContinue])

@@ -40,7 +40,7 @@ extension GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
                       "anonymous", "clock_skew", "presigned_max_lifetime", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
-                      "audit", "tracing"],
+                      "audit", "tracing", "cors"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in resolvedPath(path, relativeTo: baseDirectory) }
         let commandLine = YAMLNode.commandLine
@@ -143,6 +143,7 @@ extension GatewayConfiguration {
         configuration.audit = try root["audit"].map { node throws(ConfigError) in
             try AuditConfiguration.parse(node: node, baseDirectory: baseDirectory)
         }
+        if let cors = root["cors"] { configuration.cors = GatewayCORS(rules: try CORSRule.parseList(cors)) }
         if let tracing = root["tracing"] {
             let fields = try tracing.mapping(allowed: ["request_id_header"])
             if let header = fields["request_id_header"] { configuration.requestIdHeader = try parseRequestIdHeader(header) }

@@ -103,6 +103,9 @@ public struct GatewayConfiguration: Sendable {
     /// Changes to the response headers clients get, after the built-in ones (hop-by-hop
     /// fields, `Server` and `x-reserved` removed; `x-obsgate-request-id` added).
     public var responseHeaderRules: [ResponseHeaderRule]
+    /// CORS the gateway answers itself for the buckets its rules name (`cors:`); nil: every
+    /// preflight goes to the store, whose bucket CORS configuration answers.
+    public var cors: GatewayCORS?
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: Logger.Level

@@ -124,6 +124,9 @@ struct ExchangeStateMachine {
         case writeSanitizedError(HTTPResponseHead, ByteBuffer)
         /// The gateway's own answer; `close` marks it `Connection: close`.
         case writeError(S3Error, close: Bool)
+        /// A whole answer of the gateway's own that is not an error (a CORS preflight it
+        /// answers from its `cors:` rules); no body.
+        case writeGatewayAnswer(HTTPResponseHead, close: Bool)
         /// The upstream connection back to the pool, its exchange complete.
         case releaseUpstream
         /// The upstream connection closed: a request cut short of its Content-Length never
@@ -211,6 +214,11 @@ struct ExchangeStateMachine {
     /// after it: then the connection closes).
     mutating func refused(_ error: S3Error, in phase: RequestPhase) -> [Action] {
         answer(error, outcome: .refused(phase, error))
+    }
+
+    /// The gateway answered the request itself, as configured: nothing goes upstream.
+    mutating func answeredByGateway(_ head: HTTPResponseHead) -> [Action] {
+        respond(outcome: .answered(errorCode: nil)) { close in .writeGatewayAnswer(head, close: close) }
     }
 
     private mutating func connect(buffered: [ByteBuffer], ended: Bool) -> [Action] {
@@ -468,6 +476,12 @@ struct ExchangeStateMachine {
     /// after the answer. An upstream request in flight is cut short, so the store cannot
     /// complete it. Once the response's head went out, closing is the only signal left.
     private mutating func answer(_ error: S3Error, outcome: ExchangeOutcome) -> [Action] {
+        respond(outcome: outcome) { close in .writeError(error, close: close) }
+    }
+
+    /// Ends the exchange with an answer of the gateway's own (`answer`'s rules);
+    /// `write(close)` is the action that writes it, closing the connection after it or not.
+    private mutating func respond(outcome: ExchangeOutcome, with write: (_ close: Bool) -> Action) -> [Action] {
         guard lifecycle == .active else { return [] }
         self.outcome = outcome
         var actions: [Action] = []
@@ -485,7 +499,7 @@ struct ExchangeStateMachine {
         }
         guard !response.headSent else { return actions + end(.abort) }
         response = .complete
-        actions.append(.writeError(error, close: fate != .keepAlive))
+        actions.append(write(fate != .keepAlive))
         return actions + finishIfDone()
     }
 

@@ -21,6 +21,8 @@ public enum RequestPhase: String, Sendable, CaseIterable {
     case judgeBody = "judge-body"
     /// The body verified as it streams (payload hash, chunk signatures, checksums, length).
     case verifyBody = "verify-body"
+    /// A CORS preflight the gateway answers itself (`cors:`), refused by its rules.
+    case cors
     /// The fail-closed check of the audit trail.
     case auditTrail = "audit-trail"
 }

@@ -42,6 +42,13 @@ extension ClientConnectionHandler {
             // Connection naming an end-to-end field, an unknown shape).
             return exchange.machine.headRefused(error, in: exchange.classified == nil ? .classify : .formFields)
         }
+        do throws(S3Error) {
+            if let answer = try preparer.gatewayPreflightAnswer(clientHead, classified) {
+                return exchange.machine.answeredByGateway(answer)
+            }
+        } catch {
+            return exchange.machine.refused(error, in: .cors)
+        }
         do throws(RequestRefusal) {
             let prepared = try preparer.prepare(clientHead, classified: classified, requestId: exchange.requestId, now: Date())
             exchange.facts = RequestFacts(prepared)

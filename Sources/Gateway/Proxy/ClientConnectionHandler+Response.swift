@@ -54,6 +54,18 @@ extension ClientConnectionHandler {
         exchange.responseEndWritten = context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
+    /// An answer of the gateway's own without a body (a CORS preflight it answers).
+    func writeGatewayAnswer(_ head: HTTPResponseHead, close: Bool, of exchange: Exchange) {
+        guard let context else { return }
+        exchange.status = Int(head.status.code)
+        var head = responseHead(from: head, of: exchange)
+        head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+        head.headers.replaceOrAdd(name: "x-amz-request-id", value: exchange.requestId)
+        if close { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        exchange.responseEndWritten = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    }
+
     /// The upstream's XML error answer without what it must not show (string-to-sign,
     /// the upstream's key).
     func writeSanitizedError(head: HTTPResponseHead, body: ByteBuffer, of exchange: Exchange) {
@@ -80,8 +92,19 @@ extension ClientConnectionHandler {
         var rewritten = rewriter.rewrite(head, requestId: exchange.requestId, clientDialect: clientDialect(of: exchange),
                                          operation: exchange.prepared?.operation.name, location: locationRewriter(of: exchange))
         rewritten.version = exchange.head.version
+        corsFields(of: exchange).map { rewritten.headers.setCORSFields($0) }
         if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
         return rewritten
+    }
+
+    /// For a bucket whose CORS the gateway answers (`cors:`), the `Access-Control-*` fields
+    /// every answer about it carries, the gateway's own included; nil for other buckets and
+    /// for preflights (their answer has its fields already).
+    private func corsFields(of exchange: Exchange) -> [(String, String)]? {
+        guard let cors = exchange.preparer.configuration.cors, let operation = exchange.operation, !operation.isPreflight,
+              let bucket = exchange.address?.bucket, cors.answers(for: bucket)
+        else { return nil }
+        return cors.responseFields(bucket: bucket, origin: exchange.clientHeaders["origin"], method: exchange.head.method.rawValue)
     }
 
     /// Maps upstream URLs to the gateway as this client addressed it; nil before the

@@ -214,6 +214,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         case .writeResponseEnd: writeResponseEnd(of: exchange)
         case .writeSanitizedError(let head, let body): writeSanitizedError(head: head, body: body, of: exchange)
         case .writeError(let error, let close): writeError(error, close: close, of: exchange)
+        case .writeGatewayAnswer(let head, let close): writeGatewayAnswer(head, close: close, of: exchange)
         case .releaseUpstream: releaseUpstream(exchange)
         case .closeUpstream: closeUpstream(exchange)
         case .finish(let fate): finish(exchange, fate)

@@ -61,4 +61,63 @@ import Testing
         #expect(smuggled.status == 400 && smuggled.bodyText.contains("x-amz-acl"))
         await gateway.stop()
     }
+
+    /// A store without CORS support: the gateway answers from its `cors:` rules for the
+    /// buckets they name — preflights never reach the store, and every answer about such a
+    /// bucket carries the gateway's `Access-Control-*` fields instead of the store's.
+    @Test func theGatewayAnswersCORSItselfForTheBucketsItsRulesName() async throws {
+        let upstream = try await ScriptedUpstream.start(
+            answer: "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://store.example\r\nContent-Length: 2\r\n\r\nok")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)", extra: """
+            cors:
+              - buckets: ["web-*"]
+                allowed_origins: ["https://app.example.com"]
+                allowed_methods: [GET, PUT]
+                allowed_headers: ["content-type"]
+                max_age_seconds: 600
+            """)
+        let host = ("Host", "127.0.0.1:\(gateway.port)")
+        func preflight(_ target: String, _ fields: [(String, String)]) async throws -> TestHTTPResponse {
+            try await TestHTTPClient.send(port: gateway.port, method: "OPTIONS", target: target, headers: [host] + fields)
+        }
+        let allowed = try await preflight("/web-site/photo.jpg", [
+            ("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", "Content-Type"),
+        ])
+        #expect(allowed.status == 200 && allowed.bodyText.isEmpty)
+        #expect(allowed.headers["Access-Control-Allow-Origin"] == ["https://app.example.com"])
+        #expect(allowed.headers["Access-Control-Allow-Methods"] == ["GET, PUT"])
+        #expect(allowed.headers["Access-Control-Allow-Headers"] == ["content-type"])
+        #expect(allowed.headers["Access-Control-Max-Age"] == ["600"])
+        let foreign = try await preflight("/web-site/photo.jpg", [("Origin", "https://evil.example.net"),
+                                                                 ("Access-Control-Request-Method", "PUT")])
+        #expect(foreign.status == 403 && foreign.bodyText.contains("<Code>AccessForbidden</Code>"))
+        let noMethod = try await preflight("/web-site", [("Origin", "https://app.example.com")])
+        #expect(noMethod.status == 400 && noMethod.bodyText.contains("Invalid Access-Control-Request-Method: null"))
+        #expect(upstream.receivedText.isEmpty, "a preflight the gateway answers never reaches the store: \(upstream.receivedText)")
+
+        // The actual request: the store's Access-Control-* fields give way to the rule's.
+        let origin = ("Origin", "https://app.example.com")
+        let read = try await TestHTTPClient.send(port: gateway.port, method: "GET", target: "/web-site/photo.jpg",
+                                                 headers: try gateway.signedHeaders(method: "GET", target: "/web-site/photo.jpg",
+                                                                                    headers: [origin]))
+        #expect(read.status == 200 && read.bodyText == "ok")
+        #expect(read.headers["Access-Control-Allow-Origin"] == ["https://app.example.com"])
+        #expect(read.headers["Vary"] == ["Origin"])
+        #expect(upstream.receivedText.hasPrefix("GET /web-site/photo.jpg HTTP/1.1\r\n"))
+
+        // The gateway's own refusal carries them too, so the page can read why.
+        let unsigned = try await TestHTTPClient.send(port: gateway.port, method: "GET", target: "/web-site/photo.jpg",
+                                                     headers: [host, origin])
+        #expect(unsigned.status == 403 && unsigned.headers["Access-Control-Allow-Origin"] == ["https://app.example.com"])
+
+        // Another bucket is the store's business: its preflight goes upstream, its fields pass.
+        let other = try await TestHTTPClient.send(port: gateway.port, method: "GET", target: "/backups/k",
+                                                  headers: try gateway.signedHeaders(method: "GET", target: "/backups/k", headers: [origin]))
+        #expect(other.headers["Access-Control-Allow-Origin"] == ["https://store.example"])
+        _ = try await preflight("/backups/k", [origin, ("Access-Control-Request-Method", "GET")])
+        #expect(upstream.receivedText.contains("OPTIONS /backups/k HTTP/1.1\r\n"))
+        await gateway.stop()
+        await upstream.stop()
+    }
 }
