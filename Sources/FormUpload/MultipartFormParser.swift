@@ -285,18 +285,18 @@ public struct MultipartFormParser: Sendable {
             case .value(let name, let start):
                 guard let end = search(delimiter, from: start) else {
                     if buffer.count - start > limits.maxFieldSize + delimiter.count {
-                        throw S3Error.maxPostPreDataLengthExceeded("the field '\(Self.printable(name))' is longer than \(limits.maxFieldSize) bytes")
+                        throw S3Error.maxPostPreDataLengthExceeded("the field '\(S3Error.printable(name))' is longer than \(limits.maxFieldSize) bytes")
                     }
                     return
                 }
                 guard end - start <= limits.maxFieldSize else {
-                    throw S3Error.maxPostPreDataLengthExceeded("the field '\(Self.printable(name))' is longer than \(limits.maxFieldSize) bytes")
+                    throw S3Error.maxPostPreDataLengthExceeded("the field '\(S3Error.printable(name))' is longer than \(limits.maxFieldSize) bytes")
                 }
                 if buffer[start..<end].starts(with: delimiter.dropFirst(2)) {
-                    throw Self.beginsWithBoundary("the field '\(Self.printable(name))'")
+                    throw Self.beginsWithBoundary("the field '\(S3Error.printable(name))'")
                 }
                 guard let value = String(validating: buffer[start..<end], as: UTF8.self) else {
-                    throw S3Error.malformedPOSTRequest("the value of the field '\(Self.printable(name))' is not UTF-8")
+                    throw S3Error.malformedPOSTRequest("the value of the field '\(S3Error.printable(name))' is not UTF-8")
                 }
                 guard fields.count < limits.maxFields else {
                     throw S3Error.maxPostPreDataLengthExceeded("more than \(limits.maxFields) fields")
@@ -358,7 +358,7 @@ public struct MultipartFormParser: Sendable {
             headers.contentType = trimmed
         case "content-transfer-encoding":
             guard !headers.sawTransferEncoding, ["7bit", "8bit", "binary"].contains(trimmed.asciiLowercased) else {
-                throw S3Error.malformedPOSTRequest("Content-Transfer-Encoding '\(printable(trimmed))' is not supported")
+                throw S3Error.malformedPOSTRequest("Content-Transfer-Encoding '\(S3Error.printable(trimmed))' is not supported")
             }
             headers.sawTransferEncoding = true
         default:
@@ -600,11 +600,6 @@ public struct MultipartFormParser: Sendable {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
         default: return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
         }
-    }
-
-    /// A field name for an error message: at most 64 characters, control characters dropped.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(64))
     }
 }
 

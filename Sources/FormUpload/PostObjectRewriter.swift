@@ -156,7 +156,7 @@ public struct PostObjectRewriter: Sendable {
         for (index, field) in fields.enumerated() {
             guard !field.name.contains(where: { $0 == "\"" || $0 == "\r" || $0 == "\n" }),
                   !field.value.contains(delimiter) else {
-                throw S3Error.invalidArgument("The form field '\(MultipartFormParser.printable(field.name))' cannot be forwarded.")
+                throw S3Error.invalidArgument("The form field '\(S3Error.printable(field.name))' cannot be forwarded.")
             }
             prefix += Array(((index == 0 ? "" : "\r\n") + "--\(boundary)\r\n").utf8)
             prefix += Array("Content-Disposition: form-data; name=\"\(field.name)\"\r\n\r\n".utf8)

@@ -119,7 +119,7 @@ public struct PostObjectVerifier: Sendable {
         for field in fields {
             let name = field.name.asciiLowercased
             guard values[name] == nil else {
-                throw S3Error.invalidArgument("The form field '\(MultipartFormParser.printable(field.name))' was given more than once; this gateway does not accept repeated fields.")
+                throw S3Error.invalidArgument("The form field '\(S3Error.printable(field.name))' was given more than once; this gateway does not accept repeated fields.")
             }
             values[name] = field.value
         }
@@ -166,7 +166,7 @@ public struct PostObjectVerifier: Sendable {
         for field in expanded {
             let name = field.name.asciiLowercased
             if !Self.authenticationFields.contains(name), field.value.contains("${filename}") {
-                throw S3Error.invalidArgument("The file name makes the field '\(MultipartFormParser.printable(field.name))' contain '${filename}' after expansion.")
+                throw S3Error.invalidArgument("The file name makes the field '\(S3Error.printable(field.name))' contain '${filename}' after expansion.")
             }
             switch name {
             case "key":
@@ -179,7 +179,7 @@ public struct PostObjectVerifier: Sendable {
                 continue
             default:
                 guard !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
-                    throw S3Error.invalidArgument("The form field '\(MultipartFormParser.printable(field.name))' contains a line break.")
+                    throw S3Error.invalidArgument("The form field '\(S3Error.printable(field.name))' contains a line break.")
                 }
                 forwarded.append(field)
             }

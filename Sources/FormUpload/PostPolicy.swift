@@ -77,7 +77,7 @@ public struct PostPolicy: Sendable, Equatable {
             throw S3Error.invalidPolicyDocument("Policy missing expiration.")
         }
         guard let expirationText = expirationValue as? String, let expiration = Self.parseExpiration(expirationText) else {
-            throw S3Error.invalidPolicyDocument("Invalid 'expiration' value: '\(MultipartFormParser.printable(String(describing: expirationValue)))'")
+            throw S3Error.invalidPolicyDocument("Invalid 'expiration' value: '\(S3Error.printable(String(describing: expirationValue)))'")
         }
         guard let conditionsValue = document["conditions"] else {
             throw S3Error.invalidPolicyDocument("Policy missing conditions.")
@@ -88,7 +88,11 @@ public struct PostPolicy: Sendable, Equatable {
         var conditions: [Condition] = []
         for item in list {
             if let simple = item as? [String: Any] {
-                for (field, value) in simple.sorted(by: { $0.key < $1.key }) {
+                // `{"acl": "private"}`: one field, one value (`[{}]` is S3's 400 too).
+                guard simple.count == 1 else {
+                    throw S3Error.invalidPolicyDocument("Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.")
+                }
+                for (field, value) in simple {
                     guard let text = value as? String else {
                         throw S3Error.invalidPolicyDocument("Invalid Simple-Condition: value must be a string.")
                     }
@@ -128,7 +132,7 @@ public struct PostPolicy: Sendable, Equatable {
             }
             return .contentLengthRange(min: min, max: max)
         default:
-            throw S3Error.invalidPolicyDocument("Invalid condition: unknown operation '\(MultipartFormParser.printable(operation))'.")
+            throw S3Error.invalidPolicyDocument("Invalid condition: unknown operation '\(S3Error.printable(operation))'.")
         }
     }
 
@@ -191,8 +195,8 @@ public struct PostPolicy: Sendable, Equatable {
         }
     }
 
-    /// Checks every condition against the fields and the bucket, then that every field is
-    /// covered by a condition.
+    /// Checks every condition against the fields and the bucket, then that every field —
+    /// and the bucket — is covered by a condition.
     ///
     /// - Parameters:
     ///   - fields: the form's text fields, with `${filename}` already expanded, no name twice.
@@ -225,12 +229,13 @@ public struct PostPolicy: Sendable, Equatable {
             }
         }
         let covered = Set(conditions.compactMap(\.fieldKey))
-        let extra = fields.map(\.name).filter { name in
+        // The bucket is an input too, named by the URL: a policy must say which it is for.
+        let extra = (covered.contains("bucket") ? [] : ["bucket"]) + fields.map(\.name).filter { name in
             let key = name.asciiLowercased
             return !covered.contains(key) && !exempt.contains(key) && key != "file" && !key.hasPrefix("x-ignore-")
         }
         guard extra.isEmpty else {
-            throw S3Error.invalidAccordingToPolicy("Extra input fields: \(extra.map(MultipartFormParser.printable).joined(separator: ", "))")
+            throw S3Error.invalidAccordingToPolicy("Extra input fields: \(extra.map(S3Error.printable).joined(separator: ", "))")
         }
     }
 

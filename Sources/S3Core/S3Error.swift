@@ -63,6 +63,11 @@ public struct S3Error: Error, Sendable, Equatable, CustomStringConvertible {
 // MARK: - The errors the gateway answers, with the status S3 uses for each.
 extension S3Error {
     // 400
+    /// A client's text for an error message: at most 64 characters, control characters dropped.
+    public static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(64))
+    }
+
     public static func invalidURI(_ message: String) -> S3Error {
         S3Error(code: "InvalidURI", message: "Couldn't parse the specified URI: \(message).", status: 400)
     }
@@ -140,7 +145,7 @@ extension S3Error {
     }
     public static func invalidAccessKeyId() -> S3Error {
         S3Error(code: "InvalidAccessKeyId",
-                message: "The access key Id you provided does not exist in our records.", status: 403)
+                message: "The AWS Access Key Id you provided does not exist in our records.", status: 403)
     }
     public static func signatureDoesNotMatch() -> S3Error {
         S3Error(code: "SignatureDoesNotMatch",

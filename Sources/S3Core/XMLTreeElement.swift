@@ -15,11 +15,58 @@ public struct XMLTreeElement: Equatable, Sendable {
     /// keys may begin or end with spaces.
     public var text = ""
     public var children: [XMLTreeElement] = []
+    /// The element's attributes by name, as written (`xmlns` among them), sorted by name.
+    public var attributes: [(name: String, value: String)] = []
 
     public init(name: String, text: String = "", children: [XMLTreeElement] = []) {
         self.name = name
         self.text = text
         self.children = children
+    }
+
+    public static func == (lhs: XMLTreeElement, rhs: XMLTreeElement) -> Bool {
+        lhs.name == rhs.name && lhs.text == rhs.text && lhs.children == rhs.children
+            && lhs.attributes.elementsEqual(rhs.attributes) { $0 == $1 }
+    }
+
+    /// The element as a document of its own, UTF-8, with the XML declaration S3 writes:
+    /// text and attribute values escaped (XML 1.0 §2.4), an element with children written
+    /// without the white space between them.
+    public func document() -> [UInt8] {
+        var out = Array(#"<?xml version="1.0" encoding="UTF-8"?>"#.utf8)
+        out.append(UInt8(ascii: "\n"))
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "<"))
+        out.append(contentsOf: name.utf8)
+        for (name, value) in attributes {
+            out.append(contentsOf: " \(name)=\"".utf8)
+            Self.escape(value, into: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: ">"))
+        if children.isEmpty {
+            Self.escape(text, into: &out)
+        } else {
+            for child in children { child.write(into: &out) }
+        }
+        out.append(contentsOf: "</\(name)>".utf8)
+    }
+
+    private static func escape(_ text: String, into out: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+            case 0x0D: out.append(contentsOf: "&#13;".utf8)
+            default: out.append(byte)
+            }
+        }
     }
 
     /// The text as a value: XML whitespace (space, tab, CR, LF) around it removed, and
@@ -103,7 +150,9 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
             return
         }
         let localName = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(XMLTreeElement(name: localName))
+        var element = XMLTreeElement(name: localName)
+        element.attributes = attributes.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        stack.append(element)
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {

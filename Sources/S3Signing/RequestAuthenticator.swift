@@ -231,8 +231,8 @@ public struct RequestAuthenticator: Sendable {
         if expires <= 0 || now.timeIntervalSince(date) > TimeInterval(expires) {
             throw S3Error.requestExpired(details: [
                 ("X-Amz-Expires", expiresText),
-                ("Expires", SigningTime.amzDate(date.addingTimeInterval(TimeInterval(expires)))),
-                ("ServerTime", SigningTime.amzDate(now)),
+                ("Expires", SigningTime.iso8601(date.addingTimeInterval(TimeInterval(expires)))),
+                ("ServerTime", SigningTime.iso8601(now)),
             ])
         }
         if date.timeIntervalSince(now) > settings.maxClockSkew {
@@ -340,12 +340,12 @@ public struct RequestAuthenticator: Sendable {
         }
         let secret = try secret(for: accessKeyId)
         guard let expires = Int64(expiresText) else {
-            throw S3Error.accessDenied("Expires must be a number of seconds since the epoch")
+            throw S3Error.accessDenied("Invalid date (should be seconds since epoch): \(S3Error.printable(expiresText))")
         }
         guard now.timeIntervalSince1970 <= TimeInterval(expires) else {
             throw S3Error.requestExpired(details: [
-                ("Expires", SigningTime.amzDate(Date(timeIntervalSince1970: TimeInterval(expires)))),
-                ("ServerTime", SigningTime.amzDate(now)),
+                ("Expires", SigningTime.iso8601(Date(timeIntervalSince1970: TimeInterval(expires)))),
+                ("ServerTime", SigningTime.iso8601(now)),
             ])
         }
         guard TimeInterval(expires) - now.timeIntervalSince1970 <= settings.maxPresignedLifetime else {

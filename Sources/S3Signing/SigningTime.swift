@@ -18,6 +18,14 @@ public enum SigningTime {
             + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
     }
 
+    /// `2013-05-24T00:00:00Z` for the given instant: how S3 writes `Expires` and
+    /// `ServerTime` in an expired URL's error.
+    public static func iso8601(_ date: Date) -> String {
+        let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        return pad(c.year, 4) + "-" + pad(c.month, 2) + "-" + pad(c.day, 2) + "T"
+            + pad(c.hour, 2) + ":" + pad(c.minute, 2) + ":" + pad(c.second, 2) + "Z"
+    }
+
     /// `Fri, 24 May 2013 00:00:00 GMT` for the given instant.
     public static func httpDate(_ date: Date) -> String {
         let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))

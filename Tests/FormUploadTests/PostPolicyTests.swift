@@ -69,7 +69,7 @@ import Testing
     @Test func conditionsAreChecked() throws {
         let parsed = try policy("""
             {"expiration": "2030-01-01T00:00:00Z", "conditions": [
-              {"acl": "private"}, ["eq", "$x-amz-storage-class", "STANDARD"], ["starts-with", "$key", "u/"],
+              {"bucket": "b"}, {"acl": "private"}, ["eq", "$x-amz-storage-class", "STANDARD"], ["starts-with", "$key", "u/"],
               ["starts-with", "$Content-Type", "image/"], ["content-length-range", 10, "100"]]}
             """)
         let good = [("acl", "private"), ("x-amz-storage-class", "STANDARD"), ("key", "u/a"), ("Content-Type", "image/png, image/gif")]
@@ -91,11 +91,28 @@ import Testing
     }
 
     @Test func everyFieldMustBeCovered() throws {
-        let parsed = try policy(#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [{"key": "k"}]}"#)
+        let parsed = try policy(#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [{"key": "k"}, {"bucket": "b"}]}"#)
         let fields = [("key", "k"), ("policy", "p"), ("x-amz-signature", "s"), ("x-ignore-a", "1"), ("X-Amz-Meta-A", "2"), ("acl", "private")]
             .map { FormField(name: $0.0, value: $0.1) }
         #expect(throws: S3Error.accessDenied("Invalid according to Policy: Extra input fields: X-Amz-Meta-A, acl")) {
             try parsed.check(fields: fields, bucket: "b", exempt: ["policy", "x-amz-signature"])
+        }
+    }
+
+    /// The bucket comes from the URL, but it is an input like the fields: a policy that
+    /// does not name it is good for any bucket, and S3 refuses it.
+    @Test func aPolicyMustNameTheBucket() throws {
+        let parsed = try policy(#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [{"key": "k"}]}"#)
+        #expect(throws: S3Error.accessDenied("Invalid according to Policy: Extra input fields: bucket")) {
+            try parsed.check(fields: [FormField(name: "key", value: "k")], bucket: "b", exempt: [])
+        }
+    }
+
+    /// `{}` is no condition, and `{"a": "1", "b": "2"}` two in one: S3 refuses both as malformed.
+    @Test(arguments: [#"[{}]"#, #"[{"acl": "private", "key": "k"}]"#])
+    func aSimpleConditionHasExactlyOneProperty(_ conditions: String) throws {
+        #expect(throws: S3Error.invalidPolicyDocument("Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.")) {
+            try policy(#"{"expiration": "2030-01-01T00:00:00Z", "conditions": "# + conditions + "}")
         }
     }
 

@@ -272,7 +272,7 @@ struct S3ErrorTests {
         #expect(S3Error.xAmzContentSHA256Mismatch("m").message
             == "The provided 'x-amz-content-sha256' header does not match what was computed: m")
         #expect(S3Error.accessDenied().message == "Access Denied")
-        #expect(S3Error.invalidAccessKeyId().message == "The access key Id you provided does not exist in our records.")
+        #expect(S3Error.invalidAccessKeyId().message == "The AWS Access Key Id you provided does not exist in our records.")
         #expect(S3Error.signatureDoesNotMatch().message
             == "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
         #expect(S3Error.missingContentLength().message == "You must provide the Content-Length HTTP header.")

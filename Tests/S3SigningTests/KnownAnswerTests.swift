@@ -250,6 +250,9 @@ enum KnownAnswers {
         let error = #expect(throws: S3Error.self) { try vector.authenticate(at: justInTime.addingTimeInterval(1)) }
         #expect(error?.code == "AccessDenied")
         #expect(error?.message == "Request has expired")
+        // As S3 writes them: ISO 8601 with separators, not the signature's compact form.
+        #expect(error?.details.map { "\($0.name)=\($0.value)" }
+            == ["X-Amz-Expires=86400", "Expires=2013-05-25T00:00:00Z", "ServerTime=2013-05-25T00:00:01Z"])
         // Within its expiry a presigned URL is not subject to the 15-minute skew rule.
         #expect(try vector.authenticate(at: SigningTime.parseAmzDate("20130524T230000Z")!).scheme == .sigV4Presigned)
     }
@@ -327,5 +330,6 @@ enum KnownAnswers {
         #expect(try vector.authenticate(at: expiry).scheme == .sigV2Query)
         let error = #expect(throws: S3Error.self) { try vector.authenticate(at: expiry.addingTimeInterval(1)) }
         #expect(error?.message == "Request has expired")
+        #expect(error?.details.map { "\($0.name)=\($0.value)" } == ["Expires=2007-03-29T03:40:20Z", "ServerTime=2007-03-29T03:40:21Z"])
     }
 }

@@ -40,7 +40,7 @@ extension GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
                       "anonymous", "clock_skew", "presigned_max_lifetime", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
-                      "audit", "tracing", "cors"],
+                      "audit", "tracing", "cors", "upload_binding", "public_endpoint"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in resolvedPath(path, relativeTo: baseDirectory) }
         let commandLine = YAMLNode.commandLine
@@ -143,12 +143,26 @@ extension GatewayConfiguration {
         configuration.audit = try root["audit"].map { node throws(ConfigError) in
             try AuditConfiguration.parse(node: node, baseDirectory: baseDirectory)
         }
+        if let node = root["upload_binding"] {
+            configuration.uploadBinding = try UploadBindingConfiguration.parse(node, resolve: resolve, environment: environment)
+        }
+        if let node = root["public_endpoint"] { configuration.publicEndpoint = try parsePublicEndpoint(node) }
         if let cors = root["cors"] { configuration.cors = GatewayCORS(rules: try CORSRule.parseList(cors)) }
         if let tracing = root["tracing"] {
             let fields = try tracing.mapping(allowed: ["request_id_header"])
             if let header = fields["request_id_header"] { configuration.requestIdHeader = try parseRequestIdHeader(header) }
         }
         return configuration
+    }
+
+    /// `public_endpoint`: an http or https origin — scheme, host, optional port, nothing after.
+    private static func parsePublicEndpoint(_ node: YAMLNode) throws(ConfigError) -> String {
+        var text = try node.nonEmptyString()
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let (authority, rest) = UpstreamLocationRewriter.split(text), !authority.isEmpty, rest == "/",
+              !authority.contains("@")
+        else { throw node.error("expected an origin such as https://s3.example.com or http://127.0.0.1:9000") }
+        return text
     }
 
     /// `tracing.request_id_header`: an extension field name of the gateway's own —

@@ -106,6 +106,11 @@ public struct GatewayConfiguration: Sendable {
     /// CORS the gateway answers itself for the buckets its rules name (`cors:`); nil: every
     /// preflight goes to the store, whose bucket CORS configuration answers.
     public var cors: GatewayCORS?
+    /// How multipart upload ids are bound to their initiation (`upload_binding`).
+    public var uploadBinding = UploadBindingConfiguration.processKey()
+    /// `scheme://host[:port]` clients reach the gateway at, for URLs in response bodies
+    /// (CompleteMultipartUpload's `Location`); nil: from the request's Host.
+    public var publicEndpoint: String?
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: Logger.Level

@@ -29,8 +29,13 @@ Usage: integrity_scenarios.py --endpoint URL --access-key AK --secret SK
            [--anonymous-bucket NAME] [--store-only] --out results.json
 Writes {"scenarios": [{"name", "ok", "detail"}]} and exits 0 only if every scenario passed.
 """
+import base64
+import datetime
 import email.header
+import hashlib
+import hmac
 import http.client
+import json
 import re
 import socket
 import sys
@@ -492,6 +497,44 @@ def scenarios(args, suffix):
         assert store.read(finance, "form-relative") is not None, f"{detail}: the form was not stored"
         return detail
 
+    def hand_signed_form(bucket, key, conditions):
+        # A SigV4 browser form with a policy document of the scenario's own, signed here
+        # (botocore's generate_presigned_post always names the bucket and the key).
+        now = datetime.datetime.now(datetime.timezone.utc)
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        day = amz_date[:8]
+        signing = {"x-amz-algorithm": "AWS4-HMAC-SHA256",
+                   "x-amz-credential": f"{args.access_key}/{day}/{REGION}/s3/aws4_request", "x-amz-date": amz_date}
+        policy = {"expiration": (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "conditions": conditions + [{name: value} for name, value in signing.items()]}
+        encoded = base64.b64encode(json.dumps(policy).encode()).decode()
+        signing_key = ("AWS4" + args.secret).encode()
+        for part in (day, REGION, "s3", "aws4_request"):
+            signing_key = hmac.new(signing_key, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(signing_key, encoded.encode(), hashlib.sha256).hexdigest()
+        body, content_type = encode_multipart_formdata(
+            [("key", key), *signing.items(), ("policy", encoded), ("x-amz-signature", signature),
+             ("file", ("note.txt", b"form body", "text/plain"))])
+        return gateway.raw("POST", path(bucket), [("Host", gateway.netloc), ("Content-Type", content_type),
+                                                  ("Content-Length", str(len(body)))], body)
+
+    def form_policy_that_names_no_bucket_is_refused():
+        # A policy document without a bucket condition would be good for every bucket: S3
+        # refuses it (403), and nothing may be stored.
+        answer = hand_signed_form(plain, "form-no-bucket", [{"key": "form-no-bucket"}])
+        assert answer.status == 403 and b"Extra input fields: bucket" in answer.body, answer.body[:300]
+        assert store.read(plain, "form-no-bucket") is None, "the form was stored"
+        # The same form naming its bucket is stored: the refusal was about the bucket.
+        answer = hand_signed_form(plain, "form-own-policy", [{"bucket": plain}, {"key": "form-own-policy"}])
+        assert answer.status == 204 and store.read(plain, "form-own-policy") is not None, answer.body[:300]
+        return "refused 403; with the bucket named: stored"
+
+    def form_policy_with_an_empty_condition_is_malformed():
+        answer = hand_signed_form(plain, "form-empty-condition", [{"bucket": plain}, {"key": "form-empty-condition"}, {}])
+        assert answer.status == 400 and b"<Code>InvalidPolicyDocument</Code>" in answer.body, answer.body[:300]
+        assert store.read(plain, "form-empty-condition") is None, "the form was stored"
+        return "400 InvalidPolicyDocument"
+
     # Controls: the read-back sees what it must see --------------------------------------------
 
     def control_compliant_upload_reads_back_encrypted():
@@ -528,6 +571,7 @@ def scenarios(args, suffix):
         key_longer_than_1024_bytes,
         obs_dialect_form_is_stored_encrypted,
         form_success_redirect_to_another_host_is_refused, form_success_redirect_on_the_site_is_followed,
+        form_policy_that_names_no_bucket_is_refused, form_policy_with_an_empty_condition_is_malformed,
         control_compliant_upload_reads_back_encrypted, control_checker_flags_a_planted_violation,
     ]
     created_anonymous = False

@@ -1,0 +1,194 @@
+import Crypto
+import Foundation
+
+/// Upload ids bound to their initiation, without state (any replica with the same keys
+/// checks them): the id a client sees is the upstream's id followed by what binds it,
+///
+///     client-id  = upstream-id "." key-id "." initiator "." sse-tag "." tag
+///     key-id     = 1*16( ALPHA / DIGIT / "-" / "_" )    ; which binding key signed
+///     initiator  = base64url(principal) / "~"          ; "~": bound in a listing, who started it is unknown
+///     sse-tag    = base64url(16 octets) / "n"          ; "n": the initiation used no SSE-C
+///     tag        = base64url(16 octets)
+///
+/// `tag` is HMAC-SHA256 under the binding key, truncated to 128 bits, over the upstream id,
+/// bucket, key, initiator and whether SSE-C was used; `sse-tag` is the same HMAC over `tag`
+/// and the SSE-C key's MD5. Every field is length-prefixed, so no two bindings share an
+/// input. The id is read from its end, so an upstream id may hold any characters (dots
+/// included); base64url (RFC 4648 §5) and the separators are all URL-safe.
+public struct UploadIdBinder: Sendable {
+    public struct Key: Sendable {
+        public let id: String
+        let key: SymmetricKey
+
+        public init(id: String, secret: String) {
+            self.id = id
+            key = SymmetricKey(data: Data(secret.utf8))
+        }
+
+        /// A key of random bytes, known to this process only.
+        public static func random(id: String) -> Key { Key(id: id, key: SymmetricKey(size: .bits256)) }
+
+        private init(id: String, key: SymmetricKey) {
+            self.id = id
+            self.key = key
+        }
+
+        /// A key id: 1–16 letters, digits, `-` or `_`.
+        public static func isValidId(_ id: String) -> Bool {
+            (1...16).contains(id.utf8.count) && id.utf8.allSatisfy(Self.isIdByte)
+        }
+
+        static func isIdByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+    }
+
+    /// The first key binds new ids; every key verifies (rotation: add the new key first,
+    /// drop the old one once its uploads are done).
+    public let keys: [Key]
+
+    public init(keys: [Key]) {
+        precondition(!keys.isEmpty, "an upload id binder needs a key")
+        self.keys = keys
+    }
+
+    /// What an upload is bound to.
+    public struct Binding: Equatable, Sendable {
+        public var upstreamId: String
+        public var bucket: String
+        public var key: String
+        /// nil: bound in a listing, where who started it is not known.
+        public var initiator: String?
+        /// The base64 MD5 of the initiation's SSE-C key; nil without SSE-C.
+        public var sseCustomerKeyMD5: String?
+
+        public init(upstreamId: String, bucket: String, key: String, initiator: String?, sseCustomerKeyMD5: String? = nil) {
+            self.upstreamId = upstreamId
+            self.bucket = bucket
+            self.key = key
+            self.initiator = initiator
+            self.sseCustomerKeyMD5 = sseCustomerKeyMD5
+        }
+    }
+
+    /// An id the binder verified.
+    public struct BoundUpload: Equatable, Sendable {
+        public let upstreamId: String
+        /// nil for an id bound in a listing.
+        public let initiator: String?
+        /// The initiation used SSE-C: parts must carry its key.
+        public var usesSSEC: Bool { sseTag != nil }
+        let keyIndex: Int
+        let tag: [UInt8]
+        let sseTag: [UInt8]?
+    }
+
+    public enum Verdict: Equatable, Sendable {
+        case bound(BoundUpload)
+        /// Not in the bound form: an id the gateway never handed out (made at the store
+        /// before the gateway, or made up).
+        case unbound
+        /// In the bound form, but it does not verify for this bucket and key (altered,
+        /// moved to another key, or signed by a key the gateway no longer has).
+        case forged
+    }
+
+    public func bind(_ binding: Binding) -> String {
+        let key = keys[0]
+        let tag = Self.tag(key.key, binding.upstreamId, binding.bucket, binding.key, binding.initiator,
+                           usesSSEC: binding.sseCustomerKeyMD5 != nil)
+        let sse = binding.sseCustomerKeyMD5.map { Self.base64URL(Self.sseTag(key.key, tag: tag, md5: $0)) } ?? "n"
+        let initiator = binding.initiator.map { Self.base64URL(Array($0.utf8)) } ?? "~"
+        return "\(binding.upstreamId).\(key.id).\(initiator).\(sse).\(Self.base64URL(tag))"
+    }
+
+    public func verify(_ clientId: String, bucket: String, key objectKey: String) -> Verdict {
+        let parts = clientId.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 5 else { return .unbound }
+        let fields = parts.suffix(4)
+        let keyId = String(fields[fields.startIndex]), initiatorText = fields[fields.startIndex + 1]
+        let sseText = fields[fields.startIndex + 2], tagText = fields[fields.startIndex + 3]
+        let upstreamId = parts.prefix(parts.count - 4).joined(separator: ".")
+        guard Key.isValidId(keyId), !upstreamId.isEmpty, let tag = Self.decode(tagText, count: 16) else { return .unbound }
+        let initiator: String?
+        if initiatorText == "~" {
+            initiator = nil
+        } else {
+            guard let bytes = Self.decode(initiatorText, count: nil), let text = String(validating: bytes, as: UTF8.self)
+            else { return .unbound }
+            initiator = text
+        }
+        let sseTag: [UInt8]?
+        if sseText == "n" {
+            sseTag = nil
+        } else {
+            guard let decoded = Self.decode(sseText, count: 16) else { return .unbound }
+            sseTag = decoded
+        }
+        guard let keyIndex = keys.firstIndex(where: { $0.id == keyId }) else { return .forged }
+        let expected = Self.tag(keys[keyIndex].key, upstreamId, bucket, objectKey, initiator, usesSSEC: sseTag != nil)
+        guard Self.constantTimeEqual(expected, tag) else { return .forged }
+        return .bound(BoundUpload(upstreamId: upstreamId, initiator: initiator, keyIndex: keyIndex, tag: tag, sseTag: sseTag))
+    }
+
+    /// Whether a request's SSE-C key (its base64 MD5, nil without SSE-C) is the one the
+    /// upload was initiated with.
+    public func sseCustomerKeyMatches(_ upload: BoundUpload, md5: String?) -> Bool {
+        guard let sseTag = upload.sseTag else { return md5 == nil }
+        guard let md5 else { return false }
+        return Self.constantTimeEqual(Self.sseTag(keys[upload.keyIndex].key, tag: upload.tag, md5: md5), sseTag)
+    }
+
+    // MARK: - The tags
+
+    private static func tag(_ key: SymmetricKey, _ upstreamId: String, _ bucket: String, _ objectKey: String,
+                            _ initiator: String?, usesSSEC: Bool) -> [UInt8] {
+        var mac = HMAC<SHA256>(key: key)
+        mac.update(data: Array("obsgate-upload-id-v1".utf8))
+        for field in [upstreamId, bucket, objectKey, initiator ?? ""] { update(&mac, field) }
+        mac.update(data: [initiator == nil ? 0 : 1, usesSSEC ? 1 : 0])
+        return Array(mac.finalize().prefix(16))
+    }
+
+    private static func sseTag(_ key: SymmetricKey, tag: [UInt8], md5: String) -> [UInt8] {
+        var mac = HMAC<SHA256>(key: key)
+        mac.update(data: Array("obsgate-upload-sse-c-v1".utf8))
+        mac.update(data: tag)
+        update(&mac, md5)
+        return Array(mac.finalize().prefix(16))
+    }
+
+    /// A field with its length before it (8 bytes, big-endian).
+    private static func update(_ mac: inout HMAC<SHA256>, _ field: String) {
+        let bytes = Array(field.utf8)
+        withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { mac.update(data: Array($0)) }
+        mac.update(data: bytes)
+    }
+
+    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    // MARK: - base64url without padding (RFC 4648 §5)
+
+    static func base64URL(_ bytes: [UInt8]) -> String {
+        var text = Data(bytes).base64EncodedString()
+        while text.last == "=" { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    /// nil unless `text` is canonical unpadded base64url (of `count` bytes, when given).
+    static func decode(_ text: Substring, count: Int?) -> [UInt8]? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ Key.isIdByte($0) }) else { return nil }
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while standard.utf8.count % 4 != 0 { standard += "=" }
+        guard let data = Data(base64Encoded: standard) else { return nil }
+        let bytes = [UInt8](data)
+        guard count == nil || bytes.count == count, base64URL(bytes) == text else { return nil }
+        return bytes
+    }
+}
