@@ -2,7 +2,8 @@
 # Installs everything the test suite needs on a Debian machine (run as root; apt + PyPI only):
 #   - Debian packages: the Ceph radosgw peer (radosgw ceph-mon ceph-osd), the clients
 #     (curl s3cmd rclone), nginx and wrk for benchmarks, zlib headers, prometheus (the
-#     server and promtool, for scripts/observability-test.py);
+#     server and promtool, for scripts/observability-test.py), chromium (the headless
+#     browser of Tests/GatewayTests/Clients/browser_scenarios.py);
 #   - the pinned Python packages of scripts/requirements-test.txt (boto3, awscli, the OBS
 #     SDK, moto[server] -- the moto S3 server the bucket-configuration tests run against).
 # Idempotent: a second run only inspects (dpkg-query, importlib.metadata) and takes ~1 s.
@@ -21,7 +22,7 @@ with_swift=${OBSGATE_WITH_SWIFT:-0}
 for arg in "$@"; do
   case "$arg" in
     --with-swift) with_swift=1 ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "install-test-deps: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +55,7 @@ command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
   || die "apt-get/dpkg-query not found: this script needs a Debian-based machine"
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get install)"
 
-apt_pkgs=(radosgw ceph-mon ceph-osd curl s3cmd rclone nginx wrk prometheus)
+apt_pkgs=(radosgw ceph-mon ceph-osd curl s3cmd rclone nginx wrk prometheus chromium)
 [ -e /usr/include/zlib.h ] || apt_pkgs+=(zlib1g-dev)
 [ "$with_swift" = 1 ] && apt_pkgs+=(swift-proxy swift-account swift-container swift-object memcached)
 command -v "$PYTHON" >/dev/null || { [ "$PYTHON" = python3 ] && apt_pkgs+=(python3) \
@@ -85,7 +86,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     -o DPkg::Lock::Timeout=300 "${missing[@]}"
   for p in "${missing[@]}"; do installed "$p" || die "apt package $p still not installed after apt-get install"; done
 fi
-for b in radosgw ceph-mon ceph-osd ceph radosgw-admin ceph-authtool monmaptool curl s3cmd rclone nginx wrk prometheus promtool; do
+for b in radosgw ceph-mon ceph-osd ceph radosgw-admin ceph-authtool monmaptool curl s3cmd rclone nginx wrk prometheus promtool chromium; do
   command -v "$b" >/dev/null || die "command $b not found although its package is installed"
 done
 
@@ -130,7 +131,7 @@ fi
 # ---------------------------------------------------------------- summary
 v() { dpkg-query -W -f='${Version}' "$1" | sed -E 's/^[0-9]+://; s/[-+~](ds|dfsg|deb).*$//; s/-[^-]*$//'; }
 pv() { "$PYTHON" -c 'import importlib.metadata as m,sys; print(m.version(sys.argv[1]))' "$1"; }
-line="test dependencies ready: radosgw $(v radosgw), s3cmd $(v s3cmd), rclone $(v rclone), nginx $(v nginx), wrk $(v wrk), prometheus $(v prometheus)"
+line="test dependencies ready: radosgw $(v radosgw), s3cmd $(v s3cmd), rclone $(v rclone), nginx $(v nginx), wrk $(v wrk), prometheus $(v prometheus), chromium $(v chromium)"
 [ "$with_swift" = 1 ] && line+=", swift $(v swift-proxy)"
 line+=", botocore $(pv botocore), esdk-obs-python $(pv esdk-obs-python), awscrt $(pv awscrt), moto $(pv moto)"
 echo "$line"

@@ -32,6 +32,7 @@ extension AuditRecord {
         denyReason = denyReason.map(capped)
         errorCode = errorCode.map(capped)
         uploadId = uploadId.map(capped)
+        uploadInitiator = uploadInitiator.map(capped)
         headers = headers.map { $0.mapValues(capped) }
         mutations = mutations.map { AuditMutation(action: $0.action, name: $0.name, value: $0.value.map(capped)) }
         wouldHaveMutations = wouldHaveMutations.map { list in
@@ -43,7 +44,7 @@ extension AuditRecord {
     private var hasLongValue: Bool {
         func long(_ value: String?) -> Bool { (value?.utf8.count ?? 0) > Self.maxValueBytes }
         if long(upstreamRequestId) || long(accessKeyId) || long(principal) || long(bucket) || long(key)
-            || long(denyReason) || long(errorCode) || long(uploadId) {
+            || long(denyReason) || long(errorCode) || long(uploadId) || long(uploadInitiator) {
             return true
         }
         if let headers, headers.values.contains(where: { long($0) }) { return true }

@@ -62,8 +62,14 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     /// The S3 error code of the response, or the reason the exchange ended early
     /// (`ClientDisconnected`, `UpstreamClosedMidResponse`, …).
     public var errorCode: String?
-    /// The multipart upload the request started or worked on.
+    /// The multipart upload the request started or worked on, as the client names it.
     public var uploadId: String?
+    /// How the gateway judged the upload id the request used (docs/audit.md): `bound`,
+    /// `listed` (bound in a listing), `legacy` (let through by `legacy_ids: allow`), or why
+    /// it was refused: `forged`, `unbound`, `other-principal`, `sse-c-mismatch`.
+    public var uploadBinding: String?
+    /// The principal that initiated the upload, as its id says.
+    public var uploadInitiator: String?
     /// Records of unauthenticated refusals from this record's client address left out
     /// since the previous one written (`AuditRefusalThrottle`).
     public var suppressed: Int?
@@ -96,7 +102,8 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         case refusedIn = "refused_in"
         case wouldHave = "would_have", wouldHaveDeniedBy = "would_have_denied_by"
         case wouldHaveMutations = "would_have_mutations", policyVersion = "policy_version", headers, status
-        case errorCode = "error_code", uploadId = "upload_id", suppressed, truncated, bytesIn = "bytes_in", bytesOut = "bytes_out"
+        case errorCode = "error_code", uploadId = "upload_id", uploadBinding = "upload_binding"
+        case uploadInitiator = "upload_initiator", suppressed, truncated, bytesIn = "bytes_in", bytesOut = "bytes_out"
         case durationMs = "duration_ms", seq, prev, hash
     }
 }

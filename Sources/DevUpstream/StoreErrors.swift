@@ -7,11 +7,6 @@ extension S3Error {
         S3Error(code: "NoSuchKey", message: "The specified key does not exist.", status: 404,
                 details: [("Key", key)])
     }
-    static func noSuchUpload(_ uploadId: String) -> S3Error {
-        S3Error(code: "NoSuchUpload",
-                message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-                status: 404, details: [("UploadId", uploadId)])
-    }
     static func bucketNotEmpty(_ bucket: String) -> S3Error {
         S3Error(code: "BucketNotEmpty", message: "The bucket you tried to delete is not empty", status: 409,
                 details: [("BucketName", bucket)])

@@ -21,6 +21,10 @@ public enum OperationClass: String, CaseIterable, Sendable, Hashable {
     case bucketConfig = "bucket-config"
     /// CreateBucket, DeleteBucket.
     case bucketCreateDelete = "bucket-create-delete"
+    /// Not an operation's class: using a multipart upload another principal initiated
+    /// (UploadPart, UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload, ListParts
+    /// with its id), which only an `allow` rule naming this class permits.
+    case othersUploads = "others-uploads"
 
     public init(_ operation: S3Operation) {
         switch operation {
@@ -88,6 +92,11 @@ struct AccessRule: Sendable {
     /// operations only.
     func selects(_ request: PolicyRequest, operationClass: OperationClass) -> Bool {
         guard operations.contains(request.operation) || classes.contains(operationClass) else { return false }
+        return selectsScope(request)
+    }
+
+    /// Whether the request's principal, bucket and key are the rule's.
+    func selectsScope(_ request: PolicyRequest) -> Bool {
         if principals != nil || groups != nil {
             let byPrincipal = request.principal.map { principals?.contains($0) ?? false } ?? false
             let byGroup = groups.map { wanted in request.groups.contains(where: wanted.contains) } ?? false
@@ -129,6 +138,15 @@ struct AccessDecision {
 }
 
 extension [AccessRule] {
+    /// Whether the principal of `request` may use an upload another principal initiated:
+    /// an enforce-mode rule naming `others-uploads` allows it and none denies it. The rule
+    /// that allowed, or nil.
+    func allowingOthersUpload(_ request: PolicyRequest) -> String? {
+        let selecting = filter { $0.mode == .enforce && $0.classes.contains(.othersUploads) && $0.selectsScope(request) }
+        guard !selecting.contains(where: { $0.effect == .deny }) else { return nil }
+        return selecting.first { $0.effect == .allow }?.id
+    }
+
     /// IAM's evaluation: an explicit deny wins over any allow; an allow admits; with
     /// neither, the default of the operation's class (`OperationClass.deniedByDefault`).
     /// Audit-mode rules are evaluated the same way, taken as enforced, only to say what

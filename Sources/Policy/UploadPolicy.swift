@@ -74,6 +74,12 @@ public struct UploadPolicy: Sendable {
         return result
     }
 
+    /// The access rule that lets the request's principal use a multipart upload another
+    /// principal initiated (`others-uploads`); nil: none does, and the request is refused.
+    public func ruleAllowingOthersUpload(_ request: PolicyRequest) -> String? {
+        accessRules.allowingOthersUpload(request)
+    }
+
     /// The decision on a request: the access rules first (who may do this at all), then
     /// the upload rules. `headers` are its upload headers when the caller has read them
     /// already (`SeedValidation.validate` returns them); read here otherwise.

@@ -68,6 +68,13 @@ extension S3Error {
         String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(64))
     }
 
+    /// S3's answer to an upload id it does not know.
+    public static func noSuchUpload(_ uploadId: String) -> S3Error {
+        S3Error(code: "NoSuchUpload",
+                message: "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+                status: 404, details: [("UploadId", uploadId)])
+    }
+
     public static func invalidURI(_ message: String) -> S3Error {
         S3Error(code: "InvalidURI", message: "Couldn't parse the specified URI: \(message).", status: 400)
     }

@@ -238,7 +238,7 @@ import Testing
         var machine = Self.forwardedGet()
         _ = machine.upstreamResponseHead(Self.xmlError, now: Self.start)
         _ = machine.upstreamResponseBody(Self.buffer("<Error>"), now: Self.start)
-        let error = S3Error.badGateway("The upstream closed the connection in the middle of its error answer.")
+        let error = S3Error.badGateway("The upstream closed the connection in the middle of its answer.")
         #expect(machine.upstreamFailed(bodyReceived: false) == [.writeError(error, close: false), .finish(.keepAlive)])
     }
 

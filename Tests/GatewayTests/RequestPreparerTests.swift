@@ -99,10 +99,14 @@ import Testing
 
     @Test(arguments: ["v2", "obs"])
     func hmacV1UpstreamSignaturesVerify(_ scheme: String) throws {
-        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/k?uploadId=u1&partNumber=2",
+        let preparer = try TestSetup.preparer(TestSetup.configurationYAML(signing: scheme))
+        let uploadId = preparer.configuration.uploadBinding.binder.bind(.init(upstreamId: "u1", bucket: "bucket", key: "k",
+                                                                              initiator: "tester"))
+        let head = try TestSetup.signedClientHead(method: "PUT", target: "/bucket/k?uploadId=\(uploadId)&partNumber=2",
                                                   headers: [("Content-Length", "5")], now: now)
-        let prepared = try TestSetup.preparer(TestSetup.configurationYAML(signing: scheme)).prepare(head, now: now)
+        let prepared = try preparer.prepare(head, now: now)
         #expect(prepared.operation == .uploadPart)
+        #expect(prepared.upstream.target == "/bucket/k?uploadId=u1&partNumber=2", "the upstream gets its own id")
         #expect(prepared.upstream.headers["Authorization"]?.hasPrefix(scheme == "v2" ? "AWS " : "OBS ") == true)
         #expect(prepared.upstream.headers["Content-Length"] == "5")
         let verified = try verifyAsUpstream(prepared.upstream)

@@ -43,6 +43,8 @@ extension Exchange {
         if let operation, let target = classified?.target {
             record.uploadId = uploadIdCollector?.uploadId ?? AuditRecord.uploadId(of: operation, target: target)
         }
+        record.uploadBinding = facts.uploadBinding?.state.rawValue
+        record.uploadInitiator = facts.uploadBinding?.initiator
         record.bytesIn = Int64(bytesIn)
         record.bytesOut = Int64(bytesOut)
         record.durationMs = (now - started).nanoseconds / 1_000_000

@@ -51,6 +51,11 @@ struct ExchangeStateMachine {
         case awaiting
         /// An upstream error body collected so it can be sanitised before the client sees it.
         case collectingError(HTTPResponseHead, ByteBuffer)
+        /// A successful answer whose body the gateway rewrites (multipart upload ids, the
+        /// upstream's URLs), collected whole.
+        case collectingAnswer(HTTPResponseHead, ByteBuffer)
+        /// The collected answer is being rewritten; the upstream is done.
+        case rewriting
         /// The upstream's head went to the client; its body follows as it comes.
         case streaming(upstreamKeepAlive: Bool)
         /// Written whole (the upstream's answer or the gateway's own).
@@ -60,7 +65,7 @@ struct ExchangeStateMachine {
         var headSent: Bool {
             switch self {
             case .streaming, .complete: true
-            case .awaiting, .collectingError: false
+            case .awaiting, .collectingError, .collectingAnswer, .rewriting: false
             }
         }
     }
@@ -122,6 +127,8 @@ struct ExchangeStateMachine {
         case writeResponseEnd
         /// The upstream's XML error answer, sanitised.
         case writeSanitizedError(HTTPResponseHead, ByteBuffer)
+        /// A successful answer collected whole, for the rewriter (`answerRewritten`).
+        case rewriteAnswer(HTTPResponseHead, ByteBuffer)
         /// The gateway's own answer; `close` marks it `Connection: close`.
         case writeError(S3Error, close: Bool)
         /// A whole answer of the gateway's own that is not an error (a CORS preflight it
@@ -326,9 +333,11 @@ struct ExchangeStateMachine {
         refused(error, in: .verifyBody)
     }
 
-    /// `collectsError`: an error answer the gateway reads whole and sanitises (XML, to a
-    /// request that is not a HEAD) rather than streams.
-    mutating func upstreamResponseHead(_ head: HTTPResponseHead, now: NIODeadline) -> [Action] {
+    /// An error answer the gateway reads whole and sanitises (XML, to a request that is not
+    /// a HEAD) rather than streams; so is a successful one whose body it rewrites
+    /// (`rewritesAnswer`).
+    mutating func upstreamResponseHead(_ head: HTTPResponseHead, rewritesAnswer: Bool = false,
+                                       now: NIODeadline) -> [Action] {
         guard lifecycle == .active, case .connected = upstream else { return [] }
         armUpstreamIdle(now)
         if head.status.code < 200 && head.status != .switchingProtocols { return [] }
@@ -337,6 +346,10 @@ struct ExchangeStateMachine {
         let isXML = head.headers.first(name: "content-type")?.asciiLowercased.contains("xml") ?? false
         if head.status.code >= 400, !isHead, isXML {
             response = .collectingError(head, ByteBuffer())
+            return []
+        }
+        if rewritesAnswer, (200..<300).contains(head.status.code), !isHead {
+            response = .collectingAnswer(head, ByteBuffer())
             return []
         }
         response = .streaming(upstreamKeepAlive: head.isKeepAlive)
@@ -355,9 +368,17 @@ struct ExchangeStateMachine {
                 return failUpstream(S3Error.badGateway("The upstream answered with an oversized error body."))
             }
             return []
+        case .collectingAnswer(let head, var collected):
+            response = .awaiting
+            collected.writeImmutableBuffer(buffer)
+            response = .collectingAnswer(head, collected)
+            if collected.readableBytes > MultipartAnswerRewriter.maxBodyBytes {
+                return failUpstream(S3Error.badGateway("The upstream's answer is longer than the gateway rewrites (\(MultipartAnswerRewriter.maxBodyBytes) bytes)."))
+            }
+            return []
         case .streaming:
             return [.writeResponseBody(buffer)]
-        case .awaiting, .complete:
+        case .awaiting, .rewriting, .complete:
             return []
         }
     }
@@ -377,10 +398,13 @@ struct ExchangeStateMachine {
             outcome = .answered(errorCode: nil)
             actions = [.writeResponseEnd]
             upstreamKeepAlive = keepAlive
-        case .awaiting, .complete:
+        case .collectingAnswer(let head, let body):
+            actions = [.rewriteAnswer(head, body)]
+            upstreamKeepAlive = head.isKeepAlive
+        case .awaiting, .rewriting, .complete:
             return []
         }
-        response = .complete
+        if case .collectingAnswer = response { response = .rewriting } else { response = .complete }
         // Pooled again only when the whole request went up and the upstream keeps it open.
         actions.append(request == .forwarded && upstreamKeepAlive ? .releaseUpstream : .closeUpstream)
         upstream = .released
@@ -408,14 +432,31 @@ struct ExchangeStateMachine {
                 return [.connectUpstream]
             }
             return failUpstream(S3Error.badGateway("The upstream closed the connection before answering."))
-        case .collectingError:
-            return failUpstream(S3Error.badGateway("The upstream closed the connection in the middle of its error answer."))
+        case .collectingError, .collectingAnswer:
+            return failUpstream(S3Error.badGateway("The upstream closed the connection in the middle of its answer."))
+        case .rewriting:
+            return []
         case .streaming:
             outcome = .upstreamCut(code: "UpstreamClosedMidResponse")
             return end(.abort)
         case .complete:
             return []
         }
+    }
+
+    /// The collected answer, rewritten: it goes to the client whole.
+    mutating func answerRewritten(_ head: HTTPResponseHead, _ body: ByteBuffer, errorCode: String?) -> [Action] {
+        guard lifecycle == .active, case .rewriting = response else { return [] }
+        outcome = .answered(errorCode: errorCode)
+        response = .complete
+        return [.writeResponseHead(head), .writeResponseBody(body), .writeResponseEnd] + finishIfDone()
+    }
+
+    /// The collected answer could not be read for rewriting: the client gets the gateway's
+    /// 502, never the answer half rewritten.
+    mutating func answerUnreadable(_ error: S3Error) -> [Action] {
+        guard lifecycle == .active, case .rewriting = response else { return [] }
+        return failUpstream(error)
     }
 
     // MARK: - Timers

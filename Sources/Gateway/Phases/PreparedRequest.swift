@@ -27,6 +27,8 @@ public struct PreparedRequest: Sendable {
     public let upstreamBody: UpstreamBodyLength
     /// The client asked for `100 Continue` before sending its body.
     public let expectsContinue: Bool
+    /// How the upload id the request used was judged (multipart operations only).
+    public var uploadBinding: UploadBindingOutcome?
 
     /// Whether the body's verification concludes only at its end, so the gateway must
     /// hold back the last bytes until then.

@@ -39,6 +39,9 @@ struct PreparingRequest {
     /// What the rebuild phase made.
     var upstream: UpstreamRequestHead?
     var rewriter: PostObjectRewriter?
+    /// Query parameters whose value the upstream gets changed (the upstream's upload id),
+    /// by name.
+    var upstreamQuery: [String: String] = [:]
 
     init(head: ClientRequestHead, classified: ClassifiedRequest, requestId: String?, now: Date) {
         self.init(source: .head(head, classified), operation: classified.operation, address: classified.address,
@@ -74,9 +77,11 @@ struct PreparingRequest {
         } else {
             objectFields = headers
         }
-        return PreparedRequest(
+        var prepared = PreparedRequest(
             operation: operation, address: address, identity: identity, scheme: scheme, decision: decision,
             payload: payload, trailerHeader: trailerHeader, upstream: upstream, objectFields: objectFields,
             upstreamBody: body, expectsContinue: expectsContinue)
+        prepared.uploadBinding = facts.uploadBinding
+        return prepared
     }
 }

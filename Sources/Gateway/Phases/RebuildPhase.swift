@@ -13,7 +13,8 @@ extension RequestPreparer {
             request.upstream = try upstreamHead(
                 method: head.method, target: classified.target, address: request.address, headers: request.headers,
                 body: request.body, payload: request.payload, requestId: request.requestId,
-                profile: request.identity?.upstreamProfile ?? Self.anonymousProfile, now: request.now)
+                profile: request.identity?.upstreamProfile ?? Self.anonymousProfile, upstreamQuery: request.upstreamQuery,
+                now: request.now)
         case .form(let start, let parser):
             guard let form = request.form, let identity = request.identity else {
                 throw S3Error.internalError("The form was not verified.")
@@ -60,7 +61,7 @@ extension RequestPreparer {
 
     func upstreamHead(method: String, target: RequestTarget, address: S3Address, headers clientHeaders: HeaderFields,
                       body: UpstreamBodyLength, payload: PayloadExpectation, requestId: String? = nil, profile: String,
-                      now: Date) throws(S3Error) -> UpstreamRequestHead {
+                      upstreamQuery: [String: String] = [:], now: Date) throws(S3Error) -> UpstreamRequestHead {
         var decodesChunks = false
         if case .signedChunks = payload { decodesChunks = true }
         if case .unsignedChunksWithTrailer = payload { decodesChunks = true }
@@ -87,7 +88,10 @@ extension RequestPreparer {
         let query = target.query
             .filter { !S3OperationClassifier.authenticationParameters.contains($0.name)
                 && !S3OperationClassifier.isLiftedHeaderParameter($0.name) }
-            .map { parameter in parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName }
+            .map { parameter in
+                if let value = upstreamQuery[parameter.name] { return "\(parameter.rawName)=\(PercentEncoding.encode(value))" }
+                return parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName
+            }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         let upstreamTarget = try RequestTarget(parsing: path)
 

@@ -10,6 +10,9 @@ public enum RequestPhase: String, Sendable, CaseIterable {
     case frame
     /// The seed header rules and the upload policy (access rules included).
     case police
+    /// The upload id a multipart request names: bound to its initiation, its initiator,
+    /// its SSE-C key.
+    case uploadBinding = "upload-binding"
     /// Into the upstream's dialect.
     case translate
     /// The upstream request head, re-signed.

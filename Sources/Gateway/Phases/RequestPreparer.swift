@@ -15,6 +15,8 @@ import S3Signing
 ///                   (aws-chunked is decoded in flight)
 ///     police        the seed header rules, then the access rules and the upload policy:
 ///                   allow, deny, or change headers (defaults, stripping)
+///     upload-binding  the upload id of a multipart request: the one the gateway bound at
+///                   initiation, used by its initiator → the upstream's id
 ///     translate     x-amz-* ↔ x-obs-* into the upstream's dialect (values too; no equivalent → 400)
 ///     rebuild       the upstream request head from what was understood, re-signed
 ///
@@ -82,6 +84,7 @@ public struct RequestPreparer: Sendable {
         Phase(name: .authenticate) { (preparer, request) throws(S3Error) in try preparer.authenticate(&request) },
         Phase(name: .frame) { (preparer, request) throws(S3Error) in try preparer.frame(&request) },
         Phase(name: .police) { (preparer, request) throws(S3Error) in try preparer.police(&request) },
+        Phase(name: .uploadBinding) { (preparer, request) throws(S3Error) in try preparer.bindUpload(&request) },
         Phase(name: .translate) { (preparer, request) throws(S3Error) in try preparer.translate(&request) },
         Phase(name: .rebuild) { (preparer, request) throws(S3Error) in try preparer.rebuild(&request) },
     ]
@@ -91,7 +94,7 @@ public struct RequestPreparer: Sendable {
     /// anonymous profile, framed, translated and re-signed.
     static let preflightPath = [
         Phase(name: .authenticate) { (preparer, request) throws(S3Error) in try preparer.admitPreflight(&request) },
-    ] + headerPath.filter { $0.name != .authenticate && $0.name != .police }
+    ] + headerPath.filter { $0.name != .authenticate && $0.name != .police && $0.name != .uploadBinding }
 
     /// A browser form's path, once its field section is read: the form's own verification
     /// stands for authentication and framing; from the police phase on it is the same path.

@@ -16,6 +16,8 @@ public struct RequestFacts: Sendable {
     public var decision: PolicyDecision?
     /// The phase that was running: the one that refused, for a refused request.
     public var phase = RequestPhase.classify
+    /// How the upload id the request used was judged.
+    public var uploadBinding: UploadBindingOutcome?
 
     public init() {}
 }
@@ -34,5 +36,6 @@ extension RequestFacts {
         identity = prepared.identity
         accessKeyId = prepared.identity?.accessKeyId
         decision = prepared.decision
+        uploadBinding = prepared.uploadBinding
     }
 }

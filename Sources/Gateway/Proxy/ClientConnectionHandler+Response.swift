@@ -111,7 +111,12 @@ extension ClientConnectionHandler {
     /// request was understood (the gateway's own answers carry no Location).
     private func locationRewriter(of exchange: Exchange) -> UpstreamLocationRewriter? {
         guard let prepared = exchange.prepared, let host = exchange.clientHeaders["host"] else { return nil }
-        return UpstreamLocationRewriter(upstreamHost: exchange.preparer.configuration.upstream.hostHeader,
+        let configuration = exchange.preparer.configuration
+        if let endpoint = configuration.publicEndpoint {
+            return UpstreamLocationRewriter(upstreamHost: configuration.upstream.hostHeader, clientOrigin: endpoint,
+                                            clientStyle: .path)
+        }
+        return UpstreamLocationRewriter(upstreamHost: configuration.upstream.hostHeader,
                                         clientOrigin: (environment.isTLS ? "https://" : "http://") + host,
                                         clientStyle: prepared.address.style)
     }

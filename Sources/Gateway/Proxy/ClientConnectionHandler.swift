@@ -158,7 +158,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                     exchange.uploadIdCollector = InitiateMultipartUploadResult.PrefixCollector()
                 }
             }
-            handle(exchange.machine.upstreamResponseHead(head, now: now), of: exchange)
+            let rewritesAnswer = exchange.prepared.map { MultipartAnswerRewriter.rewrites($0.operation) } ?? false
+            handle(exchange.machine.upstreamResponseHead(head, rewritesAnswer: rewritesAnswer, now: now), of: exchange)
         case .body(let buffer):
             handle(exchange.machine.upstreamResponseBody(buffer, now: now), of: exchange)
         case .end:
@@ -213,6 +214,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         case .writeResponseBody(let buffer): writeResponseBody(buffer, of: exchange)
         case .writeResponseEnd: writeResponseEnd(of: exchange)
         case .writeSanitizedError(let head, let body): writeSanitizedError(head: head, body: body, of: exchange)
+        case .rewriteAnswer(let head, let body): return rewriteAnswer(head, body, of: exchange)
         case .writeError(let error, let close): writeError(error, close: close, of: exchange)
         case .writeGatewayAnswer(let head, let close): writeGatewayAnswer(head, close: close, of: exchange)
         case .releaseUpstream: releaseUpstream(exchange)
