@@ -37,18 +37,20 @@ extension RequestPreparer {
         switch request.operation {
         case .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts:
             guard let clientId = classified.target.queryValue("uploadId"), let key = request.address.key else { return }
-            request.upstreamQuery["uploadId"] = try upstreamUploadId(clientId, bucket: bucket, key: key, request: &request)
+            request.upstreamQuery["uploadId"] = try upstreamUploadId(clientId, bucket: bucket, key: key, usesUpload: true,
+                                                                     request: &request)
         case .listMultipartUploads:
             guard let marker = classified.target.queryValue("upload-id-marker"), !marker.isEmpty else { return }
             let keyMarker = classified.target.queryValue("key-marker") ?? ""
+            // A listing's own id: where the next page starts, not a use of the upload.
             request.upstreamQuery["upload-id-marker"] = try upstreamUploadId(marker, bucket: bucket, key: keyMarker,
-                                                                              request: &request)
+                                                                              usesUpload: false, request: &request)
         default:
             return
         }
     }
 
-    private func upstreamUploadId(_ clientId: String, bucket: String, key: String,
+    private func upstreamUploadId(_ clientId: String, bucket: String, key: String, usesUpload: Bool,
                                   request: inout PreparingRequest) throws(S3Error) -> String {
         let binding = configuration.uploadBinding
         switch binding.binder.verify(clientId, bucket: bucket, key: key) {
@@ -65,6 +67,7 @@ extension RequestPreparer {
         case .bound(let upload):
             var outcome = UploadBindingOutcome(state: upload.initiator == nil ? .listed : .bound, initiator: upload.initiator)
             request.facts.uploadBinding = outcome
+            guard usesUpload else { return upload.upstreamId }
             let principal = request.identity?.principal
             if upload.initiator == nil || upload.initiator != principal {
                 let policyRequest = PolicyRequest(operation: request.operation, bucket: bucket, key: key, principal: principal,
