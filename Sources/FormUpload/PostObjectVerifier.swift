@@ -23,8 +23,9 @@ public struct VerifiedPostForm: Sendable, Equatable {
     /// Every text field as the policy judged it (`${filename}` expanded), in arrival order.
     public let fields: [FormField]
     /// The fields the upstream gets besides `key` and its own authentication fields: every
-    /// field except the client's authentication fields, `bucket`, `key` and `x-ignore-*`.
-    public let forwardedFields: [FormField]
+    /// field except the client's authentication fields, `bucket`, `key` and `x-ignore-*`;
+    /// then as the upload policy changed them (`settingField`, `removingField`).
+    public private(set) var forwardedFields: [FormField]
     public let file: FilePart
     public let policy: PostPolicy
     /// The policy's `content-length-range` (intersected), nil when it has none.
@@ -47,6 +48,32 @@ public struct VerifiedPostForm: Sendable, Equatable {
             }
         }
         return headers
+    }
+
+    /// The form field a request header of `headers` stands for.
+    static func fieldName(ofHeader name: String) -> String {
+        switch name.asciiLowercased {
+        case "x-amz-acl": "acl"
+        case "x-amz-tagging": "tagging"
+        default: name
+        }
+    }
+
+    /// The form with the field the header `name` stands for set to `value` (replacing any
+    /// of that name), as the upload policy injects a default into a form. The upstream form
+    /// pins it like every forwarded field.
+    public func settingField(ofHeader name: String, to value: String) -> VerifiedPostForm {
+        var form = removingField(ofHeader: name)
+        form.forwardedFields.append(FormField(name: Self.fieldName(ofHeader: name), value: value))
+        return form
+    }
+
+    /// The form without the field the header `name` stands for.
+    public func removingField(ofHeader name: String) -> VerifiedPostForm {
+        let field = Self.fieldName(ofHeader: name).asciiLowercased
+        var form = self
+        form.forwardedFields.removeAll { $0.name.asciiLowercased == field }
+        return form
     }
 }
 

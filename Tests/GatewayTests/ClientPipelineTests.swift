@@ -368,10 +368,13 @@ import Testing
         let harness = try Harness()
         let form = try TestSetup.signedForm(bucket: "forms", key: "k", file: "hello")
         try harness.send("POST /forms HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nContent-Type: \(form.contentType)\r\n"
+            + "Origin: https://app.example.com\r\nCookie: session=1\r\n"
             + "Content-Length: \(form.body.utf8.count)\r\n\r\n" + form.body)
         let upstream = try #require(harness.upstreams.first)
         let sent = try harness.sentUpstream(upstream)
         #expect(sent.hasPrefix("POST /forms HTTP/1.1\r\n"))
+        // The page's origin goes along, so the store answers with its CORS fields; nothing else of the head does.
+        #expect(sent.contains("\r\nOrigin: https://app.example.com\r\n") && !sent.contains("Cookie"))
         #expect(sent.contains(TestSetup.upstreamKey))
         #expect(!sent.contains(TestSetup.clientKey))
     }

@@ -20,7 +20,9 @@ extension RequestPreparer {
             let parser = try MultipartFormParser(contentType: head.headers[S3HeaderName.contentType] ?? "")
             return FormUploadStart(address: address, bucket: bucket, clientContentLength: length, parser: parser,
                                    expectsContinue: head.headers["expect"]?.asciiLowercased == "100-continue",
-                                   isTLS: head.isTLS)
+                                   isTLS: head.isTLS, informationalFields: HeaderFields(head.headers.filter {
+                                       Self.informationalFields.contains($0.name.asciiLowercased)
+                                   }.map { ($0.name, $0.value) }))
         } catch {
             throw error.about(address.resource)
         }

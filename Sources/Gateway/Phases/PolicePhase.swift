@@ -4,8 +4,9 @@ import S3Core
 extension RequestPreparer {
     /// The police phase: the seed header rules, then the access rules and the upload
     /// policy, counted; the decision (a denial included) is kept in the facts, and its
-    /// header changes are applied. A form's fields are covered by the client's signed
-    /// policy document: a decision that would change them refuses the form instead.
+    /// header changes are applied — to a form's fields too, which the upstream form then
+    /// carries and its policy document pins (defaults are injected into forms as into
+    /// every other way to create an object).
     func police(_ request: inout PreparingRequest) throws(S3Error) {
         let policyRequest = PolicyRequest(operation: request.operation, bucket: request.address.bucket,
                                           key: request.address.key, principal: request.identity?.principal,
@@ -29,8 +30,14 @@ extension RequestPreparer {
         request.facts.decision = decision
         request.decision = decision
         if case .deny(let error) = decision.outcome { throw error }
-        if case .form = request.source, !decision.mutations.isEmpty, decision.outcome != .auditOnly {
-            throw S3Error.accessDenied("Policy rules \(decision.matchedRules.joined(separator: ", ")) would change this form upload (\(decision.mutations.map(\.description).joined(separator: "; "))); send those fields in the form")
+        if var form = request.form {
+            for mutation in decision.mutations {
+                switch mutation {
+                case .set(let name, let value): form = form.settingField(ofHeader: name, to: value)
+                case .remove(let name): form = form.removingField(ofHeader: name)
+                }
+            }
+            request.form = form
         }
         request.headers = decision.applying(to: request.headers)
     }

@@ -59,6 +59,9 @@ public struct FormUploadStart: Sendable {
     public var parser: MultipartFormParser
     public let expectsContinue: Bool
     public let isTLS: Bool
+    /// The head's fields the upstream gets as they are (`Origin`, so the store answers the
+    /// page with its CORS fields; `User-Agent`, trace context).
+    public let informationalFields: HeaderFields
 }
 
 /// A form upload whose fields verified and passed the policy, with its upstream head and

@@ -28,6 +28,7 @@ extension RequestPreparer {
             var headers = HeaderFields([("Host", location.host), ("Content-Type", rewriter.upstreamContentType),
                                         ("Content-Length", String(rewriter.upstreamContentLength))])
             if let name = configuration.requestIdHeader, let requestId = request.requestId { headers.add(name, requestId) }
+            for field in start.informationalFields { headers.add(field.name, field.value) }
             request.upstream = UpstreamRequestHead(method: "POST", target: location.path, headers: headers)
             request.body = .exactly(rewriter.upstreamContentLength)
             request.rewriter = rewriter

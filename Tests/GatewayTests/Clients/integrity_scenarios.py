@@ -466,6 +466,21 @@ def scenarios(args, suffix):
         assert stored["head"].get("SSEKMSKeyId") == KMS_KEY, detail
         return detail
 
+    def form_without_encryption_gets_the_default_key():
+        # finance-kms injects SSE-KMS testkey-1 when a request asks for no encryption: a form
+        # gets it like a PutObject, added to the upstream form and pinned by its policy.
+        post = s3.generate_presigned_post(finance, "form-default")
+        body, content_type = encode_multipart_formdata(
+            list(post["fields"].items()) + [("file", ("ledger.csv", b"ledger", "text/csv"))])
+        answer = gateway.raw("POST", path(finance), [("Host", gateway.netloc), ("Content-Type", content_type),
+                                                     ("Content-Length", str(len(body)))], body)
+        detail = store.judge(answer, finance, "form-default")
+        stored = store.read(finance, "form-default")
+        assert answer.status == 204 and stored is not None, f"{detail}: the form was not stored ({answer.body[:300]!r})"
+        head = stored["head"]
+        assert head.get("ServerSideEncryption") == "aws:kms" and head.get("SSEKMSKeyId") == KMS_KEY, detail
+        return detail
+
     def form_post(key, fields):
         # A SigV4 browser form for finance/key with the client key, every field in its policy.
         fields = {"x-amz-server-side-encryption": "aws:kms",
@@ -569,7 +584,7 @@ def scenarios(args, suffix):
         sigv2_presigned_put_with_unsigned_obs_copy_source, sigv2_presigned_put_with_unsigned_obs_headers,
         redirect_with_tab,
         key_longer_than_1024_bytes,
-        obs_dialect_form_is_stored_encrypted,
+        obs_dialect_form_is_stored_encrypted, form_without_encryption_gets_the_default_key,
         form_success_redirect_to_another_host_is_refused, form_success_redirect_on_the_site_is_followed,
         form_policy_that_names_no_bucket_is_refused, form_policy_with_an_empty_condition_is_malformed,
         control_compliant_upload_reads_back_encrypted, control_checker_flags_a_planted_violation,
