@@ -53,7 +53,7 @@ import Testing
     @Test func aPageOnAnotherOriginUploadsThroughTheGatewayWithThePolicysDefaults() async throws {
         let rgw = try Peers.radosgw()
         let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey,
-                                                  upstreamSecret: rgw.secretKey, policy: try Self.policy())
+                                                  upstreamSecret: rgw.secretKey, watchingForLeaks: true, policy: try Self.policy())
         try Peers.expectScenariosPass("browser_scenarios.py", [
             "--endpoint", gateway.endpoint, "--access-key", TestSetup.clientKey, "--secret", TestSetup.clientSecret,
             "--upstream-endpoint", rgw.endpoint, "--upstream-access-key", rgw.accessKey, "--upstream-secret", rgw.secretKey,

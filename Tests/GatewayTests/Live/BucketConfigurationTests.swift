@@ -51,7 +51,7 @@ import Testing
     @Test func radosgwKeepsNoConfigurationThePolicyForbids() async throws {
         let rgw = try Peers.radosgw()
         let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey,
-                                                  upstreamSecret: rgw.secretKey, policy: try Self.policy())
+                                                  upstreamSecret: rgw.secretKey, watchingForLeaks: true, policy: try Self.policy())
         try Peers.expectScenariosPass("bucket_config_scenarios.py", Self.clientArguments(gateway) + [
             "--upstream-endpoint", rgw.endpoint, "--upstream-access-key", rgw.accessKey,
             "--upstream-secret", rgw.secretKey, "--store", "radosgw",

@@ -17,7 +17,7 @@ import Testing
 
     @Test func aPreflightIsAnsweredByTheBucketsCORSSettings() async throws {
         let rgw = try Peers.radosgw()
-        let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey, upstreamSecret: rgw.secretKey)
+        let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey, upstreamSecret: rgw.secretKey, watchingForLeaks: true)
         let bucket = "cors-\(UUID().uuidString.prefix(8).lowercased())"
         func signed(_ method: String, _ target: String, _ headers: [(String, String)] = [], body: [UInt8] = []) async throws -> TestHTTPResponse {
             let length: [(String, String)] = method == "PUT" ? [("Content-Length", String(body.count))] : []

@@ -5,23 +5,29 @@ import NIOPosix
 import Policy
 import S3Core
 import S3Signing
+import Testing
 @testable import Gateway
 
 /// A gateway running in-process on an ephemeral port in front of a given upstream, with
-/// the test client key of `TestSetup`.
+/// the test client key of `TestSetup`. With `watchingForLeaks`, clients reach it through a
+/// `LeakWatchingRelay` (`port` is the relay's), and `stop()` fails the test if any response
+/// carried the upstream's `host:port`.
 final class LiveGateway: Sendable {
     let server: GatewayServer
     let port: Int
+    private let relay: LeakWatchingRelay?
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    private init(server: GatewayServer, port: Int) {
+    private init(server: GatewayServer, port: Int, relay: LeakWatchingRelay?) {
         self.server = server
-        self.port = port
+        self.port = relay?.port ?? port
+        self.relay = relay
     }
 
     static func start(upstream: String, upstreamKey: String = TestSetup.upstreamKey,
-                      upstreamSecret: String = TestSetup.upstreamSecret, listenerTLS: String = "",
+                      upstreamSecret: String = TestSetup.upstreamSecret, watchingForLeaks: Bool = false,
+                      listenerTLS: String = "",
                       upstreamExtra: String = "", extra: String = "", policy: UploadPolicy? = nil,
                       logger: Logger = Logger(label: "live-gateway")) async throws -> LiveGateway {
         let yaml = """
@@ -44,10 +50,19 @@ final class LiveGateway: Sendable {
                                        policy: policy, group: MultiThreadedEventLoopGroup.singleton,
                                        logger: logger)
         let addresses = try await server.start()
-        return LiveGateway(server: server, port: addresses[0].port!)
+        var relay: LeakWatchingRelay?
+        if watchingForLeaks {
+            relay = try await LeakWatchingRelay.start(to: addresses[0].port!, watchingFor: configuration.upstream.hostHeader)
+        }
+        return LiveGateway(server: server, port: addresses[0].port!, relay: relay)
     }
 
-    func stop() async {
+    func stop(sourceLocation: SourceLocation = #_sourceLocation) async {
+        if let relay {
+            #expect(relay.leaks.isEmpty, "responses carried the upstream's address:\n\(relay.leaks.prefix(5).joined(separator: "\n---\n"))",
+                    sourceLocation: sourceLocation)
+            await relay.stop()
+        }
         await server.shutdown()
     }
 

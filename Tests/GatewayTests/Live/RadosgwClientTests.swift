@@ -11,7 +11,7 @@ import Testing
     @Test func everyClientScenarioPassesThroughTheGateway() async throws {
         let rgw = try Peers.radosgw()
         let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey,
-                                                  upstreamSecret: rgw.secretKey)
+                                                  upstreamSecret: rgw.secretKey, watchingForLeaks: true)
         let results = try Peers.expectScenariosPass("client_matrix.py", [
             "--endpoint", gateway.endpoint, "--access-key", TestSetup.clientKey, "--secret", TestSetup.clientSecret,
         ], count: 18, timeout: 1200)
@@ -26,7 +26,7 @@ import Testing
     @Test func thePolicyIsEnforcedInFrontOfRadosgw() async throws {
         let rgw = try Peers.radosgw()
         let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey,
-                                                  upstreamSecret: rgw.secretKey, policy: try PolicyEnforcementTests.policy())
+                                                  upstreamSecret: rgw.secretKey, watchingForLeaks: true, policy: try PolicyEnforcementTests.policy())
         try Peers.expectScenariosPass("policy_scenarios.py", [
             "--endpoint", gateway.endpoint, "--access-key", TestSetup.clientKey, "--secret", TestSetup.clientSecret,
         ], count: 11, timeout: 300)
@@ -43,7 +43,7 @@ import Testing
         let rgw = try Peers.radosgw()
         let anonymousBucket = "anon-integrity-\(UUID().uuidString.prefix(8).lowercased())"
         let gateway = try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey,
-                                                  upstreamSecret: rgw.secretKey,
+                                                  upstreamSecret: rgw.secretKey, watchingForLeaks: true,
                                                   extra: "anonymous: {read_buckets: [\(anonymousBucket)]}",
                                                   policy: try PolicyEnforcementTests.policy())
         try Peers.expectScenariosPass("integrity_scenarios.py", [

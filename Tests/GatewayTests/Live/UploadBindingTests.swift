@@ -32,7 +32,7 @@ import Testing
         let rgw = try Peers.radosgw()
         let policy = try UploadPolicy.parse(Self.policyText, file: "binding-policy.yaml")
         func gateway(_ keys: [String]) async throws -> LiveGateway {
-            try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey, upstreamSecret: rgw.secretKey,
+            try await LiveGateway.start(upstream: rgw.endpoint, upstreamKey: rgw.accessKey, upstreamSecret: rgw.secretKey, watchingForLeaks: true,
                                         extra: Self.binding(keys), policy: policy)
         }
         let first = try await gateway(["k1"]), second = try await gateway(["k1"]), rotated = try await gateway(["k2", "k1"])
