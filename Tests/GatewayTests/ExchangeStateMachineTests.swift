@@ -130,6 +130,42 @@ import Testing
         #expect(machine.outcome == .refused(.authenticate, error))
     }
 
+    @Test func anAnswerToRewriteIsCollectedWholeThenWritten() {
+        var machine = Self.forwardedGet()
+        #expect(machine.upstreamResponseHead(Self.head(.ok), rewritesAnswer: true, now: Self.start).isEmpty, "nothing yet")
+        #expect(machine.upstreamResponseBody(Self.buffer("<a>"), now: Self.start).isEmpty)
+        #expect(machine.upstreamResponseBody(Self.buffer("</a>"), now: Self.start).isEmpty)
+        #expect(machine.upstreamResponseEnd() == [.rewriteAnswer(Self.head(.ok), Self.buffer("<a></a>")), .releaseUpstream])
+        #expect(machine.outcome == nil, "not answered until rewritten")
+        let rewritten = Self.head(.ok, [("Content-Length", "3")])
+        #expect(machine.answerRewritten(rewritten, Self.buffer("<b>"), errorCode: nil)
+            == [.writeResponseHead(rewritten), .writeResponseBody(Self.buffer("<b>")), .writeResponseEnd, .finish(.keepAlive)])
+        #expect(machine.outcome == .answered(errorCode: nil))
+    }
+
+    @Test func anAnswerThatCannotBeRewrittenIs502() {
+        var machine = Self.forwardedGet()
+        _ = machine.upstreamResponseHead(Self.head(.ok), rewritesAnswer: true, now: Self.start)
+        _ = machine.upstreamResponseEnd()
+        let error = S3Error.badGateway("unreadable")
+        #expect(machine.answerUnreadable(error) == [.writeError(error, close: false), .finish(.keepAlive)])
+        #expect(machine.outcome == .upstreamFailed(error))
+        // An error answer, or a HEAD's, is not the rewriter's.
+        var failed = Self.forwardedGet()
+        #expect(failed.upstreamResponseHead(Self.xmlError, rewritesAnswer: true, now: Self.start).isEmpty)
+        #expect(failed.upstreamResponseEnd() == [.writeSanitizedError(Self.xmlError, ByteBuffer()), .releaseUpstream, .finish(.keepAlive)])
+    }
+
+    @Test func anAnswerLongerThanTheRewriterReadsIs502() {
+        var machine = Self.forwardedGet()
+        _ = machine.upstreamResponseHead(Self.head(.ok), rewritesAnswer: true, now: Self.start)
+        let actions = machine.upstreamResponseBody(ByteBuffer(repeating: 0x20, count: MultipartAnswerRewriter.maxBodyBytes + 1),
+                                                   now: Self.start)
+        #expect(actions.first == .closeUpstream)
+        guard case .writeError(let error, _) = actions.dropFirst().first else { Issue.record("\(actions)"); return }
+        #expect(error.status == 502)
+    }
+
     @Test func anAnswerOfTheGatewaysOwnEndsTheExchangeWithoutTheUpstream() {
         let answer = Self.head(.ok, [("Access-Control-Allow-Origin", "*")])
         var machine = Self.machine()

@@ -1,0 +1,100 @@
+import S3Core
+import S3Signing
+import Testing
+@testable import Gateway
+
+/// The multipart answers as the client gets them: bound ids, the gateway's URLs, nothing
+/// half rewritten.
+@Suite struct MultipartAnswerRewriterTests {
+    static let binder = UploadIdBinder(keys: [UploadIdBinder.Key(id: "k1", secret: "first-binding-key-0123456789abcdef")])
+    static let namespace = #"xmlns="http://s3.amazonaws.com/doc/2006-03-01/""#
+
+    static func rewrite(_ answer: MultipartAnswerRewriter.Answer, _ body: String) throws(S3Error) -> (text: String, code: String?) {
+        let result = try MultipartAnswerRewriter(binder: binder, answer: answer).rewrite(Array(body.utf8))
+        return (String(decoding: result.body, as: UTF8.self), result.errorCode)
+    }
+
+    static func verdict(_ id: String, key: String) -> UploadIdBinder.Verdict { binder.verify(id, bucket: "b", key: key) }
+
+    @Test func anInitiationAnswersTheBoundId() throws {
+        let body = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <InitiateMultipartUploadResult \(Self.namespace)><Bucket>b</Bucket><Key>a &amp; b</Key><UploadId>2~up</UploadId></InitiateMultipartUploadResult>
+            """
+        let binding = UploadIdBinder.Binding(upstreamId: "", bucket: "b", key: "a & b", initiator: "alice")
+        let (text, code) = try Self.rewrite(.initiate(binding), body)
+        #expect(code == nil)
+        let root = try XMLTreeElement.parse(Array(text.utf8))
+        #expect(root.attributes.first?.value == "http://s3.amazonaws.com/doc/2006-03-01/", "the namespace is kept")
+        #expect(root.child("Key")?.text == "a & b" && text.contains("<Key>a &amp; b</Key>"))
+        let id = try #require(root.child("UploadId")?.text)
+        guard case .bound(let upload) = Self.verdict(id, key: "a & b") else { Issue.record("not bound: \(id)"); return }
+        #expect(upload.upstreamId == "2~up" && upload.initiator == "alice")
+        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(text.utf8)) == id, "the audit record reads the bound id")
+    }
+
+    @Test func aListingBindsEveryIdAndMarkerAndDropsWhatThePrincipalMayNotSee() throws {
+        let body = """
+            <ListMultipartUploadsResult \(Self.namespace)><Bucket>b</Bucket><KeyMarker>a%2F0</KeyMarker>\
+            <UploadIdMarker>2~m0</UploadIdMarker><NextKeyMarker>c%20d</NextKeyMarker><NextUploadIdMarker>2~m1</NextUploadIdMarker>\
+            <EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>\
+            <Upload><Key>a%2F1</Key><UploadId>2~one</UploadId><Initiator><ID>rgw</ID></Initiator></Upload>\
+            <Upload><Key>secret%2F2</Key><UploadId>2~two</UploadId></Upload>\
+            <Upload><Key>c%20d</Key><UploadId>2~m1</UploadId></Upload></ListMultipartUploadsResult>
+            """
+        let (text, _) = try Self.rewrite(.listUploads(bucket: "b") { !$0.hasPrefix("secret/") }, body)
+        #expect(![">2~one<", "2~two", ">2~m0<", ">2~m1<"].contains(where: text.contains), "no store id left: \(text)")
+        let root = try XMLTreeElement.parse(Array(text.utf8))
+        let uploads = root.children("Upload")
+        #expect(uploads.map { $0.child("Key")?.text } == ["a%2F1", "c%20d"], "keys stay as listed; secret/2 is dropped")
+        guard case .bound(let first) = Self.verdict(uploads[0].child("UploadId")!.text, key: "a/1") else {
+            Issue.record("not bound for the decoded key"); return
+        }
+        #expect(first.upstreamId == "2~one" && first.initiator == nil)
+        #expect(uploads[0].child("Initiator")?.child("ID")?.text == "rgw", "what is not an id passes")
+        guard case .bound(let marker) = Self.verdict(root.child("UploadIdMarker")!.text, key: "a/0"),
+              case .bound(let next) = Self.verdict(root.child("NextUploadIdMarker")!.text, key: "c d")
+        else { Issue.record("markers not bound"); return }
+        #expect(marker.upstreamId == "2~m0" && next.upstreamId == "2~m1")
+    }
+
+    @Test func listPartsAnswersTheClientsOwnId() throws {
+        let body = "<ListPartsResult \(Self.namespace)><Bucket>b</Bucket><Key>k</Key><UploadId>2~up</UploadId><Part><PartNumber>1</PartNumber></Part></ListPartsResult>"
+        let (text, _) = try Self.rewrite(.listParts(clientUploadId: "2~up.k1.YWxpY2U.n.tag"), body)
+        #expect(text.contains("<UploadId>2~up.k1.YWxpY2U.n.tag</UploadId>") && text.contains("<PartNumber>1</PartNumber>"))
+    }
+
+    @Test func aCompletionsLocationIsAtTheGateway() throws {
+        let body = "<CompleteMultipartUploadResult \(Self.namespace)><Location>http://10.0.0.5:7480/b/a%20b</Location><Bucket>b</Bucket><Key>a b</Key><ETag>\"e-2\"</ETag></CompleteMultipartUploadResult>"
+        let (text, code) = try Self.rewrite(.objectLocation(key: "x") { "https://gw.example/b/" + $0 }, body)
+        #expect(code == nil && !text.contains("10.0.0.5"))
+        #expect(text.contains("<Location>https://gw.example/b/a b</Location>"), "the document's key: \(text)")
+        #expect(text.contains("<ETag>&quot;e-2&quot;</ETag>"))
+    }
+
+    @Test func anErrorInsideA200PassesWithItsCode() throws {
+        let body = "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message><StringToSign>secret</StringToSign></Error>"
+        let (text, code) = try Self.rewrite(.objectLocation(key: "k") { $0 }, body)
+        #expect(code == "InternalError" && text.contains("<Code>InternalError</Code>") && !text.contains("StringToSign"))
+    }
+
+    @Test func aFormsEmptyAnswerPassesAndAnEmptyInitiationIsRefused() throws {
+        #expect(try Self.rewrite(.objectLocation(key: "k") { $0 }, "").text == "")
+        #expect(throws: S3Error.self) {
+            try Self.rewrite(.initiate(.init(upstreamId: "", bucket: "b", key: "k", initiator: "a")), "")
+        }
+    }
+
+    @Test(arguments: [
+        "<InitiateMultipartUploadResult><Bucket>b</Bucket>",                                    // cut off
+        "<ListPartsResult><UploadId>2~up</UploadId></ListPartsResult>",                        // another document
+        "<InitiateMultipartUploadResult><UploadId></UploadId></InitiateMultipartUploadResult>", // no id
+        "<!DOCTYPE x [<!ENTITY e \"2~up\">]><InitiateMultipartUploadResult><UploadId>&e;</UploadId></InitiateMultipartUploadResult>",
+    ])
+    func anAnswerThatCannotBeRewrittenIsA502(_ body: String) {
+        let error = #expect(throws: S3Error.self) {
+            try Self.rewrite(.initiate(.init(upstreamId: "", bucket: "b", key: "k", initiator: "a")), body)
+        }
+        #expect(error?.status == 502 && error?.code == "BadGateway")
+    }
+}

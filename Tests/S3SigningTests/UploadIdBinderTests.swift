@@ -1,0 +1,80 @@
+import Testing
+@testable import S3Signing
+
+/// Upload ids bound to their initiation: what binds them, what breaks the binding, and how
+/// keys rotate.
+@Suite struct UploadIdBinderTests {
+    static let k1 = UploadIdBinder.Key(id: "k1", secret: "first-binding-key-0123456789abcdef")
+    static let k2 = UploadIdBinder.Key(id: "k2", secret: "second-binding-key-0123456789abcdef")
+    static let binder = UploadIdBinder(keys: [k1])
+    static let binding = UploadIdBinder.Binding(upstreamId: "2~abc.def_GH", bucket: "b", key: "a/k.txt", initiator: "alice")
+
+    static func bound(_ verdict: UploadIdBinder.Verdict) -> UploadIdBinder.BoundUpload? {
+        if case .bound(let upload) = verdict { return upload }
+        return nil
+    }
+
+    @Test func aBoundIdVerifiesForItsBucketAndKeyAndNamesItsInitiator() throws {
+        let id = Self.binder.bind(Self.binding)
+        #expect(id.hasPrefix("2~abc.def_GH.k1.YWxpY2U.n."), "\(id)")
+        #expect(id.utf8.allSatisfy { UploadIdBinder.Key.isIdByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "~") })
+        let upload = try #require(Self.bound(Self.binder.verify(id, bucket: "b", key: "a/k.txt")))
+        #expect(upload.upstreamId == "2~abc.def_GH" && upload.initiator == "alice" && !upload.usesSSEC)
+    }
+
+    @Test func anythingChangedIsForged() {
+        let id = Self.binder.bind(Self.binding)
+        #expect(Self.binder.verify(id, bucket: "other", key: "a/k.txt") == .forged)
+        #expect(Self.binder.verify(id, bucket: "b", key: "a/k.tx") == .forged)
+        let fields = id.split(separator: ".").map(String.init)
+        let mallory = (fields.dropLast(3) + ["bWFsbG9yeQ"] + fields.suffix(2)).joined(separator: ".")
+        #expect(Self.binder.verify(mallory, bucket: "b", key: "a/k.txt") == .forged, "another initiator")
+        let otherUpstream = "2~abc.deF_GH" + id.dropFirst("2~abc.def_GH".count)
+        #expect(Self.binder.verify(otherUpstream, bucket: "b", key: "a/k.txt") == .forged, "another upstream id")
+        var tag = Array(id.utf8)
+        tag[tag.count - 2] = tag[tag.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(Self.binder.verify(String(decoding: tag, as: UTF8.self), bucket: "b", key: "a/k.txt") == .forged)
+        let unknownKey = id.replacingOccurrences(of: ".k1.", with: ".k9.")
+        #expect(Self.binder.verify(unknownKey, bucket: "b", key: "a/k.txt") == .forged)
+    }
+
+    @Test(arguments: ["2~plain-rgw-id", "", "a.b.c.d", "x.k1.YWxpY2U.n.short", "x.k1.YWxpY2U=.n.Ie28H9bDVqgSJdzHq8BCPw",
+                      "x.k 1.YWxpY2U.n.Ie28H9bDVqgSJdzHq8BCPw", ".k1.YWxpY2U.n.Ie28H9bDVqgSJdzHq8BCPw"])
+    func anIdNotInTheBoundFormIsUnbound(_ id: String) {
+        #expect(Self.binder.verify(id, bucket: "b", key: "a/k.txt") == .unbound)
+    }
+
+    @Test func theSSECKeyOfTheInitiationIsBound() throws {
+        var binding = Self.binding
+        binding.sseCustomerKeyMD5 = "1B2M2Y8AsgTpgAmY7PhCfg=="
+        let upload = try #require(Self.bound(Self.binder.verify(Self.binder.bind(binding), bucket: "b", key: "a/k.txt")))
+        #expect(upload.usesSSEC)
+        #expect(Self.binder.sseCustomerKeyMatches(upload, md5: "1B2M2Y8AsgTpgAmY7PhCfg=="))
+        #expect(!Self.binder.sseCustomerKeyMatches(upload, md5: "XrY7u+Ae7tCTyyK7j1rNww=="))
+        #expect(!Self.binder.sseCustomerKeyMatches(upload, md5: nil))
+        let plain = try #require(Self.bound(Self.binder.verify(Self.binder.bind(Self.binding), bucket: "b", key: "a/k.txt")))
+        #expect(Self.binder.sseCustomerKeyMatches(plain, md5: nil))
+        #expect(!Self.binder.sseCustomerKeyMatches(plain, md5: "1B2M2Y8AsgTpgAmY7PhCfg=="))
+    }
+
+    @Test func aListedIdHasNoInitiator() throws {
+        var binding = Self.binding
+        binding.initiator = nil
+        let id = Self.binder.bind(binding)
+        #expect(id.contains(".k1.~.n."))
+        let upload = try #require(Self.bound(Self.binder.verify(id, bucket: "b", key: "a/k.txt")))
+        #expect(upload.initiator == nil)
+    }
+
+    @Test func theNewestKeyBindsAndEveryKeyVerifies() throws {
+        let rotated = UploadIdBinder(keys: [Self.k2, Self.k1])
+        let old = Self.binder.bind(Self.binding)
+        #expect(Self.bound(rotated.verify(old, bucket: "b", key: "a/k.txt"))?.upstreamId == "2~abc.def_GH")
+        let new = rotated.bind(Self.binding)
+        #expect(new.contains(".k2."))
+        #expect(Self.binder.verify(new, bucket: "b", key: "a/k.txt") == .forged, "a gateway without k2")
+        // The same key id with another secret is another key.
+        let impostor = UploadIdBinder(keys: [UploadIdBinder.Key(id: "k1", secret: "not-the-first-key-0123456789abcdef")])
+        #expect(impostor.verify(old, bucket: "b", key: "a/k.txt") == .forged)
+    }
+}
