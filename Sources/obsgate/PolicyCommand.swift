@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audit
 import Foundation
+import Gateway
 import Policy
 import S3Core
 import YAMLConfig
@@ -74,6 +75,9 @@ struct PolicyCommand: ParsableCommand {
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
+        @Option(name: .long, help: "The gateway configuration: its upload_binding keys judge the upload id the request names.")
+        var config: String?
+
         @Argument(help: "The request line, e.g. 'POST /bucket/key?uploads'.")
         var request: String
 
@@ -101,8 +105,27 @@ struct PolicyCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("error: the request cannot be read: \(error.code): \(error.message)\n".utf8))
                 throw ExitCode(2)
             }
-            let explanation = PolicyExplanation(request: policyRequest, policy: loaded,
+            var explanation = PolicyExplanation(request: policyRequest, policy: loaded,
                                                 requireTLSForSSEC: !noRequireTLSForSSEC)
+            let target = request.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? ""
+            if let query = try? RequestTarget(parsing: target),
+               let named = UploadBindingConfiguration.namedUpload(policyRequest.operation, key: policyRequest.key,
+                                                                  query: query.queryValue) {
+                guard let config else {
+                    FileHandle.standardError.write(Data("error: the request names an upload id; give --config for the keys that judge it\n".utf8))
+                    throw ExitCode(2)
+                }
+                let configuration: GatewayConfiguration
+                do {
+                    configuration = try GatewayConfiguration.load(path: config)
+                } catch {
+                    FileHandle.standardError.write(Data("\(error)\n".utf8))
+                    throw ExitCode(2)
+                }
+                explanation.uploadBinding = configuration.uploadBinding.judge(
+                    named.id, key: named.key, usesUpload: named.usesUpload, request: policyRequest, policy: loaded,
+                    sseCustomerKeyMD5: headers[S3HeaderName.sseCustomerKeyMD5] ?? headers[OBSHeaderName.sseCustomerKeyMD5])
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -188,6 +211,8 @@ struct PolicyExplanation: Encodable {
     let seedError: S3Error?
     let decision: PolicyDecision?
     let resultingHeaders: [(name: String, value: String)]
+    /// How the upload id the request names is judged (`--config`'s upload_binding keys).
+    var uploadBinding: UploadBindingJudgement?
 
     init(request: PolicyRequest, policy: UploadPolicy, requireTLSForSSEC: Bool) {
         operation = request.operation.name
@@ -208,7 +233,7 @@ struct PolicyExplanation: Encodable {
         }
     }
 
-    var isRefused: Bool { seedError != nil || decision?.outcome.isDeny == true }
+    var isRefused: Bool { seedError != nil || decision?.outcome.isDeny == true || uploadBinding?.refusal != nil }
 
     var text: String {
         var lines: [String] = []
@@ -246,6 +271,18 @@ struct PolicyExplanation: Encodable {
             lines += decision.wouldHaveMutations.map { "  would \($0)" }
         }
         lines.append("policy:     \(decision.policyVersion)")
+        if let uploadBinding {
+            let outcome = uploadBinding.outcome
+            var line = "upload id:  \(outcome.state.rawValue)"
+            if let initiator = outcome.initiator { line += ", initiated by \(initiator)" }
+            if let rule = outcome.allowedBy { line += ", used by another principal as access rule \(rule) allows" }
+            if let refusal = uploadBinding.refusal {
+                line += ": refused \(refusal.status) \(refusal.code): \(refusal.message)"
+            } else if let upstreamId = uploadBinding.upstreamId {
+                line += "; the upstream gets \(upstreamId)"
+            }
+            lines.append(line)
+        }
         if !resultingHeaders.isEmpty {
             lines.append("headers:")
             lines += resultingHeaders.map { "  \($0.name): \(Redaction.value($0.value, named: $0.name))" }
@@ -255,6 +292,24 @@ struct PolicyExplanation: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case operation, bucket, key, principal, groups, tls, seed, decision, headers, refused
+        case uploadBinding = "upload_binding"
+    }
+
+    private struct UploadBindingBody: Encodable {
+        let outcome: UploadBindingOutcome
+        let upstreamId: String?
+        let refusal: SeedBody?
+
+        enum CodingKeys: String, CodingKey { case state, initiator, allowedBy = "allowed_by", upstreamId = "upstream_id", refusal }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(outcome.state, forKey: .state)
+            try container.encodeIfPresent(outcome.initiator, forKey: .initiator)
+            try container.encodeIfPresent(outcome.allowedBy, forKey: .allowedBy)
+            try container.encodeIfPresent(upstreamId, forKey: .upstreamId)
+            try container.encodeIfPresent(refusal, forKey: .refusal)
+        }
     }
 
     private struct SeedBody: Encodable {
@@ -284,6 +339,10 @@ struct PolicyExplanation: Encodable {
         try container.encodeIfPresent(decision, forKey: .decision)
         try container.encode(resultingHeaders.map { HeaderBody(name: $0.name, value: Redaction.value($0.value, named: $0.name)) },
                              forKey: .headers)
+        try container.encodeIfPresent(uploadBinding.map { judgement in
+            UploadBindingBody(outcome: judgement.outcome, upstreamId: judgement.upstreamId,
+                              refusal: judgement.refusal.map { SeedBody(status: $0.status, code: $0.code, message: $0.message) })
+        }, forKey: .uploadBinding)
         try container.encode(isRefused, forKey: .refused)
     }
 }

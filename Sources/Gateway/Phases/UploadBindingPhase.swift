@@ -3,9 +3,9 @@ import S3Core
 import S3Signing
 
 /// How the gateway judged the upload id a request used; the audit record keeps it
-/// (`upload_binding`, `upload_initiator`).
-public struct UploadBindingOutcome: Equatable, Sendable {
-    public enum State: String, Sendable {
+/// (`upload_binding`, `upload_initiator`), `policy explain` shows it.
+public struct UploadBindingOutcome: Equatable, Sendable, Encodable {
+    public enum State: String, Sendable, Encodable {
         /// A bound id, verified: the initiation's bucket, key and initiator.
         case bound
         /// A bound id from a listing: who initiated the upload is not known.
@@ -24,74 +24,96 @@ public struct UploadBindingOutcome: Equatable, Sendable {
 
     public var state: State
     public var initiator: String?
+    /// The access rule that let another principal use the upload (`others-uploads`).
+    public var allowedBy: String?
+}
+
+/// The judgement on one upload id: what goes upstream, or the refusal.
+public struct UploadBindingJudgement: Sendable {
+    public var outcome: UploadBindingOutcome
+    /// The id the upstream gets; nil when refused.
+    public var upstreamId: String?
+    public var refusal: S3Error?
+}
+
+extension UploadBindingConfiguration {
+    /// Judges `clientId`, named for `request`'s bucket and `key` (a listing's marker names
+    /// the key marker): it must verify (`UploadIdBinder`), or be a legacy id where those are
+    /// allowed; unless it only marks a listing's page (`usesUpload` false), its initiator
+    /// must be the request's principal or an `others-uploads` access rule must allow the
+    /// principal; and a part (UploadPart, UploadPartCopy) must carry the initiation's SSE-C
+    /// key (`sseCustomerKeyMD5`, its base64 MD5) or none, as the initiation did.
+    public func judge(_ clientId: String, key: String, usesUpload: Bool, request: PolicyRequest, policy: UploadPolicy?,
+                      sseCustomerKeyMD5: String?) -> UploadBindingJudgement {
+        switch binder.verify(clientId, bucket: request.bucket ?? "", key: key) {
+        case .forged:
+            return UploadBindingJudgement(outcome: .init(state: .forged), refusal: S3Error.noSuchUpload(clientId))
+        case .unbound:
+            guard legacyIds == .allow else {
+                return UploadBindingJudgement(outcome: .init(state: .unbound), refusal: S3Error.noSuchUpload(clientId))
+            }
+            return UploadBindingJudgement(outcome: .init(state: .legacy), upstreamId: clientId)
+        case .bound(let upload):
+            var outcome = UploadBindingOutcome(state: upload.initiator == nil ? .listed : .bound, initiator: upload.initiator)
+            guard usesUpload else { return UploadBindingJudgement(outcome: outcome, upstreamId: upload.upstreamId) }
+            if upload.initiator == nil || upload.initiator != request.principal {
+                guard let rule = policy?.ruleAllowingOthersUpload(request) else {
+                    outcome.state = .otherPrincipal
+                    return UploadBindingJudgement(outcome: outcome, refusal: S3Error.accessDenied(upload.initiator == nil
+                        ? "This upload id comes from a listing: only its initiator's own id, or an access rule allowing others-uploads, may use it"
+                        : "This upload was initiated by another principal, and no access rule allows others-uploads"))
+                }
+                outcome.allowedBy = rule
+            }
+            if request.operation == .uploadPart || request.operation == .uploadPartCopy, upload.initiator != nil,
+               !binder.sseCustomerKeyMatches(upload, md5: sseCustomerKeyMD5) {
+                outcome.state = .sseCMismatch
+                return UploadBindingJudgement(outcome: outcome, refusal: S3Error.invalidRequest(upload.usesSSEC
+                    ? "The upload was initiated with SSE-C: every part must carry the same customer key"
+                    : "The upload was initiated without SSE-C: its parts cannot carry a customer key"))
+            }
+            return UploadBindingJudgement(outcome: outcome, upstreamId: upload.upstreamId)
+        }
+    }
+
+    /// The upload id a request names, and the key it is bound to: `uploadId` of the
+    /// operations that use an upload; a listing's `upload-id-marker` with its `key-marker`.
+    /// nil for other requests.
+    public static func namedUpload(_ operation: S3Operation, key: String?,
+                                   query: (String) -> String?) -> (parameter: String, id: String, key: String, usesUpload: Bool)? {
+        switch operation {
+        case .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts:
+            guard let id = query("uploadId"), let key else { return nil }
+            return ("uploadId", id, key, true)
+        case .listMultipartUploads:
+            // A listing's own id: where the next page starts, not a use of the upload.
+            guard let marker = query("upload-id-marker"), !marker.isEmpty else { return nil }
+            return ("upload-id-marker", marker, query("key-marker") ?? "", false)
+        default:
+            return nil
+        }
+    }
 }
 
 extension RequestPreparer {
     /// The upload-binding phase: a request that names a multipart upload must name it by
-    /// the id the gateway handed out (`UploadIdBinder`), for the bucket and key it was
-    /// initiated for, as its initiator (or as a principal an `others-uploads` access rule
-    /// allows), with the initiation's SSE-C key for a part. The upstream gets the
-    /// upstream's id. ListMultipartUploads' `upload-id-marker` is an id of a listing.
+    /// the id the gateway handed out, for the bucket and key it was initiated for, as its
+    /// initiator (or as a principal an `others-uploads` access rule allows), with the
+    /// initiation's SSE-C key for a part (`UploadBindingConfiguration.judge`). The
+    /// upstream gets the upstream's id.
     func bindUpload(_ request: inout PreparingRequest) throws(S3Error) {
-        guard case .head(_, let classified) = request.source, let bucket = request.address.bucket else { return }
-        switch request.operation {
-        case .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts:
-            guard let clientId = classified.target.queryValue("uploadId"), let key = request.address.key else { return }
-            request.upstreamQuery["uploadId"] = try upstreamUploadId(clientId, bucket: bucket, key: key, usesUpload: true,
-                                                                     request: &request)
-        case .listMultipartUploads:
-            guard let marker = classified.target.queryValue("upload-id-marker"), !marker.isEmpty else { return }
-            let keyMarker = classified.target.queryValue("key-marker") ?? ""
-            // A listing's own id: where the next page starts, not a use of the upload.
-            request.upstreamQuery["upload-id-marker"] = try upstreamUploadId(marker, bucket: bucket, key: keyMarker,
-                                                                              usesUpload: false, request: &request)
-        default:
-            return
-        }
-    }
-
-    private func upstreamUploadId(_ clientId: String, bucket: String, key: String, usesUpload: Bool,
-                                  request: inout PreparingRequest) throws(S3Error) -> String {
-        let binding = configuration.uploadBinding
-        switch binding.binder.verify(clientId, bucket: bucket, key: key) {
-        case .forged:
-            request.facts.uploadBinding = UploadBindingOutcome(state: .forged)
-            throw S3Error.noSuchUpload(clientId)
-        case .unbound:
-            guard binding.legacyIds == .allow else {
-                request.facts.uploadBinding = UploadBindingOutcome(state: .unbound)
-                throw S3Error.noSuchUpload(clientId)
-            }
-            request.facts.uploadBinding = UploadBindingOutcome(state: .legacy)
-            return clientId
-        case .bound(let upload):
-            var outcome = UploadBindingOutcome(state: upload.initiator == nil ? .listed : .bound, initiator: upload.initiator)
-            request.facts.uploadBinding = outcome
-            guard usesUpload else { return upload.upstreamId }
-            let principal = request.identity?.principal
-            if upload.initiator == nil || upload.initiator != principal {
-                let policyRequest = PolicyRequest(operation: request.operation, bucket: bucket, key: key, principal: principal,
-                                                  groups: request.identity?.groups ?? [], headers: request.headers,
-                                                  isTLS: request.isTLS)
-                guard policy?.ruleAllowingOthersUpload(policyRequest) != nil else {
-                    outcome.state = .otherPrincipal
-                    request.facts.uploadBinding = outcome
-                    throw S3Error.accessDenied(upload.initiator == nil
-                        ? "This upload id comes from a listing: only its initiator's own id, or an access rule allowing others-uploads, may use it"
-                        : "This upload was initiated by another principal, and no access rule allows others-uploads")
-                }
-            }
-            if request.operation == .uploadPart || request.operation == .uploadPartCopy, upload.initiator != nil {
-                let md5 = request.headers[S3HeaderName.sseCustomerKeyMD5] ?? request.headers[OBSHeaderName.sseCustomerKeyMD5]
-                guard binding.binder.sseCustomerKeyMatches(upload, md5: md5) else {
-                    outcome.state = .sseCMismatch
-                    request.facts.uploadBinding = outcome
-                    throw S3Error.invalidRequest(upload.usesSSEC
-                        ? "The upload was initiated with SSE-C: every part must carry the same customer key"
-                        : "The upload was initiated without SSE-C: its parts cannot carry a customer key")
-                }
-            }
-            return upload.upstreamId
-        }
+        guard case .head(_, let classified) = request.source, request.address.bucket != nil,
+              let named = UploadBindingConfiguration.namedUpload(request.operation, key: request.address.key,
+                                                                 query: classified.target.queryValue)
+        else { return }
+        let policyRequest = PolicyRequest(operation: request.operation, bucket: request.address.bucket, key: named.key,
+                                          principal: request.identity?.principal, groups: request.identity?.groups ?? [],
+                                          headers: request.headers, isTLS: request.isTLS)
+        let judgement = configuration.uploadBinding.judge(
+            named.id, key: named.key, usesUpload: named.usesUpload, request: policyRequest, policy: policy,
+            sseCustomerKeyMD5: request.headers[S3HeaderName.sseCustomerKeyMD5] ?? request.headers[OBSHeaderName.sseCustomerKeyMD5])
+        request.facts.uploadBinding = judgement.outcome
+        if let refusal = judgement.refusal { throw refusal }
+        if let upstreamId = judgement.upstreamId { request.upstreamQuery[named.parameter] = upstreamId }
     }
 }

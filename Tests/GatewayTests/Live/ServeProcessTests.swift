@@ -39,6 +39,32 @@ import Testing
         #expect(failed.output.contains("OBSGATE_TEST_UNSET_VARIABLE is not set"))
     }
 
+    /// `policy explain --config` judges the upload id a request names with the
+    /// configuration's binding keys, as the gateway would (issue 15).
+    @Test func policyExplainShowsTheUploadBinding() throws {
+        let file = try Self.writeConfiguration(TestSetup.configurationYAML(extra: UploadBindingPhaseTests.binding))
+        let policy = file.deletingLastPathComponent().appendingPathComponent("policy.yaml")
+        try "version: 1\naccess:\n  - {id: ops-abort, groups: [ops], operations: [others-uploads], effect: allow}\n"
+            .write(to: policy, atomically: true, encoding: .utf8)
+        let configuration = try GatewayConfiguration.load(path: file.path)
+        let id = configuration.uploadBinding.binder.bind(.init(upstreamId: "2~up", bucket: "b", key: "k", initiator: "alice"))
+        func explain(_ principal: String, _ groups: [String], _ target: String) throws -> (status: Int32, output: String) {
+            try Peers.run([Self.binary, "policy", "explain", "--policy", policy.path, "--config", file.path, "--principal", principal]
+                          + groups.flatMap { ["--group", $0] } + ["DELETE \(target)"], timeout: 30)
+        }
+        let own = try explain("alice", [], "/b/k?uploadId=\(id)")
+        #expect(own.status == 0 && own.output.contains("upload id:  bound, initiated by alice; the upstream gets 2~up"), "\(own.output)")
+        let other = try explain("bob", [], "/b/k?uploadId=\(id)")
+        #expect(other.status == 1 && other.output.contains("other-principal, initiated by alice: refused 403 AccessDenied"), "\(other.output)")
+        let granted = try explain("carol", ["ops"], "/b/k?uploadId=\(id)")
+        #expect(granted.status == 0 && granted.output.contains("access rule ops-abort allows"), "\(granted.output)")
+        let moved = try explain("alice", [], "/b/other?uploadId=\(id)")
+        #expect(moved.status == 1 && moved.output.contains("upload id:  forged: refused 404 NoSuchUpload"), "\(moved.output)")
+        let unjudged = try Peers.run([Self.binary, "policy", "explain", "--policy", policy.path, "DELETE /b/k?uploadId=\(id)"],
+                                     timeout: 30)
+        #expect(unjudged.status == 2 && unjudged.output.contains("give --config"), "\(unjudged.output)")
+    }
+
     @Test func sigtermLetsAnInFlightRequestFinishThenExits() async throws {
         let upstream = try await ScriptedUpstream.start(
             answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", delay: .seconds(2))
