@@ -80,6 +80,9 @@ public final class GatewayServer: Sendable {
             logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         if let audit { watchAuditHealth(audit) }
+        if !configuration.uploadBinding.keysConfigured {
+            logger.warning("upload_binding.keys is not set: multipart upload ids are bound with a key of this process only; uploads in flight do not survive a restart, and other replicas refuse them")
+        }
         return addresses
     }
 
