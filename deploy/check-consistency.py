@@ -154,6 +154,12 @@ for pname, profile in config["upstream"]["profiles"].items():
             check(v in env_names, f"upstream profile {pname}: {k} {v} is not set in the container's env")
         check(not k.endswith(("access_key", "secret_key")) or k.endswith("_env") or k.endswith("_file"),
               f"upstream profile {pname}: an inline {k} in the ConfigMap")
+# Replicas must share the upload binding keys: from the environment, never made at start.
+binding_keys = config.get("upload_binding", {}).get("keys", [])
+check(binding_keys, "the ConfigMap has no upload_binding keys: each replica would bind upload ids with a key of its own")
+for key in binding_keys:
+    check("secret_env" in key and key["secret_env"] in env_names,
+          f"upload_binding key {key.get('id')}: its secret_env is not set in the container's env")
 
 s3_port = port_of(config["listeners"][0]["address"])
 admin_port = port_of(config["admin"]["address"])
@@ -252,6 +258,7 @@ env_example = {line.split("=", 1)[0] for line in read("deploy", "systemd", "obsg
                if "=" in line and not line.lstrip().startswith(("#", ";"))}
 needed = {v for p in vm["upstream"]["profiles"].values() for k, v in p.items() if k.endswith("_env")}
 needed |= {cl["secret_env"] for cl in vm_clients.get("clients", []) if "secret_env" in cl}
+needed |= {key["secret_env"] for key in vm.get("upload_binding", {}).get("keys", []) if "secret_env" in key}
 for cl in vm_clients.get("clients", []):
     check("secret" not in cl, f"deploy/config/clients.yaml: client {cl.get('principal')} has an inline secret")
 check(needed <= env_example, f"obsgate.env.example lacks {sorted(needed - env_example)}")

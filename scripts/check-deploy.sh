@@ -169,7 +169,8 @@ echo "   logrotate: audit.log → audit.log.1, no new file created (nocreate; th
 step "5. obsgate accepts the shipped configuration and policies"
 run "obsgate --version" "$bin" --version
 dummy=(OBSGATE_UPSTREAM_ACCESS_KEY=dummy-access OBSGATE_UPSTREAM_SECRET_KEY=dummy-secret
-       OBSGATE_CLIENT_APP_SECRET=dummy-app OBSGATE_CLIENT_BACKUP_SECRET=dummy-backup)
+       OBSGATE_CLIENT_APP_SECRET=dummy-app OBSGATE_CLIENT_BACKUP_SECRET=dummy-backup
+       OBSGATE_UPLOAD_KEY_1=dummy-upload-binding-key-0123456789abcdef)
 run "obsgate serve --config deploy/config/obsgate.yaml --check-config" \
   env "${dummy[@]}" "$bin" serve --config deploy/config/obsgate.yaml --check-config
 run "obsgate credentials check deploy/config/clients.yaml" env "${dummy[@]}" "$bin" credentials check deploy/config/clients.yaml

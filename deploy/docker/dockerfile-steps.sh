@@ -461,7 +461,7 @@ container_cmd=$("$PYTHON" -c 'import json,sys; print(json.dumps(json.loads(sys.a
 echo "   command: $container_cmd"
 secrets=(OBSGATE_UPSTREAM_ACCESS_KEY=DEVUPSTREAMKEY OBSGATE_UPSTREAM_SECRET_KEY=dev-upstream-secret
          OBSGATE_CLIENT_APP_SECRET=app-secret OBSGATE_CLIENT_BACKUP_SECRET=backup-secret
-         OBSGATE_DEV_UPSTREAM_SECRET=dev-upstream-secret)
+         OBSGATE_DEV_UPSTREAM_SECRET=dev-upstream-secret OBSGATE_UPLOAD_KEY_1=binding-key-for-the-deployment-test-0123456789)
 # docker run --read-only --tmpfs /tmp --tmpfs /var/log/obsgate -v CONF:/etc/obsgate:ro:
 # a private mount namespace (the mounts vanish with the process) in which the root is
 # bound read-only, with docker's /proc and /dev device files, then the command runs with

@@ -156,7 +156,8 @@ install -D -m 0600 -o root -g root "$repo/deploy/systemd/obsgate.env.example" "$
 sed -i -e "s#^OBSGATE_UPSTREAM_ACCESS_KEY=.*#OBSGATE_UPSTREAM_ACCESS_KEY=DEVUPSTREAMKEY#" \
        -e "s#^OBSGATE_UPSTREAM_SECRET_KEY=.*#OBSGATE_UPSTREAM_SECRET_KEY=dev-upstream-secret#" \
        -e "s#^OBSGATE_CLIENT_APP_SECRET=.*#OBSGATE_CLIENT_APP_SECRET=app-secret-for-the-test#" \
-       -e "s#^OBSGATE_CLIENT_BACKUP_SECRET=.*#OBSGATE_CLIENT_BACKUP_SECRET=backup-secret-for-the-test#" "$env_path"
+       -e "s#^OBSGATE_CLIENT_BACKUP_SECRET=.*#OBSGATE_CLIENT_BACKUP_SECRET=backup-secret-for-the-test#" \
+       -e "s#^OBSGATE_UPLOAD_KEY_1=.*#OBSGATE_UPLOAD_KEY_1=binding-key-for-the-deployment-test-0123456789#" "$env_path"
 ! grep -q 'CHANGE-ME' "$env_path" || die "obsgate.env.example has a variable this script does not fill: $(grep CHANGE-ME "$env_path")"
 echo "   $env_file from obsgate.env.example (0600, test values)"
 if [ -n "$logs_dir" ]; then
