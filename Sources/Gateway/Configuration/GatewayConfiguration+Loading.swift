@@ -149,10 +149,30 @@ extension GatewayConfiguration {
         if let node = root["public_endpoint"] { configuration.publicEndpoint = try parsePublicEndpoint(node) }
         if let cors = root["cors"] { configuration.cors = GatewayCORS(rules: try CORSRule.parseList(cors)) }
         if let tracing = root["tracing"] {
-            let fields = try tracing.mapping(allowed: ["request_id_header"])
+            let fields = try tracing.mapping(allowed: ["request_id_header", "otlp"])
             if let header = fields["request_id_header"] { configuration.requestIdHeader = try parseRequestIdHeader(header) }
+            if let otlp = fields["otlp"] { configuration.otlpTracing = try parseOTLP(otlp) }
         }
         return configuration
+    }
+
+    /// `tracing.otlp`: the collector's OTLP/HTTP endpoint (`/v1/traces` added to a bare
+    /// origin), the service name spans carry, the export batch delay.
+    private static func parseOTLP(_ node: YAMLNode) throws(ConfigError) -> OTLPTracing {
+        let fields = try node.mapping(allowed: ["endpoint", "service_name", "export_delay_ms"], required: ["endpoint"])
+        let endpointNode = try fields.required("endpoint")
+        var endpoint = try endpointNode.nonEmptyString()
+        guard let (authority, path) = UpstreamLocationRewriter.split(endpoint), !authority.isEmpty, !authority.contains("@") else {
+            throw endpointNode.error("expected an http or https URL such as http://127.0.0.1:4318")
+        }
+        if path == "/" {
+            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            endpoint += "/v1/traces"
+        }
+        var settings = OTLPTracing(endpoint: endpoint)
+        if let name = fields["service_name"] { settings.serviceName = try name.nonEmptyString() }
+        if let delay = fields["export_delay_ms"] { settings.exportDelayMilliseconds = try delay.int(in: 10...60_000) }
+        return settings
     }
 
     /// `public_endpoint`: an http or https origin — scheme, host, optional port, nothing after.

@@ -121,6 +121,18 @@ public struct GatewayConfiguration: Sendable {
     /// the upstream's logs can be joined with the gateway's; nil: not sent.
     public var requestIdHeader: String? = GatewayConfiguration.defaultRequestIdHeader
 
+    /// OpenTelemetry traces over OTLP/HTTP (`tracing.otlp`); nil: off, and no tracer exists.
+    public var otlpTracing: OTLPTracing?
+
+    public struct OTLPTracing: Sendable, Equatable {
+        /// Where spans are posted: an `http(s)://host[:port]` collector, `/v1/traces` added
+        /// when the path is not given.
+        public var endpoint: String
+        public var serviceName = "obsgate"
+        /// How long finished spans wait to be exported in a batch.
+        public var exportDelayMilliseconds = 1000
+    }
+
     /// The same name the client gets the id in.
     public static let defaultRequestIdHeader = ResponseHeadRewriter.requestIdHeader
 }

@@ -82,6 +82,21 @@ extension Exchange {
         return metadata
     }
 
+    /// What the exchange's span says of it (its trace, `tracing.otlp`): what the log line
+    /// and the audit record say, by the same names.
+    var spanAttributes: [(String, String)] {
+        var attributes = [("obsgate.request_id", requestId), ("obsgate.decision", decision.rawValue)]
+        if let operation { attributes.append(("obsgate.operation", operation.name)) }
+        if let principal = facts.identity?.principal { attributes.append(("obsgate.principal", principal)) }
+        if let rule = facts.decision?.deniedBy ?? facts.decision?.matchedRules.first ?? facts.decision?.accessRule {
+            attributes.append(("obsgate.rule", rule))
+        }
+        if let bucket = address?.bucket { attributes.append(("obsgate.bucket", bucket)) }
+        if let code = outcome?.errorCode { attributes.append(("obsgate.error_code", code)) }
+        if let phase = outcome?.refusingPhase { attributes.append(("obsgate.refused_in", phase.rawValue)) }
+        return attributes
+    }
+
     /// `192.0.2.7:50121` or `[2001:db8::7]:50121`, as audit records write a client address.
     static func auditAddress(_ address: SocketAddress?) -> String? {
         guard let address, let ip = address.ipAddress, let port = address.port else { return nil }

@@ -59,6 +59,8 @@ final class Exchange {
 
     /// The timer set for the machine's earliest deadline, and that deadline.
     var timer: (task: Scheduled<Void>, at: NIODeadline)?
+    /// The exchange's trace, when tracing is on.
+    var trace: ExchangeTrace?
 
     init(requestId: String, head: HTTPRequestHead, clientHeaders: HeaderFields, preparer: RequestPreparer,
          timeouts: GatewayConfiguration.Timeouts, now: NIODeadline) {

@@ -29,6 +29,8 @@ public struct PreparedRequest: Sendable {
     public let expectsContinue: Bool
     /// How the upload id the request used was judged (multipart operations only).
     public var uploadBinding: UploadBindingOutcome?
+    /// How long each phase took, when the exchange is traced.
+    var phaseTimes: [PhaseTime] = []
 
     /// Whether the body's verification concludes only at its end, so the gateway must
     /// hold back the last bytes until then.

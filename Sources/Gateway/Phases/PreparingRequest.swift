@@ -42,6 +42,8 @@ struct PreparingRequest {
     /// Query parameters whose value the upstream gets changed (the upstream's upload id),
     /// by name.
     var upstreamQuery: [String: String] = [:]
+    /// Each phase's start and end go into `facts.phaseTimes` (the exchange is traced).
+    var recordsPhaseTimes = false
 
     init(head: ClientRequestHead, classified: ClassifiedRequest, requestId: String?, now: Date) {
         self.init(source: .head(head, classified), operation: classified.operation, address: classified.address,
@@ -82,6 +84,7 @@ struct PreparingRequest {
             payload: payload, trailerHeader: trailerHeader, upstream: upstream, objectFields: objectFields,
             upstreamBody: body, expectsContinue: expectsContinue)
         prepared.uploadBinding = facts.uploadBinding
+        prepared.phaseTimes = facts.phaseTimes
         return prepared
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Policy
 import S3Core
 import S3Signing
+import Tracing
 
 /// The phases every request passes before a byte goes upstream (docs/architecture.md), in
 /// order; `RequestFacts.phase` names the one running, so that a refusal says which refused:
@@ -107,6 +108,15 @@ public struct RequestPreparer: Sendable {
         do throws(S3Error) {
             for phase in path {
                 request.facts.phase = phase.name
+                guard request.recordsPhaseTimes else {
+                    try phase.run(self, &request)
+                    continue
+                }
+                let start = DefaultTracerClock.now.nanosecondsSinceEpoch
+                defer {
+                    request.facts.phaseTimes.append(PhaseTime(phase: phase.name, start: start,
+                                                              end: DefaultTracerClock.now.nanosecondsSinceEpoch))
+                }
                 try phase.run(self, &request)
             }
             return try request.prepared()
@@ -117,8 +127,9 @@ public struct RequestPreparer: Sendable {
 
     /// Runs every phase on a request head; `classified` is its `classify(_:)`, when the
     /// caller has it already. `requestId` goes upstream in the configured request id header.
+    /// `recordsPhaseTimes`: the exchange is traced, each phase's span needs its times.
     public func prepare(_ head: ClientRequestHead, classified: ClassifiedRequest? = nil, requestId: String? = nil,
-                        now: Date) throws(RequestRefusal) -> PreparedRequest {
+                        recordsPhaseTimes: Bool = false, now: Date) throws(RequestRefusal) -> PreparedRequest {
         let request: ClassifiedRequest
         do throws(S3Error) {
             if let classified { request = classified } else { request = try classify(head) }
@@ -130,6 +141,7 @@ public struct RequestPreparer: Sendable {
                                  facts: RequestFacts())
         }
         var preparing = PreparingRequest(head: head, classified: request, requestId: requestId, now: now)
+        preparing.recordsPhaseTimes = recordsPhaseTimes
         return try run(request.operation.isPreflight ? Self.preflightPath : Self.headerPath, on: &preparing)
     }
 
@@ -137,8 +149,9 @@ public struct RequestPreparer: Sendable {
     /// its signature and policy document, police its fields like headers, and re-sign it
     /// for the upstream.
     public func completeFormUpload(_ start: FormUploadStart, parser: MultipartFormParser, requestId: String? = nil,
-                                   now: Date) throws(RequestRefusal) -> PreparedFormUpload {
+                                   recordsPhaseTimes: Bool = false, now: Date) throws(RequestRefusal) -> PreparedFormUpload {
         var preparing = PreparingRequest(form: start, parser: parser, requestId: requestId, now: now)
+        preparing.recordsPhaseTimes = recordsPhaseTimes
         let prepared = try run(Self.formPath, on: &preparing)
         guard let rewriter = preparing.rewriter else {
             throw RequestRefusal(error: S3Error.internalError("The form was not rebuilt."), facts: preparing.facts)

@@ -18,6 +18,8 @@ public struct RequestFacts: Sendable {
     public var phase = RequestPhase.classify
     /// How the upload id the request used was judged.
     public var uploadBinding: UploadBindingOutcome?
+    /// How long each phase took, when the exchange is traced.
+    var phaseTimes: [PhaseTime] = []
 
     public init() {}
 }
@@ -37,5 +39,6 @@ extension RequestFacts {
         accessKeyId = prepared.identity?.accessKeyId
         decision = prepared.decision
         uploadBinding = prepared.uploadBinding
+        phaseTimes = prepared.phaseTimes
     }
 }

@@ -19,6 +19,7 @@ extension ClientConnectionHandler {
         let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
                                 preparer: environment.preparer(), timeouts: environment.timeouts, now: context.eventLoop.now)
         exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
+        exchange.trace = environment.tracer.map { ExchangeTrace(tracer: $0, clientHeaders: clientHead.headers) }
         self.exchange = exchange
         environment.metrics?.requestStarted()
         handle(prepare(exchange, clientHead, now: context.eventLoop.now), of: exchange)
@@ -50,7 +51,8 @@ extension ClientConnectionHandler {
             return exchange.machine.refused(error, in: .cors)
         }
         do throws(RequestRefusal) {
-            let prepared = try preparer.prepare(clientHead, classified: classified, requestId: exchange.requestId, now: Date())
+            let prepared = try preparer.prepare(clientHead, classified: classified, requestId: exchange.requestId,
+                                                recordsPhaseTimes: exchange.trace != nil, now: Date())
             exchange.facts = RequestFacts(prepared)
             do throws(S3Error) {
                 exchange.forwarder = try BodyForwarder(prepared: prepared, maxChunkSize: environment.limits.maxChunkSize)
@@ -116,7 +118,7 @@ extension ClientConnectionHandler {
         exchange.preparer = environment.preparer()
         do throws(RequestRefusal) {
             let ready = try exchange.preparer.completeFormUpload(form, parser: form.parser, requestId: exchange.requestId,
-                                                                 now: Date())
+                                                                 recordsPhaseTimes: exchange.trace != nil, now: Date())
             exchange.prepared = ready.prepared
             exchange.facts = RequestFacts(ready.prepared)
             exchange.forwarder = FormBodyForwarder(rewriter: ready.rewriter)
@@ -174,6 +176,7 @@ extension ClientConnectionHandler {
 
     func connectUpstream(_ exchange: Exchange) {
         guard let context else { return }
+        exchange.trace?.connecting()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         environment.pools.pool(for: context.eventLoop).acquire().whenComplete { result in
             bound.value.upstreamAcquired(result, for: exchange)
@@ -187,7 +190,9 @@ extension ClientConnectionHandler {
         }
         switch result {
         case .failure(let error):
-            handle(exchange.machine.upstreamConnectFailed(Self.upstreamConnectError(error)), of: exchange)
+            let failure = Self.upstreamConnectError(error)
+            exchange.trace?.connected(failure: failure)
+            handle(exchange.machine.upstreamConnectFailed(failure), of: exchange)
         case .success(let connection):
             guard let handler = try? connection.channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
                 connection.channel.close(promise: nil)
@@ -196,6 +201,7 @@ extension ClientConnectionHandler {
                 return
             }
             handler.receiver = self
+            exchange.trace?.connected()
             exchange.upstream = connection.channel
             exchange.upstreamHandler = handler
             handle(exchange.machine.upstreamConnected(reused: connection.reused, now: context.eventLoop.now), of: exchange)
@@ -204,9 +210,11 @@ extension ClientConnectionHandler {
 
     func startUpstreamRequest(_ exchange: Exchange, body: [ByteBuffer], end: Bool, sendContinue: Bool) -> [Action]? {
         guard let context, let upstream = exchange.upstream, let prepared = exchange.prepared else { return nil }
+        var headers = HTTPHeaders(prepared.upstream.headers)
+        exchange.trace?.upstreamRequest(&headers)
         upstream.write(HTTPClientRequestPart.head(HTTPRequestHead(
             version: .http1_1, method: HTTPMethod(rawValue: prepared.upstream.method), uri: prepared.upstream.target,
-            headers: HTTPHeaders(prepared.upstream.headers))), promise: nil)
+            headers: headers)), promise: nil)
         exchange.upstreamStarted = context.eventLoop.now
         // Authenticated and allowed: now the client may send its body.
         if sendContinue { writeContinue(exchange) }

@@ -142,11 +142,26 @@ extension ClientConnectionHandler {
             duration: .nanoseconds((now - exchange.started).nanoseconds),
             upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((now - $0).nanoseconds) },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
-        guard let audit = environment.audit else { return }
-        var record = exchange.auditRecord(endedAt: Date(), now: now)
-        if admittedByRefusalThrottle(&record, context: context) {
-            audit.append(record, keepWhenFull: exchange.auditAdmitted)
+        let appendAudit = { [self] in
+            guard let audit = environment.audit else { return }
+            var record = exchange.auditRecord(endedAt: Date(), now: now)
+            if admittedByRefusalThrottle(&record, context: context) {
+                audit.append(record, keepWhenFull: exchange.auditAdmitted)
+            }
         }
+        guard let trace = exchange.trace else { return appendAudit() }
+        let outcome = exchange.outcome
+        var refusal: S3Error?
+        if case .refused(_, let error) = outcome { refusal = error }
+        trace.phases(exchange.facts.phaseTimes, refusedIn: outcome?.refusingPhase, error: refusal)
+        var failed = false
+        switch outcome {
+        case .upstreamFailed, .upstreamCut, .clientGone, .clientTimedOut: failed = true
+        case .answered, .refused, nil: break
+        }
+        trace.finish(exchange.spanAttributes, status: exchange.status,
+                     upstreamStatus: exchange.upstreamStarted != nil ? exchange.status : nil, failed: failed,
+                     appendAudit: appendAudit)
     }
 
     /// Bytes that never became a request head (NIO's protocol error handler answered them

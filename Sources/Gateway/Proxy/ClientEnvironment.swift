@@ -1,6 +1,7 @@
 import Audit
 import Logging
 import NIOConcurrencyHelpers
+import Tracing
 
 /// What every client connection's handler shares: the request phases in force, the
 /// upstream pools, the limits and timeouts, and where the records of exchanges go. Public
@@ -19,13 +20,16 @@ public struct ClientEnvironment: Sendable {
     /// Limits the records of unauthenticated refusals per client address; shared by
     /// every connection (nil: no limit).
     var refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>? = nil
+    /// Each exchange becomes a trace (`tracing.otlp`); nil: tracing is off.
+    var tracer: (any Tracer)? = nil
     let logger: Logger
     let isTLS: Bool
 
     public init(preparer: @escaping @Sendable () -> RequestPreparer, pools: UpstreamPools,
                 timeouts: GatewayConfiguration.Timeouts, limits: GatewayConfiguration.Limits,
                 responseHeaderRules: [ResponseHeaderRule], metrics: GatewayMetrics? = nil, audit: AuditWriter? = nil,
-                refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>? = nil, logger: Logger, isTLS: Bool) {
+                refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>? = nil, tracer: (any Tracer)? = nil,
+                logger: Logger, isTLS: Bool) {
         self.preparer = preparer
         self.pools = pools
         self.timeouts = timeouts
@@ -34,6 +38,7 @@ public struct ClientEnvironment: Sendable {
         self.metrics = metrics
         self.audit = audit
         self.refusalThrottle = refusalThrottle
+        self.tracer = tracer
         self.logger = logger
         self.isTLS = isTLS
     }

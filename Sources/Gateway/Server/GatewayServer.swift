@@ -33,6 +33,8 @@ public final class GatewayServer: Sendable {
     private let refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>?
     /// Client connections still open, so the drain can close the ones that outlast it.
     private let clientConnections: NIOLockedValueBox<ConnectionLedger>
+    /// The tracer and its exporter (`tracing.otlp`); nil: tracing is off.
+    private let tracing: TracingBackend?
 
     public init(configuration: GatewayConfiguration, credentials: ClientCredentials, policy: UploadPolicy? = nil,
                 group: any EventLoopGroup, logger: Logger) throws {
@@ -52,6 +54,7 @@ public final class GatewayServer: Sendable {
         clientConnections = NIOLockedValueBox(ConnectionLedger(maxTotal: configuration.limits.maxConnections,
                                                                maxPerAddress: configuration.limits.maxConnectionsPerAddress))
         quiesce = ServerQuiescingHelper(group: group)
+        tracing = try configuration.otlpTracing.map { try TracingBackend($0, logger: logger) }
         // Last: the writer starts a thread, which nothing above may leave behind by throwing.
         do {
             audit = try configuration.audit.map { try AuditWriter(configuration: $0) }
@@ -80,6 +83,7 @@ public final class GatewayServer: Sendable {
             logger.notice("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         }
         if let audit { watchAuditHealth(audit) }
+        tracing?.start()
         if !configuration.uploadBinding.keysConfigured {
             logger.warning("upload_binding.keys is not set: multipart upload ids are bound with a key of this process only; uploads in flight do not survive a restart, and other replicas refuse them")
         }
@@ -146,6 +150,8 @@ public final class GatewayServer: Sendable {
             logger.notice("audit trail closed", metadata: ["records_written": "\(audit.recordsWritten)",
                                                            "records_dropped": "\(audit.recordsDropped)"])
         }
+        // Every exchange's spans have ended: export them before stopping.
+        await tracing?.shutdown()
         logger.notice("stopped")
     }
 
@@ -180,7 +186,7 @@ public final class GatewayServer: Sendable {
         let environment = ClientEnvironment(
             preparer: { [preparer] in preparer.withLockedValue { $0 } }, pools: pools, timeouts: configuration.timeouts,
             limits: configuration.limits, responseHeaderRules: configuration.responseHeaderRules, metrics: metrics, audit: audit,
-            refusalThrottle: refusalThrottle,
+            refusalThrottle: refusalThrottle, tracer: tracing?.tracer,
             logger: logger,
             isTLS: tls != nil)
         let limits = configuration.limits
