@@ -5,7 +5,8 @@
 #     server and promtool, for scripts/observability-test.py), chromium (the headless
 #     browser of Tests/GatewayTests/Clients/browser_scenarios.py);
 #   - the pinned Python packages of scripts/requirements-test.txt (boto3, awscli, the OBS
-#     SDK, moto[server] -- the moto S3 server the bucket-configuration tests run against).
+#     SDK, moto[server] -- the moto S3 server the bucket-configuration tests run against,
+#     opentelemetry-proto -- to read the spans the tracing test receives over OTLP/HTTP).
 # Idempotent: a second run only inspects (dpkg-query, importlib.metadata) and takes ~1 s.
 # Quiet unless something fails; on failure it names the step and prints the tail of its log.
 #
@@ -97,7 +98,8 @@ done
 pycheck='
 import importlib, importlib.metadata as md, re, sys
 mods = {"esdk-obs-python": "obs", "awscrt": "awscrt", "botocore": "botocore",
-        "moto": "moto.server"}  # moto[server]: the server needs its extras (flask)
+        "moto": "moto.server",  # moto[server]: the server needs its extras (flask)
+        "opentelemetry-proto": "opentelemetry.proto.collector.trace.v1.trace_service_pb2"}
 for line in open(sys.argv[1]):
     line = line.split("#")[0].strip()
     if not line: continue
