@@ -82,6 +82,19 @@ extension Exchange {
         return metadata
     }
 
+    /// Who was refused at authentication or denied by the policy, and why
+    /// (`obsgate_denials_by_principal_total`): a principal of the credentials file, `unknown`
+    /// for a key it does not hold, `anonymous` for an unsigned request. nil otherwise.
+    var denial: (principal: String, reason: GatewayMetrics.DenialReason)? {
+        let accessKeyId = facts.accessKeyId
+        let principal = facts.identity?.principal
+            ?? accessKeyId.map { preparer.credentials.identity(forAccessKey: $0)?.principal ?? "unknown" }
+            ?? "anonymous"
+        if decision == .deny { return (principal, .policy) }
+        guard outcome?.refusingPhase == .authenticate else { return nil }
+        return (principal, GatewayMetrics.DenialReason(authenticationError: outcome?.errorCode, signed: accessKeyId != nil))
+    }
+
     /// What the exchange's span says of it (its trace, `tracing.otlp`): what the log line
     /// and the audit record say, by the same names.
     var spanAttributes: [(String, String)] {

@@ -35,7 +35,7 @@ import Prometheus
 /// `MetricsSystem`, so several gateways (as in tests) keep separate registries.
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    let factory: PrometheusMetricsFactory
     // The unlabelled metrics, made once: making one looks it up in the registry under a
     // lock all event loops share. (Labelled ones are looked up by their labels per use.)
     private let inFlight: CoreMetrics.Meter

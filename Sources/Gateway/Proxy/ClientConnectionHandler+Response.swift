@@ -142,6 +142,7 @@ extension ClientConnectionHandler {
             duration: .nanoseconds((now - exchange.started).nanoseconds),
             upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((now - $0).nanoseconds) },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
+        if let metrics = environment.metrics, let denial = exchange.denial { metrics.denied(principal: denial.principal, reason: denial.reason) }
         let appendAudit = { [self] in
             guard let audit = environment.audit else { return }
             var record = exchange.auditRecord(endedAt: Date(), now: now)

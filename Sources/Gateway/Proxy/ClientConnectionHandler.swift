@@ -153,6 +153,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         switch part {
         case .head(let head):
             if head.status.code >= 200 {
+                environment.metrics?.upstreamResponded(operation: exchange.operation?.name ?? "Unknown",
+                                                       status: Int(head.status.code))
                 exchange.upstreamRequestId = head.headers.first(name: "x-amz-request-id") ?? head.headers.first(name: "x-obs-request-id")
                 if exchange.prepared?.operation == .createMultipartUpload, (200..<300).contains(head.status.code) {
                     exchange.uploadIdCollector = InitiateMultipartUploadResult.PrefixCollector()

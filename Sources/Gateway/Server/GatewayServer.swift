@@ -29,6 +29,8 @@ public final class GatewayServer: Sendable {
     /// The audit trail's writer; nil without an `audit:` section.
     public let audit: AuditWriter?
     private let auditWatch = Mutex<RepeatedTask?>(nil)
+    /// The readiness probe and the event-loop lag samplers, cancelled at shutdown.
+    private let healthWatches = Mutex<[RepeatedTask]>([])
     /// One for every listener: a client's refusals count the same on each.
     private let refusalThrottle: NIOLockedValueBox<AuditRefusalThrottle>?
     /// Client connections still open, so the drain can close the ones that outlast it.
@@ -68,7 +70,14 @@ public final class GatewayServer: Sendable {
     public func start() async throws -> [SocketAddress] {
         var addresses: [SocketAddress] = []
         for listener in configuration.listeners {
-            let tls = try listener.tls.map(Self.serverTLSContext)
+            let tls = try listener.tls.map { files in
+                let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+                if let leaf = chain.first {
+                    metrics.tlsCertificateExpires(listener: "\(listener.host):\(listener.port)",
+                                                  atEpochSeconds: Int(leaf.notValidAfter))
+                }
+                return try Self.serverTLSContext(chain: chain, privateKey: files.privateKey)
+            }
             let channel = try await bootstrap(tls: tls).bind(host: listener.host, port: listener.port).get()
             channels.withLock { $0.append(channel) }
             if let address = channel.localAddress { addresses.append(address) }
@@ -84,6 +93,7 @@ public final class GatewayServer: Sendable {
         }
         if let audit { watchAuditHealth(audit) }
         tracing?.start()
+        watchHealth()
         if !configuration.uploadBinding.keysConfigured {
             logger.warning("upload_binding.keys is not set: multipart upload ids are bound with a key of this process only; uploads in flight do not survive a restart, and other replicas refuse them")
         }
@@ -144,6 +154,7 @@ public final class GatewayServer: Sendable {
         try? await admin.withLock({ $0 })?.close().get()
         pools.closeAll()
         auditWatch.withLock { $0 }?.cancel()
+        for task in healthWatches.withLock({ $0 }) { task.cancel() }
         if let audit {
             // Every exchange has ended and appended its record: write them all out.
             await audit.shutdown()
@@ -177,6 +188,27 @@ public final class GatewayServer: Sendable {
             }
         }
         auditWatch.withLock { $0 = task }
+    }
+
+    /// `obsgate_ready` from the readiness probe every 5 s; `obsgate_event_loop_lag_seconds`
+    /// from a task due every 100 ms on each event loop: how late it runs is how long the
+    /// loop's work keeps others waiting.
+    private func watchHealth() {
+        let metrics = self.metrics
+        let readiness = UpstreamReadinessProbe(upstream: configuration.upstream, group: group)
+        var tasks = [group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(5)) { _ in
+            readiness.check().whenSuccess { metrics.ready($0) }
+        }]
+        let period = TimeAmount.milliseconds(100)
+        for (index, loop) in group.makeIterator().enumerated() {
+            let due = NIOLockedValueBox(NIODeadline.now() + period)
+            tasks.append(loop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+                let now = NIODeadline.now()
+                let lag = due.withLockedValue { due in defer { due = now + period }; return now - due }
+                metrics.eventLoopLag(loop: index, lag)
+            })
+        }
+        healthWatches.withLock { $0 = tasks }
     }
 
     /// The Prometheus text of `/metrics`.
@@ -251,10 +283,9 @@ public final class GatewayServer: Sendable {
         try sync.addHandler(ClientConnectionHandler(environment: environment))
     }
 
-    static func serverTLSContext(_ files: GatewayConfiguration.TLSFiles) throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain,
-                                                                    privateKey: .file(files.privateKey))
+    static func serverTLSContext(chain: [NIOSSLCertificate], privateKey: String) throws -> NIOSSLContext {
+        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                                    privateKey: .file(privateKey))
         return try NIOSSLContext(configuration: configuration)
     }
 
