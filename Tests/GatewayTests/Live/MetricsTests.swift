@@ -26,6 +26,20 @@ import Testing
         return try JSONDecoder().decode([String: Double].self, from: data)
     }
 
+    /// An unknown key and an unsigned request are counted under names no client chooses.
+    @Test func denialsByPrincipalNeverUseAClientsText() async throws {
+        let stack = try await DevUpstreamGatewayTests.Stack.start()
+        #expect(try await stack.send("GET", "/metrics-bucket/k", accessKey: "NOSUCHKEY00000000001").status == 403)
+        #expect(try await TestHTTPClient.send(port: stack.gateway.port, method: "DELETE", target: "/metrics-bucket/k",
+                                              headers: [("Host", "127.0.0.1:\(stack.gateway.port)")]).status == 403)
+        #expect(await eventually { sample("obsgate_requests_in_flight", in: stack.gateway.server.metricsText()) == 0 })
+        let text = stack.gateway.server.metricsText()
+        #expect(text.contains(#"obsgate_denials_by_principal_total{principal="unknown",reason="unknown_key"} 1"#), "\(text)")
+        #expect(text.contains(#"obsgate_denials_by_principal_total{principal="anonymous",reason="unsigned"} 1"#))
+        #expect(!text.contains("NOSUCHKEY"))
+        await stack.stop()
+    }
+
     @Test func countersAgreeWithTheRequestsMade() async throws {
         let stack = try await DevUpstreamGatewayTests.Stack.start(policy: try PolicyEnforcementTests.policy())
         #expect(try await stack.send("PUT", "/metrics-bucket").status == 200)
@@ -59,6 +73,15 @@ import Testing
         #expect((value("obsgate_upstream_connections_opened_total") ?? 0) >= 1)
         #expect(value("obsgate_request_duration_seconds_count", ["operation": "PutObject"]) == 4)
         #expect(value("obsgate_upstream_duration_seconds_count", ["operation": "PutObject"]) == 3)
+        // Who was refused or denied, and why; what the upstream itself answered.
+        #expect(value("obsgate_denials_by_principal_total", ["principal": "tester", "reason": "policy"]) == 1)
+        #expect(value("obsgate_denials_by_principal_total", ["principal": "tester", "reason": "signature"]) == 1)
+        #expect(value("obsgate_upstream_responses_total", ["operation": "PutObject", "status_class": "2xx"]) == 3)
+        #expect(value("obsgate_upstream_responses_total", ["operation": "GetObject", "status_class": "2xx"]) == 1)
+        #expect(await eventually {
+            let text = stack.gateway.server.metricsText()
+            return sample("obsgate_ready", in: text) == 1 && text.contains("obsgate_event_loop_lag_seconds_count{loop=\"0\"}")
+        }, "the readiness probe and the lag sampler run")
         await stack.stop()
     }
 }

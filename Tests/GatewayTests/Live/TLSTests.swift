@@ -31,6 +31,10 @@ import Testing
         let inner = try await LiveGateway.start(
             upstream: "http://127.0.0.1:\(store.port)",
             listenerTLS: "tls: {certificate: \"\(tls.certificate)\", private_key: \"\(tls.key)\"}")
+        // The certificate made for one day expires in a day, as the metric says.
+        let expiry = sample(#"obsgate_tls_certificate_expiry_timestamp_seconds{listener="127.0.0.1:0"}"#,
+                            in: inner.server.metricsText())
+        #expect(expiry.map { abs($0 - (Date().timeIntervalSince1970 + 86_400)) < 600 } == true, "expiry \(String(describing: expiry))")
         // The outer gateway signs towards the inner one with a key the inner one issued.
         let outer = try await LiveGateway.start(
             upstream: "https://127.0.0.1:\(inner.port)", upstreamKey: TestSetup.clientKey,
