@@ -2,27 +2,35 @@
 """Tests deploy/observability/ (the Prometheus rules and the Grafana dashboard) for real.
 
 1. Static: `promtool check rules`; `promtool test rules` on obsgate.rules.test.yml; every
-   alert of obsgate.rules.yml has a unit test where it fires and one where it does not;
-   the dashboard is well-formed JSON (ids, grid positions, a PromQL target per panel, the
-   datasource variable); the example scrape configuration passes `promtool check config`.
+   alert of obsgate.rules.yml (each severity of it, for an alert with a rule per severity)
+   has a unit test where it fires and one where it does not; the dashboard is well-formed
+   JSON (ids, grid positions, a PromQL target per panel, the datasource variable); the
+   example scrape configuration passes `promtool check config`.
 2. Live, all on 127.0.0.1 in a temporary directory: `obsgate dev-upstream`, the gateway
    (policies/organisation.yaml, a file audit trail with fail_closed, a queue of 20 records, a
-   connection cap of 8, an unauthenticated-refusal allowance of 50)
+   connection cap of 8, an unauthenticated-refusal allowance of 50, a second listener with
+   TLS serving a self-signed certificate that expires in 2 days)
    and Debian's `prometheus` scraping its admin listener every second with the rules loaded
    (every `for:` shortened to 2 s). It checks that the gateway exports the process metrics,
    the connection caps, the audit queue's capacity and the fail-closed counter with the
-   configured values, drives allowed, denied, badly signed, fail-closed (trail broken, queue
-   full), slow-upstream, failing-upstream and over-the-connection-cap traffic with botocore,
-   lowers the gateway's soft open-files limit (prlimit) just above what it holds, checks the
-   status codes the clients got, waits for each expected alert to fire through
-   Prometheus's HTTP API, and asserts that every series selector of the rules and of every
+   configured values, obsgate_ready (1 with the upstream up, 0 within 5 s of it refusing
+   connections), the TLS listener's certificate expiry (its notAfter), the event-loop lag
+   histogram (a `loop` label per event loop, its buckets), the upstream's own answers by
+   operation and class, and the denials by principal and reason; drives allowed, denied,
+   badly signed, unknown-key, unsigned, fail-closed (trail broken, queue full),
+   slow-upstream, failing-upstream (connections refused, then an upstream answering 500)
+   and over-the-connection-cap traffic with botocore, stalls the gateway's process (SIGSTOP)
+   for 250 ms a dozen times, lowers the gateway's soft open-files limit (prlimit) just above
+   what it holds, checks the status codes the clients got, waits for each expected alert to
+   fire through Prometheus's HTTP API (and for some, that they stay quiet where they
+   should), and asserts that every series selector of the rules and of every
    dashboard query matches series in Prometheus (so every metric name and label they use is
    one the gateway really exports), that every label they group or join by exists on those
    series, that every dashboard query returns data, and that no rule failed to evaluate.
    Finally it stops the gateway and waits for ObsgateDown / ObsgateAllDown.
 
 Every process it starts is stopped on exit, error or timeout (the whole run is bounded to
-115 s). Exit code 0 when everything holds, 1 otherwise (with the failing check and the tail
+150 s). Exit code 0 when everything holds, 1 otherwise (with the failing check and the tail
 of each process's log).
 
     OBSGATE_BINARY=/path/to/obsgate scripts/observability-test.py     # default .build/debug/obsgate
@@ -39,6 +47,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -54,7 +63,7 @@ RULE_TESTS = os.path.join(OBS, "obsgate.rules.test.yml")
 DASHBOARD = os.path.join(OBS, "obsgate-dashboard.json")
 SCRAPE_EXAMPLE = os.path.join(OBS, "prometheus.yml")
 POLICY = os.path.join(ROOT, "policies", "organisation.yaml")
-BUDGET_SECONDS = 115
+BUDGET_SECONDS = 150
 
 # Alerts the live run does not drive (they are covered by the promtool unit tests): a
 # second replica with another policy, fail_closed: false.
@@ -179,13 +188,15 @@ def run(cmd, what):
 
 
 def load_rules():
+    """(document, alert name → its rules, record name → rule). An alert may have several
+    rules, one per severity (ObsgateTLSCertificateExpiringSoon: warning and critical)."""
     with open(RULES) as f:
         doc = yaml.safe_load(f)
     alerts, records = {}, {}
     for group in doc["groups"]:
         for rule in group["rules"]:
             if "alert" in rule:
-                alerts[rule["alert"]] = rule
+                alerts.setdefault(rule["alert"], []).append(rule)
             else:
                 records[rule["record"]] = rule
     return doc, alerts, records
@@ -236,17 +247,23 @@ def static_checks(promtool):
     fires, quiet = set(), set()
     for test in tests["tests"]:
         for case in test.get("alert_rule_test", []):
-            (fires if case.get("exp_alerts") else quiet).add(case["alertname"])
-    unknown = (fires | quiet) - set(alerts)
+            if case.get("exp_alerts"):
+                fires.update((case["alertname"], a.get("exp_labels", {}).get("severity")) for a in case["exp_alerts"])
+            else:
+                quiet.add(case["alertname"])
+    unknown = ({name for name, _ in fires} | quiet) - set(alerts)
     if unknown:
         fail(f"unit tests name alerts that do not exist: {sorted(unknown)}")
-    for name in alerts:
-        if name not in fires:
-            fail(f"alert {name} has no unit test in which it fires")
+    for name, rules in alerts.items():
+        for rule in rules:
+            severity = rule.get("labels", {}).get("severity")
+            if (name, severity) not in fires:
+                fail(f"alert {name} (severity {severity}) has no unit test in which it fires")
         if name not in quiet:
             fail(f"alert {name} has no unit test in which it does not fire")
-    ok(f"every one of the {len(alerts)} alerts has a firing and a not-firing unit test")
-    for name, rule in alerts.items():
+    n_rules = sum(len(r) for r in alerts.values())
+    ok(f"every one of the {len(alerts)} alerts ({n_rules} rules: each severity) has a firing and a not-firing unit test")
+    for name, rule in ((name, rule) for name, rules in alerts.items() for rule in rules):
         runbook = rule.get("annotations", {}).get("runbook", "")
         if not runbook.startswith("docs/operations.md#"):
             fail(f"alert {name} has no runbook annotation pointing into docs/operations.md")
@@ -372,7 +389,8 @@ class Prom:
                     and all(a["labels"].get(k) == v for k, v in labels.items())]
         alerts = wait_until(f"alert {name}{labels or ''} to fire", firing, timeout)
         self.fired.add(name)
-        ok(f"alert {name} firing {({k: v for k, v in alerts[0]['labels'].items() if k not in ('alertname', 'severity', 'job')})}")
+        shown = {k: v for k, v in alerts[0]["labels"].items() if k not in ("alertname", "job") and (k != "severity" or k in labels)}
+        ok(f"alert {name} firing {shown}")
         return alerts[0]
 
 
@@ -391,7 +409,18 @@ def clients(endpoint):
         "platform": make("GWPLATFORM0000000001", "platform-secret"),
         "ci": make("GWCIBOT0000000000001", "ci-secret"),
         "forger": make("GWCIBOT0000000000001", "not-the-secret"),
+        "stranger": make("GWNOBODY000000000001", "no-such-secret"),
     }
+
+
+def unsigned_get(url):
+    """(HTTP status, S3 error code or None) of an unsigned GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, None
+    except urllib.error.HTTPError as e:
+        m = re.search(r"<Code>([^<]*)</Code>", e.read().decode(errors="replace"))
+        return e.code, m.group(1) if m else None
 
 
 def call(fn, **kwargs):
@@ -426,6 +455,16 @@ def live(binary, promtool, prometheus, work, alerts, records, queries):
     return fired
 
 
+def late_samples(admin, loop):
+    """Samples of obsgate_event_loop_lag_seconds over 50 ms on one loop."""
+    text = metrics_text(admin)
+    within = [v for l, v in samples(admin, "obsgate_event_loop_lag_seconds_bucket", text)
+              if l.get("loop") == loop and float(l.get("le", "nan")) == 0.05]
+    if len(within) != 1:
+        fail(f"obsgate_event_loop_lag_seconds_bucket{{loop=\"{loop}\", le=\"0.05\"}}: {len(within)} series, expected one")
+    return sample(admin, "obsgate_event_loop_lag_seconds_count", text, loop=loop) - within[0]
+
+
 def metrics_text(admin):
     return http_get(f"http://127.0.0.1:{admin}/metrics")[1]
 
@@ -436,6 +475,59 @@ def metric_value(admin, name):
             return float(line.split()[1])
     return None
 
+
+SAMPLE_RE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(admin, name, text=None):
+    """[(labels, value)] of the series named `name` in the gateway's /metrics."""
+    out = []
+    for line in (text if text is not None else metrics_text(admin)).splitlines():
+        m = SAMPLE_RE.match(line)
+        if m and m.group(1) == name:
+            out.append((dict(LABEL_RE.findall(m.group(2) or "")), float(m.group(3))))
+    return out
+
+
+def sample(admin, name, text=None, **labels):
+    """The value of the one series `name` with these labels (others may be there), or None."""
+    found = [v for l, v in samples(admin, name, text) if all(l.get(k) == v2 for k, v2 in labels.items())]
+    if len(found) > 1:
+        fail(f"{name}{labels}: {len(found)} series, expected one")
+    return found[0] if found else None
+
+
+# An upstream that answers every request 500 InternalError (the store failing), on the port
+# dev-upstream had.
+FAILING_UPSTREAM = r"""
+import http.server, sys
+BODY = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
+        b'<Message>We encountered an internal error. Please try again.</Message>'
+        b'<RequestId>failing-upstream</RequestId></Error>')
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        self.send_response(500)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(BODY)
+        self.close_connection = True
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = answer
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+# The event-loop lag buckets the alert's 50 ms and the dashboard need (at least these).
+LAG_BUCKETS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, float("inf")}
 
 # The series the gateway exports for the process (from /proc), its connection caps and its
 # audit queue's capacity, with the values the test configuration gives them (None: any).
@@ -453,8 +545,18 @@ CONFIGURED_SERIES = {
 
 
 def live_steps(procs, binary, promtool, prometheus, work, alerts, records, queries):
-    up_port, gw_port, admin_port, prom_port = (free_port() for _ in range(4))
-    step(f"live: dev-upstream :{up_port}, gateway :{gw_port} (admin :{admin_port}), Prometheus :{prom_port} in {work}")
+    up_port, gw_port, tls_port, admin_port, prom_port = (free_port() for _ in range(5))
+    step(f"live: dev-upstream :{up_port}, gateway :{gw_port} and TLS :{tls_port} (admin :{admin_port}), "
+         f"Prometheus :{prom_port} in {work}")
+
+    # A self-signed certificate for the TLS listener that expires in 2 days: under both
+    # thresholds of ObsgateTLSCertificateExpiringSoon.
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+         "-keyout", os.path.join(work, "tls-key.pem"), "-out", os.path.join(work, "tls-cert.pem"), "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], "openssl req (the TLS listener's certificate)")
+    not_after = run(["openssl", "x509", "-in", os.path.join(work, "tls-cert.pem"), "-noout", "-enddate"], "openssl x509 -enddate")
+    not_after = ssl.cert_time_to_seconds(not_after.strip().split("=", 1)[1])
+    tls_listener = f"127.0.0.1:{tls_port}"
 
     with open(os.path.join(work, "clients.yaml"), "w") as f:
         f.write("version: 1\nclients:\n"
@@ -465,7 +567,9 @@ def live_steps(procs, binary, promtool, prometheus, work, alerts, records, queri
     audit_dir = os.path.join(work, "audit")
     os.mkdir(audit_dir)
     with open(os.path.join(work, "obsgate.yaml"), "w") as f:
-        f.write(f"""listeners: [{{address: 127.0.0.1:{gw_port}}}]
+        f.write(f"""listeners:
+  - {{address: 127.0.0.1:{gw_port}}}
+  - {{address: {tls_listener}, tls: {{certificate: tls-cert.pem, private_key: tls-key.pem}}}}
 admin: {{address: 127.0.0.1:{admin_port}}}
 upstream:
   endpoint: http://127.0.0.1:{up_port}
@@ -514,6 +618,27 @@ audit:
     ok(f"gateway exports process_* (process_max_fds = its soft open-files limit, {soft_nofile}), the connection caps "
        "(8 total, 1024 per address), the audit queue capacity (20) and the fail-closed counter (0)")
 
+    wait_until("obsgate_ready 1 (the readiness probe runs every 5 s)", lambda: metric_value(admin_port, "obsgate_ready") == 1, 12)
+    ok("obsgate_ready 1 with the upstream up")
+    expiry = samples(admin_port, "obsgate_tls_certificate_expiry_timestamp_seconds")
+    if expiry != [({"listener": tls_listener}, float(not_after))]:
+        fail(f"obsgate_tls_certificate_expiry_timestamp_seconds is {expiry}, expected one series "
+             f"{{listener=\"{tls_listener}\"}} {not_after} (the certificate's notAfter; none for the plain listener)")
+    ok(f"obsgate_tls_certificate_expiry_timestamp_seconds{{listener=\"{tls_listener}\"}} is the certificate's notAfter, "
+       "and the plain listener has none")
+    buckets = samples(admin_port, "obsgate_event_loop_lag_seconds_bucket")
+    loops = sorted({l.get("loop") for l, _ in buckets}, key=lambda x: (len(x or ""), x or ""))
+    if not loops or loops != [str(i) for i in range(len(loops))]:
+        fail(f"obsgate_event_loop_lag_seconds_bucket: expected a loop label 0, 1, …; got {loops}")
+    bounds = {float(l["le"]) for l, _ in buckets if l.get("loop") == "0" and "le" in l}
+    if not LAG_BUCKETS <= bounds:
+        fail(f"obsgate_event_loop_lag_seconds buckets are {sorted(bounds)}, without {sorted(LAG_BUCKETS - bounds)}")
+    for loop in loops:
+        if not (sample(admin_port, "obsgate_event_loop_lag_seconds_count", loop=loop) or 0) > 0:
+            fail(f"obsgate_event_loop_lag_seconds_count{{loop=\"{loop}\"}} has no samples")
+    ok(f"obsgate_event_loop_lag_seconds for {len(loops)} event loops (loop {', '.join(loops)}), sampled, buckets "
+       f"{', '.join(f'{b:g}' for b in sorted(bounds))}")
+
     # The rules as shipped, with every `for:` shortened so that alerts fire within seconds.
     with open(RULES) as f:
         doc = yaml.safe_load(f)
@@ -548,7 +673,7 @@ scrape_configs:
     ok(f"Prometheus up, scraping the gateway every second, {len(alerts)} alerts and {len(records)} recording rules loaded")
 
     c = clients(f"http://127.0.0.1:{gw_port}")
-    platform, ci, forger = c["platform"], c["ci"], c["forger"]
+    platform, ci, forger, stranger = c["platform"], c["ci"], c["forger"], c["stranger"]
     bucket = "obs-test"
 
     # -- allowed traffic
@@ -560,6 +685,31 @@ scrape_configs:
            [call(platform.get_object, Bucket=bucket, Key=f"k{i}") for i in range(6)]
            + [call(platform.head_object, Bucket=bucket, Key="k0"), call(platform.list_objects_v2, Bucket=bucket)]
            + [call(ci.list_objects_v2, Bucket=bucket) for _ in range(4)], 200)
+    answered = {op: sample(admin_port, "obsgate_upstream_responses_total", operation=op, status_class="2xx")
+                for op in ("CreateBucket", "PutObject", "GetObject", "HeadObject", "ListObjectsV2")}
+    if answered != {"CreateBucket": 1, "PutObject": 6, "GetObject": 6, "HeadObject": 1, "ListObjectsV2": 5}:
+        fail(f"obsgate_upstream_responses_total{{status_class=\"2xx\"}} by operation is {answered}, expected the requests sent")
+    if any(l.get("status_class") != "2xx" for l, _ in samples(admin_port, "obsgate_upstream_responses_total")):
+        fail(f"obsgate_upstream_responses_total has classes other than 2xx: {samples(admin_port, 'obsgate_upstream_responses_total')}")
+    ok(f"obsgate_upstream_responses_total counts the upstream's answers by operation and class: {answered}")
+
+    # -- event loops running late: the gateway's process stopped (SIGSTOP) for 250 ms, a
+    # dozen times; each time the task due every 100 ms on each loop runs 150-250 ms late.
+    step("the gateway's event loops stalled (SIGSTOP 250 ms × 12)")
+    late_before = {loop: late_samples(admin_port, loop) for loop in loops}
+    for _ in range(12):
+        gateway.send_signal(signal.SIGSTOP)
+        time.sleep(0.25)
+        gateway.send_signal(signal.SIGCONT)
+        time.sleep(0.15)
+    time.sleep(0.3)
+    late = {loop: late_samples(admin_port, loop) - late_before[loop] for loop in loops}
+    if any(n < 6 for n in late.values()):
+        fail(f"samples over 50 ms per event loop after 12 stalls of 250 ms: {late}, expected at least 6 on each")
+    ok(f"obsgate_event_loop_lag_seconds: samples over 50 ms by loop after the stalls: {late}")
+    prom.wait_alert("ObsgateEventLoopLag")
+    prom.wait_alert("ObsgateTLSCertificateExpiringSoon", {"severity": "warning", "listener": tls_listener})
+    prom.wait_alert("ObsgateTLSCertificateExpiringSoon", {"severity": "critical", "listener": tls_listener})
     time.sleep(2)  # two scrapes: counters seen before they move again
 
     # -- policy denials: first one, so the series exists before the burst
@@ -568,9 +718,33 @@ scrape_configs:
     expect("PutObject GLACIER (rule no-archive-classes)",
            [call(ci.put_object, Bucket=bucket, Key="cold", Body=b"x", StorageClass="GLACIER") for _ in range(2)], 403, "AccessDenied")
     expect("ListObjectsV2 with a bad signature", [call(forger.list_objects_v2, Bucket=bucket)], 403, "SignatureDoesNotMatch")
+    expect("ListObjectsV2 with an access key the gateway does not know",
+           [call(stranger.list_objects_v2, Bucket=bucket) for _ in range(3)], 403, "InvalidAccessKeyId")
+    stranger.close()   # its idle connection would count against limits.max_connections (8) later
+    expect("unsigned GET (no anonymous reads configured)",
+           [unsigned_get(f"http://127.0.0.1:{gw_port}/{bucket}/k0") for _ in range(3)], 403, "AccessDenied")
     time.sleep(2.5)
     expect("a burst of GetObject by ci-bot", [call(ci.get_object, Bucket=bucket, Key="k1") for _ in range(70)], 403, "AccessDenied")
     expect("a burst of bad signatures", [call(forger.list_objects_v2, Bucket=bucket) for _ in range(150)], 403, "SignatureDoesNotMatch")
+    # Who was refused, and why: ci-bot denied by the policy (1 + 2 + 70) and with a wrong
+    # signature (the key is ci-bot's: 1 + 150), an unknown key, unsigned requests.
+    expected_denials = {("ci-bot", "policy"): 73, ("ci-bot", "signature"): 151, ("unknown", "unknown_key"): 3,
+                        ("anonymous", "unsigned"): 3}
+
+    def denials():
+        return {(l.get("principal"), l.get("reason")): v for l, v in samples(admin_port, "obsgate_denials_by_principal_total")}
+    try:
+        wait_until("obsgate_denials_by_principal_total to count the refusals", lambda: denials() == expected_denials, 5)
+    except Failure:
+        fail(f"obsgate_denials_by_principal_total by (principal, reason) is {denials()}, expected {expected_denials}")
+    ok(f"obsgate_denials_by_principal_total: {', '.join(f'{p}/{r} {v:g}' for (p, r), v in sorted(expected_denials.items()))}")
+    prom.wait_alert("ObsgatePrincipalProbing", {"principal": "ci-bot", "reason": "signature"})
+    prom.wait_alert("ObsgatePrincipalProbing", {"principal": "ci-bot", "reason": "policy"})
+    quiet_principals = [a["labels"] for a in prom.alerts() if a["labels"]["alertname"] == "ObsgatePrincipalProbing"
+                        and a["labels"].get("principal") in ("unknown", "anonymous")]
+    if quiet_principals:
+        fail(f"ObsgatePrincipalProbing for 3 refusals: {quiet_principals}")
+    ok("ObsgatePrincipalProbing quiet for the unknown key and the unsigned requests (3 each)")
     prom.wait_alert("ObsgatePolicyDenialBurst", {"rule": "ci-uploads-only"})
     prom.wait_alert("ObsgateRefusalBurst")
     prom.wait_alert("ObsgateUnauthenticatedFlood")
@@ -655,14 +829,47 @@ scrape_configs:
 
     # -- failing upstream: dev-upstream stopped
     step("a failing upstream (dev-upstream stopped)")
+    early = [a["labels"] for a in prom.alerts() if a["labels"]["alertname"] in ("ObsgateNotReady", "ObsgateNoneReady")]
+    if early:
+        fail(f"readiness alerts pending or firing while the upstream was up (or only stalled): {early}")
+    ok("ObsgateNotReady and ObsgateNoneReady quiet while the upstream was up, also while it was stalled")
     procs.stop("dev-upstream")
+    wait_until("obsgate_ready 0 (the readiness probe runs every 5 s)", lambda: metric_value(admin_port, "obsgate_ready") == 0, 12)
+    ok("obsgate_ready 0 with the upstream refusing connections")
     expect("ListObjectsV2 with the upstream gone", [call(platform.list_objects_v2, Bucket=bucket) for _ in range(2)], 502, "BadGateway")
     time.sleep(2.5)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: call(platform.list_objects_v2, Bucket=bucket), range(24)))
     expect("more ListObjectsV2 with the upstream gone", results, 502, "BadGateway")
-    prom.wait_alert("ObsgateUpstreamErrors")
+    prom.wait_alert("ObsgateGatewayUpstreamFailures")
     prom.wait_alert("ObsgateUpstreamUnreachable")
+    prom.wait_alert("ObsgateNotReady")
+    prom.wait_alert("ObsgateNoneReady")
+    upstream_5xx = [l for l, _ in samples(admin_port, "obsgate_upstream_responses_total") if l.get("status_class") != "2xx"]
+    if upstream_5xx:
+        fail(f"obsgate_upstream_responses_total counts answers the upstream never sent: {upstream_5xx}")
+    if any(a["labels"]["alertname"] == "ObsgateUpstreamErrors" for a in prom.alerts()):
+        fail("ObsgateUpstreamErrors pending or firing for the gateway's own 502s")
+    ok("the gateway's 502s are not the upstream's: obsgate_upstream_responses_total has no 5xx, ObsgateUpstreamErrors quiet")
+
+    # -- the upstream answers 500 InternalError to everything
+    step("an upstream that answers 500 (on dev-upstream's port)")
+    procs.start("failing-upstream", [sys.executable, "-c", FAILING_UPSTREAM, str(up_port)])
+    wait_until("obsgate_ready 1 again", lambda: metric_value(admin_port, "obsgate_ready") == 1, 12)
+    ok("obsgate_ready 1 again: the upstream accepts connections")
+    # Two first, so that Prometheus has the 5xx series before the burst (a series' first
+    # sample is no increase).
+    expect("ListObjectsV2 answered by the failing upstream", [call(platform.list_objects_v2, Bucket=bucket) for _ in range(2)],
+           500, "InternalError")
+    time.sleep(2.5)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: call(platform.list_objects_v2, Bucket=bucket), range(24)))
+    expect("more ListObjectsV2 answered by the failing upstream", results, 500, "InternalError")
+    wait_until("obsgate_upstream_responses_total{operation=\"ListObjectsV2\", status_class=\"5xx\"} 26",
+               lambda: sample(admin_port, "obsgate_upstream_responses_total", operation="ListObjectsV2", status_class="5xx") == 26, 5)
+    ok("obsgate_upstream_responses_total{operation=\"ListObjectsV2\", status_class=\"5xx\"} counts the 26 answers")
+    prom.wait_alert("ObsgateUpstreamErrors")
+    procs.stop("failing-upstream")
 
     # -- the open-files limit lowered (prlimit) to just above what the gateway holds: no
     # traffic now (the upstream is gone), Prometheus's scrape is the only connection.
@@ -685,7 +892,8 @@ scrape_configs:
     step("every series selector, label and dashboard query against what Prometheus scraped")
     exported = metrics_text(admin_port)
     exported_names = {line.split("{")[0].split(" ")[0] for line in exported.splitlines() if line and not line.startswith("#")}
-    exprs = [(f"rule {name}", rule["expr"]) for name, rule in {**alerts, **records}.items()]
+    exprs = [(f"rule {name}", rule["expr"]) for name, rules in alerts.items() for rule in rules]
+    exprs += [(f"rule {name}", rule["expr"]) for name, rule in records.items()]
     exprs += [(f"dashboard {title!r}", dashboard_expr(expr)) for title, expr in queries]
     seen_selectors = {}
     for where, expr in exprs:
