@@ -393,6 +393,28 @@ import Testing
         #expect(harness.upstreams.isEmpty)
     }
 
+    /// A rewritten answer (an initiation's bound upload id) gives its upstream connection
+    /// back to the pool, and the next request uses it; the connection later closing is no
+    /// business of that next exchange. (It was once left attached to the finished exchange,
+    /// and its close answered the next request 502.)
+    @Test func aRewrittenAnswerReleasesItsUpstreamConnection() throws {
+        let harness = try Harness()
+        let body = "<InitiateMultipartUploadResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>2~up</UploadId></InitiateMultipartUploadResult>"
+        try harness.send(harness.signedHead("POST", "/bkt/k?uploads"))
+        let first = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(first).hasPrefix("POST /bkt/k?uploads HTTP/1.1\r\n"))
+        try harness.answer(first, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        let initiated = try harness.output()
+        #expect(initiated.hasPrefix("HTTP/1.1 200 OK\r\n") && initiated.contains("<UploadId>2~up.p."), "\(initiated)")
+
+        try harness.send(harness.signedHead("POST", "/bkt/other?uploads"))
+        #expect(harness.upstreams.count == 1, "the pooled connection is reused")
+        #expect(try harness.sentUpstream(first).hasPrefix("POST /bkt/other?uploads HTTP/1.1\r\n"))
+        try harness.answer(first, "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                           + body)
+        #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
     /// A pooled upstream connection that the upstream closed meanwhile: a GET that sent
     /// nothing yet is retried once on a fresh connection, and the client sees only the answer.
     @Test func anIdempotentRequestIsRetriedOnAFreshConnection() throws {

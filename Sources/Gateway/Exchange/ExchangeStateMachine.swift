@@ -398,15 +398,22 @@ struct ExchangeStateMachine {
             outcome = .answered(errorCode: nil)
             actions = [.writeResponseEnd]
             upstreamKeepAlive = keepAlive
-        case .collectingAnswer(let head, let body):
-            actions = [.rewriteAnswer(head, body)]
+        case .collectingAnswer(let head, _):
+            actions = []
             upstreamKeepAlive = head.isKeepAlive
         case .awaiting, .rewriting, .complete:
             return []
         }
-        if case .collectingAnswer = response { response = .rewriting } else { response = .complete }
         // Pooled again only when the whole request went up and the upstream keeps it open.
         actions.append(request == .forwarded && upstreamKeepAlive ? .releaseUpstream : .closeUpstream)
+        if case .collectingAnswer(let head, let body) = response {
+            // Last: the rewriter's work returns the machine's next actions, which replace
+            // whatever would follow it.
+            actions.append(.rewriteAnswer(head, body))
+            response = .rewriting
+        } else {
+            response = .complete
+        }
         upstream = .released
         if !request.clientEnded {
             // Answered before the request ended (a refused upload): the rest of its body is

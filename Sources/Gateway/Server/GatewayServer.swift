@@ -284,8 +284,11 @@ public final class GatewayServer: Sendable {
     }
 
     static func serverTLSContext(chain: [NIOSSLCertificate], privateKey: String) throws -> NIOSSLContext {
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                                    privateKey: .file(privateKey))
+        // Read as PEM whatever the file is called: `.file` guesses the format from the
+        // extension, and a Kubernetes TLS Secret mounts its key as `tls.key`.
+        let configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKey, format: .pem)))
         return try NIOSSLContext(configuration: configuration)
     }
 

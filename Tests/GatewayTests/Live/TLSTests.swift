@@ -13,8 +13,9 @@ import Testing
     static func makeCertificate() throws -> (certificate: String, key: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
+        // Named as a Kubernetes TLS Secret mounts them: the key must load without a .pem name.
+        let certificate = directory.appendingPathComponent("tls.crt").path
+        let key = directory.appendingPathComponent("tls.key").path
         let result = try Peers.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
                                     "-out", certificate, "-days", "1", "-subj", "/CN=localhost",
                                     "-addext", "subjectAltName=DNS:localhost"], timeout: 60)
