@@ -10,6 +10,7 @@
 #
 #   bench/fixed_upstream.sh [BINARY ...]     (default .build/release/obsgate)
 #   DURATION=10 CONNECTIONS=16 bench/fixed_upstream.sh /tmp/obsgate-before /tmp/obsgate-after
+#   GATEWAY_EXTRA=$'tracing:\n  otlp: {endpoint: http://127.0.0.1:4318}' bench/fixed_upstream.sh   (extra configuration)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -60,7 +61,7 @@ measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "$prox
 for binary in "${binaries[@]}"; do
   gw=$(port)
   dir="$work/gw-$gw"; mkdir -p "$dir"
-  gateway_config "$dir" "$gw" "$fixed" GWBENCH0000000000001 bench-client-secret bench
+  gateway_config "$dir" "$gw" "$fixed" GWBENCH0000000000001 bench-client-secret bench "${GATEWAY_EXTRA:-}"
   taskset -c 1 "$binary" serve --config "$dir/obsgate.yaml" 2> "$dir/log" & gpid=$!; pids+=("$gpid")
   wait_for_port "$gw"
   url=$(python3 - "$gw" <<'PY'

@@ -69,3 +69,32 @@ import YAMLConfig
         #expect(error?.line == 14)
     }
 }
+
+/// `tracing.otlp`: off without it; the collector's path added to a bare origin; the ratio.
+@Suite struct TracingConfigurationTests {
+    @Test func theSectionTurnsTracingOn() throws {
+        #expect(try TestSetup.configuration().otlpTracing == nil)
+        let bare = try TestSetup.configuration(TestSetup.configurationYAML(extra: "tracing:\n  otlp: {endpoint: \"http://127.0.0.1:4318/\"}"))
+        #expect(bare.otlpTracing == GatewayConfiguration.OTLPTracing(endpoint: "http://127.0.0.1:4318/v1/traces"))
+        let full = try TestSetup.configuration(TestSetup.configurationYAML(extra: """
+            tracing:
+              otlp: {endpoint: "https://collector.example:4318/custom/traces", service_name: edge, export_delay_ms: 50, sample_ratio: 0.25}
+            """))
+        var expected = GatewayConfiguration.OTLPTracing(endpoint: "https://collector.example:4318/custom/traces")
+        expected.serviceName = "edge"
+        expected.exportDelayMilliseconds = 50
+        expected.sampleRatio = 0.25
+        #expect(full.otlpTracing == expected)
+    }
+
+    @Test(arguments: [("{endpoint: collector:4318}", "expected an http or https URL"),
+                      ("{endpoint: \"http://c:4318\", sample_ratio: 2}", "from 0 to 1"),
+                      ("{endpoint: \"http://c:4318\", export_delay_ms: 5}", "export_delay_ms"),
+                      ("{service_name: x}", "endpoint")])
+    func aMistakeIsACallOut(_ otlp: String, _ expected: String) {
+        let error = #expect(throws: ConfigError.self) {
+            try TestSetup.configuration(TestSetup.configurationYAML(extra: "tracing:\n  otlp: \(otlp)"))
+        }
+        #expect(error.map { "\($0)" }?.contains(expected) == true, "\(error.map { "\($0)" } ?? "")")
+    }
+}

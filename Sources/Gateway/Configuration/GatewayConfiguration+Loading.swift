@@ -159,7 +159,8 @@ extension GatewayConfiguration {
     /// `tracing.otlp`: the collector's OTLP/HTTP endpoint (`/v1/traces` added to a bare
     /// origin), the service name spans carry, the export batch delay.
     private static func parseOTLP(_ node: YAMLNode) throws(ConfigError) -> OTLPTracing {
-        let fields = try node.mapping(allowed: ["endpoint", "service_name", "export_delay_ms"], required: ["endpoint"])
+        let fields = try node.mapping(allowed: ["endpoint", "service_name", "export_delay_ms", "sample_ratio"],
+                                      required: ["endpoint"])
         let endpointNode = try fields.required("endpoint")
         var endpoint = try endpointNode.nonEmptyString()
         guard let (authority, path) = UpstreamLocationRewriter.split(endpoint), !authority.isEmpty, !authority.contains("@") else {
@@ -172,6 +173,12 @@ extension GatewayConfiguration {
         var settings = OTLPTracing(endpoint: endpoint)
         if let name = fields["service_name"] { settings.serviceName = try name.nonEmptyString() }
         if let delay = fields["export_delay_ms"] { settings.exportDelayMilliseconds = try delay.int(in: 10...60_000) }
+        if let ratio = fields["sample_ratio"] {
+            guard let value = Double(try ratio.nonEmptyString()), (0...1).contains(value) else {
+                throw ratio.error("expected a number from 0 to 1")
+            }
+            settings.sampleRatio = value
+        }
         return settings
     }
 

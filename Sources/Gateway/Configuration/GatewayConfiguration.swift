@@ -131,6 +131,9 @@ public struct GatewayConfiguration: Sendable {
         public var serviceName = "obsgate"
         /// How long finished spans wait to be exported in a batch.
         public var exportDelayMilliseconds = 1000
+        /// The share of traces recorded (0–1) when the client did not decide: a client's
+        /// `traceparent` sampled flag is followed either way.
+        public var sampleRatio = 1.0
     }
 
     /// The same name the client gets the id in.

@@ -23,6 +23,9 @@ final class TracingBackend: Sendable {
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         configuration.traces.otlpExporter.endpoint = settings.endpoint
         configuration.traces.batchSpanProcessor.scheduleDelay = .milliseconds(settings.exportDelayMilliseconds)
+        if let sampler = OTel.Configuration.TracesConfiguration.SamplerConfiguration.parentBasedTraceIDRatio(ratio: settings.sampleRatio) {
+            configuration.traces.sampler = sampler
+        }
         // Metrics and logs stay with swift-metrics/Prometheus and the gateway's own log.
         configuration.metrics.enabled = false
         configuration.logs.enabled = false
