@@ -190,15 +190,19 @@ public final class GatewayServer: Sendable {
         auditWatch.withLock { $0 = task }
     }
 
-    /// `obsgate_ready` from the readiness probe every 5 s; `obsgate_event_loop_lag_seconds`
-    /// from a task due every 100 ms on each event loop: how late it runs is how long the
-    /// loop's work keeps others waiting.
+    /// `obsgate_ready` from the readiness probe every 5 s, when there is an admin listener to
+    /// serve it (the probe opens a connection to the upstream each time);
+    /// `obsgate_event_loop_lag_seconds` from a task due every 100 ms on each event loop: how
+    /// late it runs is how long the loop's work keeps others waiting.
     private func watchHealth() {
         let metrics = self.metrics
-        let readiness = UpstreamReadinessProbe(upstream: configuration.upstream, group: group)
-        var tasks = [group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(5)) { _ in
-            readiness.check().whenSuccess { metrics.ready($0) }
-        }]
+        var tasks: [RepeatedTask] = []
+        if configuration.adminListener != nil {
+            let readiness = UpstreamReadinessProbe(upstream: configuration.upstream, group: group)
+            tasks.append(group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(5)) { _ in
+                readiness.check().whenSuccess { metrics.ready($0) }
+            })
+        }
         let period = TimeAmount.milliseconds(100)
         for (index, loop) in group.makeIterator().enumerated() {
             let due = NIOLockedValueBox(NIODeadline.now() + period)

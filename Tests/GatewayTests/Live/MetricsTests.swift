@@ -78,10 +78,10 @@ import Testing
         #expect(value("obsgate_denials_by_principal_total", ["principal": "tester", "reason": "signature"]) == 1)
         #expect(value("obsgate_upstream_responses_total", ["operation": "PutObject", "status_class": "2xx"]) == 3)
         #expect(value("obsgate_upstream_responses_total", ["operation": "GetObject", "status_class": "2xx"]) == 1)
+        // (obsgate_ready needs an admin listener; scripts/observability-test.py checks it live.)
         #expect(await eventually {
-            let text = stack.gateway.server.metricsText()
-            return sample("obsgate_ready", in: text) == 1 && text.contains("obsgate_event_loop_lag_seconds_count{loop=\"0\"}")
-        }, "the readiness probe and the lag sampler run")
+            stack.gateway.server.metricsText().contains("obsgate_event_loop_lag_seconds_count{loop=\"0\"}")
+        }, "the lag sampler runs")
         await stack.stop()
     }
 }
