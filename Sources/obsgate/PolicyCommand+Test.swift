@@ -10,10 +10,12 @@ extension PolicyCommand {
             abstract: "Run policy unit tests: requests and the decisions their policy must reach.",
             discussion: """
                 Each FILE is a policy test file (docs/policy.md, "Testing a policy"): the policy \
-                it tests and its cases. A failing case is printed as file:line: FAIL name: what \
-                differs; the last line sums up.
+                it tests and its cases; or a policy, whose test file is tests/NAME.test.yaml or \
+                NAME.test.yaml next to it. A failing case is printed as file:line: FAIL name: \
+                what differs; the last line sums up.
 
-                Example:
+                Examples:
+                  obsgate policy test policies/*.yaml
                   obsgate policy test policies/tests/*.test.yaml
 
                 Exit status: 0 when every case passes, 1 when one fails, 2 when a test file or \
@@ -26,15 +28,28 @@ extension PolicyCommand {
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
-        @Argument(help: "Policy test files.")
+        @Argument(help: "Policy test files, or policies (their test files are found next to them).")
         var files: [String]
+
+        /// The test file of FILE: FILE itself when it is one (`*.test.yaml`), otherwise the
+        /// policy's: `tests/NAME.test.yaml` or `NAME.test.yaml` in its folder.
+        static func testFile(for file: String) throws(ConfigError) -> String {
+            guard !file.hasSuffix(".test.yaml"), !file.hasSuffix(".test.yml") else { return file }
+            let url = URL(fileURLWithPath: file)
+            let name = url.deletingPathExtension().lastPathComponent + ".test.yaml"
+            let folder = url.deletingLastPathComponent()
+            let candidates = [folder.appendingPathComponent("tests").appendingPathComponent(name), folder.appendingPathComponent(name)]
+            if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { return found.relativePath }
+            throw ConfigError(file: file, line: 1, column: 1,
+                              message: "no test file for this policy: looked for \(candidates.map(\.relativePath).joined(separator: " and "))")
+        }
 
         func run() throws {
             var reports: [FileReport] = []
             var unreadable = false
             for file in files {
                 do throws(ConfigError) {
-                    let suite = try PolicyTestSuite.load(path: file)
+                    let suite = try PolicyTestSuite.load(path: try Self.testFile(for: file))
                     let policy = try UploadPolicy.load(path: suite.policyPath)
                     reports.append(FileReport(suite: suite, policy: policy, requireTLSForSSEC: !noRequireTLSForSSEC))
                 } catch {
