@@ -1,4 +1,8 @@
+import DevUpstream
 import Foundation
+import Logging
+import NIOPosix
+import S3Signing
 import Testing
 @testable import Gateway
 
@@ -112,6 +116,48 @@ import Testing
         #expect(refusedSpans.contains { $0.name == "authenticate" && $0.status == "STATUS_CODE_ERROR" })
         #expect(!refusedSpans.contains { $0.name == "upstream" }, "nothing went upstream")
         await upstream.stop()
+    }
+
+    /// boto3 uploads through the gateway in front of the development store: the PutObject is
+    /// one trace, with its phases, the upstream and the audit record under one root.
+    @Test func aBoto3UploadIsOneTraceWithItsSpans() async throws {
+        let receiver = Receiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        let store = try await DevUpstreamServer.start(
+            DevUpstreamConfiguration(credentials: [SigningCredentials(accessKeyId: TestSetup.upstreamKey,
+                                                                      secretAccessKey: TestSetup.upstreamSecret)]),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "store"))
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(store.port)", extra: """
+            tracing:
+              otlp: {endpoint: "http://127.0.0.1:\(receiver.port)", export_delay_ms: 50}
+            """)
+        let script = """
+            import boto3, sys
+            from botocore.config import Config
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                              aws_secret_access_key=sys.argv[3], config=Config(s3={"addressing_style": "path"}))
+            s3.create_bucket(Bucket="traced")
+            s3.put_object(Bucket="traced", Key="report.csv", Body=b"a,b\\n1,2\\n")
+            print("uploaded")
+            """
+        let run = try Peers.run(["python3", "-c", script, gateway.endpoint, TestSetup.clientKey, TestSetup.clientSecret], timeout: 60)
+        #expect(run.status == 0 && run.output.contains("uploaded"), "\(run.output)")
+        await gateway.stop()
+        #expect(await eventually { receiver.spans.contains { $0.attributes["obsgate.operation"] == .text("PutObject") } })
+        let spans = receiver.spans
+        let roots = spans.filter { $0.attributes["obsgate.operation"] == .text("PutObject") }
+        #expect(roots.count == 1, "one exchange, one trace")
+        let root = try #require(roots.first)
+        #expect(root.parent_span_id.isEmpty && root.kind == "SPAN_KIND_SERVER", "boto3 sent no traceparent: a new trace")
+        #expect(root.attributes["obsgate.principal"] == .text("tester") && root.attributes["obsgate.bucket"] == .text("traced"))
+        #expect(root.attributes["http.response.status_code"] == .number(200))
+        let trace = spans.filter { $0.trace_id == root.trace_id }
+        #expect(Set(trace.filter { $0.span_id != root.span_id }.map(\.parent_span_id)) == [root.span_id], "a tree of depth one")
+        #expect(Set(trace.map(\.name)).isSuperset(of: ["obsgate exchange", "authenticate", "frame", "police", "translate",
+                                                      "rebuild", "upstream connect", "upstream", "audit"]),
+                "\(trace.map(\.name))")
+        try await store.shutdown()
     }
 
     @Test func withoutTheSectionTheClientsTraceparentGoesUpstreamUntouched() async throws {
