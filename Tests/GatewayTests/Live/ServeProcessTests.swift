@@ -65,6 +65,33 @@ import Testing
         #expect(unjudged.status == 2 && unjudged.output.contains("give --config"), "\(unjudged.output)")
     }
 
+    /// The policy author's loop (#17): a policy changed by mistake fails its tests at the
+    /// case's file:line, and `policy diff` lists exactly the cases whose outcome changes.
+    @Test func aBrokenPolicyFailsItsTestsAndDiffShowsTheChange() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = repository.appendingPathComponent("policies/encryption.yaml")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("tests"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let changed = directory.appendingPathComponent("encryption.yaml")
+        try String(contentsOf: shipped, encoding: .utf8)
+            .replacingOccurrences(of: "kms_key_ids: [testkey-1]", with: "kms_key_ids: [testkey-1, testkey-2]")
+            .write(to: changed, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("policies/tests/encryption.test.yaml"),
+                                         to: directory.appendingPathComponent("tests/encryption.test.yaml"))
+        let shippedTests = try Peers.run([Self.binary, "policy", "test", shipped.path], timeout: 30)
+        #expect(shippedTests.status == 0 && shippedTests.output.contains("0 failed"), "\(shippedTests.output)")
+        let broken = try Peers.run([Self.binary, "policy", "test", changed.path], timeout: 30)
+        #expect(broken.status == 1, "\(broken.output)")
+        #expect(broken.output.contains("tests/encryption.test.yaml:28: FAIL another KMS key is refused"), "\(broken.output)")
+        #expect(broken.output.contains("1 failed"))
+        let diff = try Peers.run([Self.binary, "policy", "diff", shipped.path, changed.path, "--cases",
+                                  repository.appendingPathComponent("policies/tests/encryption.test.yaml").path], timeout: 30)
+        #expect(diff.status == 1 && diff.output.contains("policy diff: 1 of 7 cases change decision"), "\(diff.output)")
+        #expect(diff.output.contains("another KMS key is refused\n  old: deny by sse-kms-only (AccessDenied)\n  new: allow"))
+    }
+
     @Test func sigtermLetsAnInFlightRequestFinishThenExits() async throws {
         let upstream = try await ScriptedUpstream.start(
             answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", delay: .seconds(2))
