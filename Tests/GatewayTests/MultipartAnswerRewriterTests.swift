@@ -72,6 +72,15 @@ import Testing
         #expect(text.contains("<ETag>&quot;e-2&quot;</ETag>"))
     }
 
+    /// S3 keeps a long completion's connection alive with white space before the document.
+    @Test func whiteSpaceBeforeTheDocumentIsNotAnError() throws {
+        let body = "   \n  \n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult><Location>http://10.0.0.5:7480/b/k</Location><Bucket>b</Bucket><Key>k</Key></CompleteMultipartUploadResult>"
+        let (text, _) = try Self.rewrite(.objectLocation(key: "k") { "https://gw.example/b/" + $0 }, body)
+        #expect(text.contains("<Location>https://gw.example/b/k</Location>"), "\(text)")
+        let late = "  \n<Error><Code>InternalError</Code><Message>late</Message></Error>"
+        #expect(try Self.rewrite(.objectLocation(key: "k") { $0 }, late).code == "InternalError")
+    }
+
     @Test func anErrorInsideA200PassesWithItsCode() throws {
         let body = "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message><StringToSign>secret</StringToSign></Error>"
         let (text, code) = try Self.rewrite(.objectLocation(key: "k") { $0 }, body)

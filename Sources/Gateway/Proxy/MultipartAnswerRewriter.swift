@@ -42,8 +42,11 @@ struct MultipartAnswerRewriter {
 
     /// The rewritten body, and the error code of an `Error` document passed through.
     func rewrite(_ body: [UInt8]) throws(S3Error) -> (body: [UInt8], errorCode: String?) {
+        // A store may send white space while a long CompleteMultipartUpload runs, to keep the
+        // connection alive (S3 does), before the document and its XML declaration.
+        let document = Array(body.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
         let parsed: XMLTreeElement?
-        do throws(S3Error) { parsed = try XMLTreeElement.parseOptional(body) } catch {
+        do throws(S3Error) { parsed = try XMLTreeElement.parseOptional(document) } catch {
             throw Self.unreadable("a body that is not well-formed XML")
         }
         guard var root = parsed else {
@@ -52,7 +55,7 @@ struct MultipartAnswerRewriter {
             throw Self.unreadable("an empty body")
         }
         if root.name == "Error" {
-            let text = String(decoding: body, as: UTF8.self)
+            let text = String(decoding: document, as: UTF8.self)
             return (Array(UpstreamErrorSanitizer.sanitize(text).utf8), UpstreamErrorSanitizer.code(of: text))
         }
         switch answer {
