@@ -68,11 +68,12 @@ public struct VerifiedPostForm: Sendable, Equatable {
         return form
     }
 
-    /// The form without the field the header `name` stands for.
+    /// The form without the field the header `name` stands for, in either spelling (`acl`
+    /// and `x-amz-acl` both become the header `x-amz-acl`).
     public func removingField(ofHeader name: String) -> VerifiedPostForm {
-        let field = Self.fieldName(ofHeader: name).asciiLowercased
+        let names: Set = [Self.fieldName(ofHeader: name).asciiLowercased, name.asciiLowercased]
         var form = self
-        form.forwardedFields.removeAll { $0.name.asciiLowercased == field }
+        form.forwardedFields.removeAll { names.contains($0.name.asciiLowercased) }
         return form
     }
 }

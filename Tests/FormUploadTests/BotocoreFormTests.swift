@@ -51,6 +51,19 @@ import Testing
         #expect(verified.file.basename == "holiday photo.png")
     }
 
+    /// The upload policy's changes to a form (#15): a field it sets replaces the client's, in
+    /// either spelling (`acl` and `x-amz-acl` both mean the header `x-amz-acl`); one it
+    /// removes is gone in either spelling too.
+    @Test func thePolicysChangesReachTheFormsFieldsInEitherSpelling() throws {
+        let form = try BotocoreForms.named("sigv4-botocore")
+        let verified = try #require(driver(form).run(body: form.body, contentType: form.content_type).verified)
+        let set = verified.settingField(ofHeader: "x-amz-acl", to: "bucket-owner-full-control")
+        #expect(set.forwardedFields.filter { $0.name.lowercased().hasSuffix("acl") }.map(\.value) == ["bucket-owner-full-control"])
+        #expect(set.headers["x-amz-acl"] == "bucket-owner-full-control")
+        #expect(!verified.removingField(ofHeader: "x-amz-acl").forwardedFields.contains { $0.name == "acl" })
+        #expect(!verified.removingField(ofHeader: "X-Amz-Storage-Class").forwardedFields.contains { $0.name == "x-amz-storage-class" })
+    }
+
     @Test(arguments: caseIds, [UpstreamSigner.Scheme.v4, .v2])
     func theUpstreamFormVerifiesWithTheUpstreamKey(_ id: String, scheme: UpstreamSigner.Scheme) throws {
         let form = try BotocoreForms.named(id)

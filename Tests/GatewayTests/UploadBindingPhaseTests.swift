@@ -52,6 +52,10 @@ import Testing
 
     @Test func legacyIdsPassWhenAllowed() throws {
         let preparer = try preparer(Self.binding + "  legacy_ids: allow\n")
+        // An empty id is no legacy upload: radosgw would delete the object.
+        for target in ["/bkt/k?uploadId=", "/bkt/k?uploadId"] {
+            #expect(refusal(preparer, try head("DELETE", target))?.error.code == "NoSuchUpload", "\(target)")
+        }
         let prepared = try preparer.prepare(try head("DELETE", "/bkt/k?uploadId=2~legacy"), now: now)
         #expect(prepared.upstream.target == "/bkt/k?uploadId=2~legacy" && prepared.uploadBinding?.state == .legacy)
         #expect(refusal(preparer, try head("DELETE", "/bkt/k?uploadId=\(bound(preparer, key: "x"))"))?.error.code == "NoSuchUpload",

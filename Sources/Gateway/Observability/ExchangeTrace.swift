@@ -49,6 +49,12 @@ final class ExchangeTrace {
     /// The upstream request starts: its span's context goes in its head (the signatures
     /// do not cover `traceparent`), replacing the client's.
     func upstreamRequest(_ headers: inout HTTPHeaders) {
+        // A retry on a fresh connection (a pooled one the upstream had closed): the first
+        // attempt's span ends as failed.
+        if let attempt = upstream {
+            attempt.setStatus(SpanStatus(code: .error, message: "the pooled connection was closed; retried"))
+            attempt.end()
+        }
         let span = tracer.startSpan("upstream", context: root.context, ofKind: .client)
         headers.remove(name: "traceparent")
         headers.remove(name: "tracestate")

@@ -45,6 +45,11 @@ extension UploadBindingConfiguration {
     /// key (`sseCustomerKeyMD5`, its base64 MD5) or none, as the initiation did.
     public func judge(_ clientId: String, key: String, usesUpload: Bool, request: PolicyRequest, policy: UploadPolicy?,
                       sseCustomerKeyMD5: String?) -> UploadBindingJudgement {
+        // An empty id is no upload: radosgw takes `DELETE /b/k?uploadId=` for a DeleteObject
+        // the policy never judged. Refused whatever `legacy_ids` says.
+        guard !clientId.isEmpty else {
+            return UploadBindingJudgement(outcome: .init(state: .unbound), refusal: S3Error.noSuchUpload(clientId))
+        }
         switch binder.verify(clientId, bucket: request.bucket ?? "", key: key) {
         case .forged:
             return UploadBindingJudgement(outcome: .init(state: .forged), refusal: S3Error.noSuchUpload(clientId))

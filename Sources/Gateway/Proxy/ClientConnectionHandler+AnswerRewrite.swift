@@ -15,7 +15,11 @@ extension ClientConnectionHandler {
         do throws(S3Error) {
             let rewritten = try rewriter.rewrite(Array(body.readableBytesView))
             var head = head
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(rewritten.body.count))
+            if head.status == .noContent {
+                head.headers.remove(name: "Content-Length")  // RFC 9110 §8.6: none on a 204
+            } else {
+                head.headers.replaceOrAdd(name: "Content-Length", value: String(rewritten.body.count))
+            }
             head.headers.remove(name: "Content-MD5")
             var buffer = context?.channel.allocator.buffer(capacity: rewritten.body.count) ?? ByteBuffer()
             buffer.writeBytes(rewritten.body)

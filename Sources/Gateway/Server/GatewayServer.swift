@@ -94,6 +94,9 @@ public final class GatewayServer: Sendable {
         if let audit { watchAuditHealth(audit) }
         tracing?.start()
         watchHealth()
+        if configuration.uploadBinding.legacyIds == .allow {
+            logger.warning("upload_binding.legacy_ids is allow: any principal that learns an upload id can use the upload (the store's id inside a bound id passes as a legacy one); keep it for a migration window only")
+        }
         if !configuration.uploadBinding.keysConfigured {
             logger.warning("upload_binding.keys is not set: multipart upload ids are bound with a key of this process only; uploads in flight do not survive a restart, and other replicas refuse them")
         }
