@@ -59,6 +59,11 @@ public struct ClientCredentials: SecretLookup, Sendable, CustomStringConvertible
             self.readFile = readFile
         }
 
+        /// The gateway configuration's sources: its (injectable) environment, and files.
+        public static func environment(_ environment: [String: String]) -> SecretSources {
+            SecretSources(environment: { environment[$0] }, readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+        }
+
         public static let process = SecretSources(
             environment: { ProcessInfo.processInfo.environment[$0] },
             readFile: { try String(contentsOfFile: $0, encoding: .utf8) })

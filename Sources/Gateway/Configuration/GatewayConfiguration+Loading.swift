@@ -265,8 +265,7 @@ extension GatewayConfiguration.Upstream {
         let fields = try node.mapping(allowed: ["access_key", "access_key_env", "secret_key", "secret_key_env",
                                                 "secret_key_file", "session_token_env"])
         // The same rules as the client credentials' secrets.
-        let sources = ClientCredentials.SecretSources(environment: { environment[$0] },
-                                                      readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+        let sources = ClientCredentials.SecretSources.environment(environment)
         let accessKey = try ClientCredentials.secretValue(["access_key", "access_key_env"], in: fields,
                                                           what: "access key", resolvePath: resolve, sources: sources)
         let secret = try ClientCredentials.secretValue(["secret_key", "secret_key_env", "secret_key_file"], in: fields,

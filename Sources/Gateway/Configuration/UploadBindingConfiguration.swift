@@ -39,8 +39,7 @@ public struct UploadBindingConfiguration: Sendable {
     static func parse(_ node: YAMLNode, resolve: (String) -> String,
                       environment: [String: String]) throws(ConfigError) -> UploadBindingConfiguration {
         let fields = try node.mapping(allowed: ["keys", "legacy_ids"], required: ["keys"])
-        let sources = ClientCredentials.SecretSources(environment: { environment[$0] },
-                                                      readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+        let sources = ClientCredentials.SecretSources.environment(environment)
         var keys: [UploadIdBinder.Key] = []
         for item in try fields.required("keys").sequence() {
             let keyFields = try item.mapping(allowed: ["id", "secret", "secret_env", "secret_file"], required: ["id"])
