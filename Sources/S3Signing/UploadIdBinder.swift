@@ -18,11 +18,13 @@ import Foundation
 public struct UploadIdBinder: Sendable {
     public struct Key: Sendable {
         public let id: String
-        let key: SymmetricKey
+        /// The HMACs of the two tags with the key and their domain strings already fed:
+        /// copied for each tag (a copy is cheap; keying an HMAC is two SHA-256 blocks).
+        let uploadMAC: HMAC<SHA256>
+        let sseMAC: HMAC<SHA256>
 
         public init(id: String, secret: String) {
-            self.id = id
-            key = SymmetricKey(data: Data(secret.utf8))
+            self.init(id: id, key: SymmetricKey(data: Data(secret.utf8)))
         }
 
         /// A key of random bytes, known to this process only.
@@ -30,7 +32,12 @@ public struct UploadIdBinder: Sendable {
 
         private init(id: String, key: SymmetricKey) {
             self.id = id
-            self.key = key
+            var upload = HMAC<SHA256>(key: key)
+            upload.update(data: Array("obsgate-upload-id-v1".utf8))
+            uploadMAC = upload
+            var sse = HMAC<SHA256>(key: key)
+            sse.update(data: Array("obsgate-upload-sse-c-v1".utf8))
+            sseMAC = sse
         }
 
         /// A key id: 1–16 letters, digits, `-` or `_`.
@@ -96,9 +103,9 @@ public struct UploadIdBinder: Sendable {
 
     public func bind(_ binding: Binding) -> String {
         let key = keys[0]
-        let tag = Self.tag(key.key, binding.upstreamId, binding.bucket, binding.key, binding.initiator,
+        let tag = Self.tag(key, binding.upstreamId, binding.bucket, binding.key, binding.initiator,
                            usesSSEC: binding.sseCustomerKeyMD5 != nil)
-        let sse = binding.sseCustomerKeyMD5.map { Self.base64URL(Self.sseTag(key.key, tag: tag, md5: $0)) } ?? "n"
+        let sse = binding.sseCustomerKeyMD5.map { Self.base64URL(Self.sseTag(key, tag: tag, md5: $0)) } ?? "n"
         let initiator = binding.initiator.map { Self.base64URL(Array($0.utf8)) } ?? "~"
         return "\(binding.upstreamId).\(key.id).\(initiator).\(sse).\(Self.base64URL(tag))"
     }
@@ -127,7 +134,7 @@ public struct UploadIdBinder: Sendable {
             sseTag = decoded
         }
         guard let keyIndex = keys.firstIndex(where: { $0.id == keyId }) else { return .forged }
-        let expected = Self.tag(keys[keyIndex].key, upstreamId, bucket, objectKey, initiator, usesSSEC: sseTag != nil)
+        let expected = Self.tag(keys[keyIndex], upstreamId, bucket, objectKey, initiator, usesSSEC: sseTag != nil)
         guard Self.constantTimeEqual(expected, tag) else { return .forged }
         return .bound(BoundUpload(upstreamId: upstreamId, initiator: initiator, keyIndex: keyIndex, tag: tag, sseTag: sseTag))
     }
@@ -137,23 +144,21 @@ public struct UploadIdBinder: Sendable {
     public func sseCustomerKeyMatches(_ upload: BoundUpload, md5: String?) -> Bool {
         guard let sseTag = upload.sseTag else { return md5 == nil }
         guard let md5 else { return false }
-        return Self.constantTimeEqual(Self.sseTag(keys[upload.keyIndex].key, tag: upload.tag, md5: md5), sseTag)
+        return Self.constantTimeEqual(Self.sseTag(keys[upload.keyIndex], tag: upload.tag, md5: md5), sseTag)
     }
 
     // MARK: - The tags
 
-    private static func tag(_ key: SymmetricKey, _ upstreamId: String, _ bucket: String, _ objectKey: String,
+    private static func tag(_ key: Key, _ upstreamId: String, _ bucket: String, _ objectKey: String,
                             _ initiator: String?, usesSSEC: Bool) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array("obsgate-upload-id-v1".utf8))
+        var mac = key.uploadMAC
         for field in [upstreamId, bucket, objectKey, initiator ?? ""] { update(&mac, field) }
         mac.update(data: [initiator == nil ? 0 : 1, usesSSEC ? 1 : 0])
         return Array(mac.finalize().prefix(16))
     }
 
-    private static func sseTag(_ key: SymmetricKey, tag: [UInt8], md5: String) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: key)
-        mac.update(data: Array("obsgate-upload-sse-c-v1".utf8))
+    private static func sseTag(_ key: Key, tag: [UInt8], md5: String) -> [UInt8] {
+        var mac = key.sseMAC
         mac.update(data: tag)
         update(&mac, md5)
         return Array(mac.finalize().prefix(16))
@@ -161,9 +166,9 @@ public struct UploadIdBinder: Sendable {
 
     /// A field with its length before it (8 bytes, big-endian).
     private static func update(_ mac: inout HMAC<SHA256>, _ field: String) {
-        let bytes = Array(field.utf8)
-        withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { mac.update(data: Array($0)) }
-        mac.update(data: bytes)
+        withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian) { mac.update(data: $0) }
+        var field = field
+        field.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
     }
 
     private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -175,10 +180,26 @@ public struct UploadIdBinder: Sendable {
 
     // MARK: - base64url without padding (RFC 4648 §5)
 
+    static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     static func base64URL(_ bytes: [UInt8]) -> String {
-        var text = Data(bytes).base64EncodedString()
-        while text.last == "=" { text.removeLast() }
-        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+        String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { text in
+            var written = 0
+            func emit(_ sextet: UInt32) {
+                text[written] = base64URLAlphabet[Int(sextet & 0x3F)]
+                written += 1
+            }
+            var index = 0
+            while index < bytes.count {
+                let available = min(3, bytes.count - index)
+                var group = UInt32(bytes[index]) << 16
+                if available > 1 { group |= UInt32(bytes[index + 1]) << 8 }
+                if available > 2 { group |= UInt32(bytes[index + 2]) }
+                for shift in [18, 12, 6, 0].prefix(available + 1) { emit(group >> UInt32(shift)) }
+                index += 3
+            }
+            return written
+        }
     }
 
     /// nil unless `text` is canonical unpadded base64url (of `count` bytes, when given).

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import S3Signing
 
@@ -20,6 +21,25 @@ import Testing
         #expect(id.utf8.allSatisfy { UploadIdBinder.Key.isIdByte($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "~") })
         let upload = try #require(Self.bound(Self.binder.verify(id, bucket: "b", key: "a/k.txt")))
         #expect(upload.upstreamId == "2~abc.def_GH" && upload.initiator == "alice" && !upload.usesSSEC)
+    }
+
+    /// The id's form is a contract between replicas and releases: an id handed out before
+    /// an upgrade must verify after it. The expected id was computed independently
+    /// (Python's hmac and base64 modules) from the grammar at the top of UploadIdBinder.
+    @Test func theIdIsTheGrammarsKnownAnswer() {
+        let sseBinding = UploadIdBinder.Binding(upstreamId: "2~abc.def_GH", bucket: "b", key: "a/k.txt", initiator: "alice",
+                                                sseCustomerKeyMD5: "Q2hlY2sgQXV0b21hdGlvbg==")
+        #expect(Self.binder.bind(sseBinding) == "2~abc.def_GH.k1.YWxpY2U.wyie789y9DrG5cGbkxoPHA.tELsu5Dh5tymFIU9O1CoPg")
+    }
+
+    @Test func base64URLIsRFC4648WithoutPadding() {
+        for count in 0..<40 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 251) }
+            let expected = Data(bytes).base64EncodedString().filter { $0 != "=" }
+                .map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 }
+            #expect(UploadIdBinder.base64URL(bytes) == String(expected), "\(count) bytes")
+            #expect(UploadIdBinder.decode(Substring(UploadIdBinder.base64URL(bytes)), count: count) == (count == 0 ? nil : bytes))
+        }
     }
 
     @Test func anythingChangedIsForged() {
