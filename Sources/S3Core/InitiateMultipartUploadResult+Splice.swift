@@ -1,0 +1,143 @@
+/// The upload id of an InitiateMultipartUploadResult replaced in place, for the plain shape
+/// S3, OBS and radosgw write — without parsing the document into a tree:
+///
+///     document  = [ xml-decl ] *ws root-open *( ws / child ) root-close *ws
+///     xml-decl  = "<?xml" 1*decl-byte "?>"            ; decl-byte: letters, digits, space, = " ' . - _
+///     root-open = "<InitiateMultipartUploadResult" [ ws "xmlns=" DQUOTE *uri-byte DQUOTE ] ">"
+///     child     = "<" name ">" text "</" name ">"       ; name: 1*( ALPHA / DIGIT )
+///     text      = *( any byte but "<", ">" and controls ) ; "&" only in &amp; &lt; &gt; &quot; &apos;
+///     root-close= "</InitiateMultipartUploadResult>"
+///     ws        = SP / HTAB / CR / LF
+///
+/// Exactly one child is `UploadId`, and its text is the id as it stands: no references, no
+/// white space around it. Anything else — comments, CDATA, nested elements, other
+/// attributes, an `Error` document — is not this shape: the answer is nil and the caller
+/// parses the document whole, with an XML parser, as every other answer is.
+extension InitiateMultipartUploadResult {
+    public static func splicingUploadId(_ document: [UInt8], _ replacement: (String) -> String) -> [UInt8]? {
+        var reader = ShapeReader(bytes: document)
+        guard ShapeReader.isUTF8(document), reader.skipDeclaration(), reader.skipWhitespace(), reader.consume(rootOpen),
+              reader.skipNamespace(), reader.consume(Array(">".utf8))
+        else { return nil }
+        var uploadId: Range<Int>?
+        while true {
+            reader.skipWhitespace()
+            if reader.consume(rootClose) { break }
+            guard let child = reader.child() else { return nil }
+            if child.name.elementsEqual("UploadId".utf8) {
+                guard uploadId == nil else { return nil }
+                uploadId = child.text
+            }
+        }
+        reader.skipWhitespace()
+        guard reader.atEnd, let uploadId, !uploadId.isEmpty else { return nil }
+        let text = document[uploadId]
+        guard !text.contains(UInt8(ascii: "&")), let first = text.first, let last = text.last,
+              !ShapeReader.isWhitespace(first), !ShapeReader.isWhitespace(last),
+              let upstreamId = String(validating: text, as: UTF8.self)
+        else { return nil }
+        let bound = Array(replacement(upstreamId).utf8)
+        // The replacement is written as text: it must not bring markup of its own.
+        guard !bound.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") })
+        else { return nil }
+        return Array(document[..<uploadId.lowerBound]) + bound + Array(document[uploadId.upperBound...])
+    }
+
+    private static let rootOpen = Array("<InitiateMultipartUploadResult".utf8)
+    private static let rootClose = Array("</InitiateMultipartUploadResult>".utf8)
+
+    /// A cursor over the document's bytes that reads only the shape above.
+    private struct ShapeReader {
+        let bytes: [UInt8]
+        var index = 0
+
+        var atEnd: Bool { index == bytes.count }
+
+        static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+
+        @discardableResult
+        mutating func skipWhitespace() -> Bool {
+            while index < bytes.count, Self.isWhitespace(bytes[index]) { index += 1 }
+            return true
+        }
+
+        mutating func consume(_ literal: [UInt8]) -> Bool {
+            guard bytes.count - index >= literal.count, bytes[index..<(index + literal.count)].elementsEqual(literal) else {
+                return false
+            }
+            index += literal.count
+            return true
+        }
+
+        /// Bytes while `allowed`; how many.
+        mutating func skip(while allowed: (UInt8) -> Bool) -> Int {
+            let start = index
+            while index < bytes.count, allowed(bytes[index]) { index += 1 }
+            return index - start
+        }
+
+        mutating func skipDeclaration() -> Bool {
+            guard consume(Array("<?xml".utf8)) else { return true }
+            let declared = skip { byte in
+                Self.isNameByte(byte) || Self.isWhitespace(byte) || "=\"'.-_".utf8.contains(byte)
+            }
+            return declared > 0 && consume(Array("?>".utf8))
+        }
+
+        mutating func skipNamespace() -> Bool {
+            let start = index
+            guard skip(while: Self.isWhitespace) > 0, consume(Array("xmlns=\"".utf8)) else {
+                index = start
+                return true
+            }
+            _ = skip { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "<")
+                && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&") }
+            return consume(Array("\"".utf8))
+        }
+
+        /// `<name>text</name>`: the name and the text's range; nil for anything else.
+        mutating func child() -> (name: ArraySlice<UInt8>, text: Range<Int>)? {
+            guard consume(Array("<".utf8)) else { return nil }
+            let nameStart = index
+            guard skip(while: Self.isNameByte) > 0 else { return nil }
+            let name = bytes[nameStart..<index]
+            guard consume(Array(">".utf8)) else { return nil }
+            let textStart = index
+            _ = skip { ($0 >= 0x20 || Self.isWhitespace($0)) && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
+            let text = textStart..<index
+            guard Self.referencesAreWellFormed(bytes[text]), consume(Array("</".utf8)), consume(Array(name)),
+                  consume(Array(">".utf8))
+            else { return nil }
+            return (name, text)
+        }
+
+        static func isUTF8(_ bytes: [UInt8]) -> Bool {
+            var decoder = Unicode.UTF8()
+            var iterator = bytes.makeIterator()
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue: continue
+                case .emptyInput: return true
+                case .error: return false
+                }
+            }
+        }
+
+        static func isNameByte(_ byte: UInt8) -> Bool {
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+        }
+
+        /// Every `&` starts one of the five predefined entities (a character reference
+        /// could name a character XML does not allow: left to the parser).
+        static func referencesAreWellFormed(_ text: ArraySlice<UInt8>) -> Bool {
+            var rest = text[...]
+            while let amp = rest.firstIndex(of: UInt8(ascii: "&")) {
+                guard let semicolon = rest[amp...].firstIndex(of: UInt8(ascii: ";")),
+                      ["amp", "lt", "gt", "quot", "apos"].contains(where: { rest[(amp + 1)..<semicolon].elementsEqual($0.utf8) })
+                else { return false }
+                rest = rest[(semicolon + 1)...]
+            }
+            return true
+        }
+    }
+}
