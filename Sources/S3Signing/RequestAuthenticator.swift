@@ -201,6 +201,9 @@ public struct RequestAuthenticator: Sendable {
 
     private func verifySigV4Presigned(_ request: SignedRequest, now: Date) throws(S3Error) -> AuthenticatedRequest {
         let query = request.target
+        try Self.refuseRepeated(["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+                                 "X-Amz-Signature", "X-Amz-Security-Token"], in: query,
+                                error: S3Error.authorizationQueryParametersError)
         guard let algorithm = query.queryValue("X-Amz-Algorithm"),
               let credentialText = query.queryValue("X-Amz-Credential"),
               let amzDate = query.queryValue("X-Amz-Date"),
@@ -249,6 +252,15 @@ public struct RequestAuthenticator: Sendable {
                        signature: signature)
         return AuthenticatedRequest(accessKeyId: credential.accessKeyId, scheme: .sigV4Presigned,
                                     payload: payload)
+    }
+
+    /// A query that gives an authentication parameter twice is ambiguous (which one was
+    /// checked, which one would a store read?): refused rather than judged by the first.
+    private static func refuseRepeated(_ names: [String], in target: RequestTarget,
+                                       error: (String) -> S3Error) throws(S3Error) {
+        for name in names where target.query.lazy.filter({ $0.name == name }).count > 1 {
+            throw error("\(name) is given more than once")
+        }
     }
 
     private func checkSigV4(_ request: SignedRequest, signedHeaders: [String], excludingQuery: String? = nil,
@@ -332,6 +344,8 @@ public struct RequestAuthenticator: Sendable {
 
     private func verifyHMACV1Query(_ request: SignedRequest, dialect: HMACV1Dialect,
                                    now: Date) throws(S3Error) -> AuthenticatedRequest {
+        try Self.refuseRepeated([dialect.accessKeyParameter, "Expires", "Signature"], in: request.target,
+                                error: S3Error.invalidArgument)
         guard let accessKeyId = request.target.queryValue(dialect.accessKeyParameter),
               let expiresText = request.target.queryValue("Expires"),
               let signature = request.target.queryValue("Signature")

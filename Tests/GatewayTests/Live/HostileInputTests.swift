@@ -4,7 +4,7 @@ import S3Signing
 import Testing
 @testable import Gateway
 
-/// Hostile request shapes over a raw socket (57), each judged three ways: the exact status the
+/// Hostile request shapes over a raw socket (66), each judged three ways: the exact status the
 /// gateway answers, that it closes the connection, and what a recording upstream received
 /// — nothing, for every one of them, even with a valid request pipelined behind.
 @Suite(.serialized) struct HostileInputTests {
@@ -70,6 +70,9 @@ import Testing
         Shape(name: "a chunk size that overflows", bytes: { h in
             "PUT /bucket/k HTTP/1.1\r\n\(h.host)Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF1\r\nx\r\n0\r\n\r\n"
         }, status: 403),
+        Shape(name: "a negative Content-Length", bytes: { h in
+            "PUT /bucket/k HTTP/1.1\r\n\(h.host)Content-Length: -1\r\n\r\n"
+        }, status: 400),
         Shape(name: "a chunk size that is not hex", bytes: { h in
             "PUT /bucket/k HTTP/1.1\r\n\(h.host)Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n"
         }, status: 403),
@@ -107,6 +110,14 @@ import Testing
         Shape(name: "an unknown HTTP version", bytes: { h in
             "GET /bucket/k HTTP/3.7\r\n\(h.host)\r\n"
         }, status: 400),
+        Shape(name: "a bare LF inside a header value", bytes: { h in
+            "GET /bucket/k HTTP/1.1\r\n\(h.host)x-amz-meta-a: one\ntwo\r\n\r\n"
+        }, status: 400),
+        Shape(name: "a space inside a header name", bytes: { h in
+            "GET /bucket/k HTTP/1.1\r\n\(h.host)x-amz meta: one\r\n\r\n"
+        }, status: 400),
+        Shape(name: "a lower-case method", bytes: { h in "get /bucket/k HTTP/1.1\r\n\(h.host)\r\n" }, status: 400),
+        Shape(name: "a DEL byte in the target", bytes: { h in "GET /bucket/k\u{7F}x HTTP/1.1\r\n\(h.host)\r\n" }, status: 400),
     ]
 
     /// Heads larger than the limits.
@@ -126,6 +137,8 @@ import Testing
     static let methodsAndTargets: [Shape] = [
         Shape(name: "PATCH", bytes: { h in try h.request("PATCH", "/bucket/k") }, status: 501),
         Shape(name: "TRACE", bytes: { h in try h.request("TRACE", "/bucket/k") }, status: 501),
+        Shape(name: "PROPFIND (WebDAV)", bytes: { h in try h.request("PROPFIND", "/bucket/k") }, status: 501),
+        Shape(name: "CONNECT", bytes: { h in "CONNECT 127.0.0.1:8000 HTTP/1.1\r\n\(h.host)\r\n" }, status: 400),
         Shape(name: "an absolute-form target", bytes: { h in
             "GET http://127.0.0.1:8000/bucket/k HTTP/1.1\r\n\(h.host)\r\n"
         }, status: 400),
@@ -210,6 +223,9 @@ import Testing
         Shape(name: "a SigV2 query URL past its Expires", bytes: { h in
             "GET /bucket/k?AWSAccessKeyId=\(TestSetup.clientKey)&Expires=1000000000&Signature=AAAA HTTP/1.1\r\n\(h.host)\r\n"
         }, status: 403, closes: false),
+        Shape(name: "a SigV2 query URL with its Signature twice", bytes: { h in
+            "GET /bucket/k?AWSAccessKeyId=\(TestSetup.clientKey)&Expires=4000000000&Signature=AAAA&Signature=BBBB HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 400, closes: false),
         Shape(name: "an unsigned HEAD", bytes: { h in "HEAD /bucket/k HTTP/1.1\r\n\(h.host)\r\n" }, status: 403, closes: false),
         Shape(name: "an unsigned DELETE", bytes: { h in "DELETE /bucket/k HTTP/1.1\r\n\(h.host)\r\n" }, status: 403,
               closes: false),
@@ -222,6 +238,10 @@ import Testing
         Shape(name: "a presigned URL with a parameter added after signing", bytes: { h in
             "GET \(try h.presigned("GET", "/bucket/k", expires: 300))&x-amz-acl=public-read HTTP/1.1\r\n\(h.host)\r\n"
         }, status: 403, closes: false),
+        Shape(name: "a presigned URL with its signature given twice", bytes: { h in
+            let target = try h.presigned("GET", "/bucket/k", expires: 300)
+            return "GET \(target)&X-Amz-Signature=\(String(repeating: "0", count: 64)) HTTP/1.1\r\n\(h.host)\r\n"
+        }, status: 400, closes: false),
         Shape(name: "a presigned URL used with another method", bytes: { h in
             "DELETE \(try h.presigned("GET", "/bucket/k", expires: 300)) HTTP/1.1\r\n\(h.host)\r\n"
         }, status: 403, closes: false),
