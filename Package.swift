@@ -12,6 +12,9 @@ let package = Package(
         // that the benchmark library stays out of this build).
         .library(name: "ObsgateModules",
                  targets: ["S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "Audit", "FormUpload", "Gateway"]),
+        // The fuzz targets' harness, for the libFuzzer executables of fuzz/ (a package of its
+        // own: every module of it is built with the fuzzer's instrumentation).
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -93,6 +96,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The fuzz targets' entry functions (docs/fuzzing.md): here, so that their corpora run
+        // as a regression test in this suite (FuzzHarnessTests) as well as under libFuzzer.
+        .target(
+            name: "FuzzHarness",
+            dependencies: [
+                "S3Core", "S3Signing", "Credentials", "Policy", "FormUpload", "Gateway",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "fuzz/Harness"
+        ),
         // Helpers several test targets share (running programs with a time limit).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "S3CoreTests", dependencies: ["S3Core", "TestSupport"]),
@@ -123,6 +140,7 @@ let package = Package(
             ],
             exclude: ["Clients"]
         ),
+        .testTarget(name: "FuzzHarnessTests", dependencies: ["FuzzHarness"]),
         .testTarget(
             name: "DevUpstreamTests",
             dependencies: [

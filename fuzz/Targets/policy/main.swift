@@ -1,0 +1,7 @@
+import FuzzHarness
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    PolicyTarget.run(UnsafeRawBufferPointer(start: start, count: count))
+    return 0
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets if needed and runs one for SECONDS on its seed corpus
+# (docs/fuzzing.md). Extra arguments go to libFuzzer (e.g. -jobs=2, -dict=FILE).
+#
+#   fuzz/run.sh TARGET SECONDS [libFuzzer flags...]
+#
+# Inputs the run finds interesting, and any crash (crash-*, timeout-*, oom-*), are written
+# to a scratch folder, fuzz/.build/findings/TARGET (FUZZ_SCRATCH to change it); the
+# committed corpus is only read. Both build and run are niced: they share the machine.
+set -euo pipefail
+usage="usage: fuzz/run.sh TARGET SECONDS [libFuzzer flags...]"
+target=${1:?$usage}
+seconds=${2:?$usage}
+here=$(cd "$(dirname "$0")" && pwd)
+[[ -d $here/corpus/$target ]] || { echo "no corpus at fuzz/corpus/$target" >&2; exit 2; }
+cd "$here"
+nice -n 19 swift build -c debug -j 1 --scratch-path .build --product "fuzz-$target" \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|Compiling|Build complete" || true
+binary=.build/debug/fuzz-$target
+[[ -x $binary ]] || { echo "the build did not make $binary" >&2; exit 1; }
+scratch=${FUZZ_SCRATCH:-$here/.build/findings/$target}
+mkdir -p "$scratch"
+log=$scratch.log
+# Swift's own crash backtracer and ASan's handler fight over a crash and the process
+# hangs; with it off, libFuzzer reports the crash and writes its input.
+export SWIFT_BACKTRACE=enable=no
+status=0
+nice -n 19 "$binary" "$scratch" "corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+    -artifact_prefix="$scratch/" -print_final_stats=1 "${@:3}" >"$log" 2>&1 || status=$?
+grep -E "^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|Fatal error|invariant|^artifact_prefix|Test unit written" "$log" || true
+echo "fuzz/run.sh $target: exit $status after ${seconds}s; log $log, new inputs and crashes in $scratch"
+exit "$status"
