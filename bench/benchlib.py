@@ -230,11 +230,13 @@ class Endpoint:
     secret: str
 
 
-def signed_headers(endpoint: Endpoint, method: str, path: str, content_sha256: str) -> dict[str, str]:
-    """SigV4 header signature by botocore over host, x-amz-date and x-amz-content-sha256
-    (Content-Length is added after signing, so no proxy's framing can break it)."""
+def signed_headers(endpoint: Endpoint, method: str, path: str, content_sha256: str,
+                   extra: dict[str, str] | None = None) -> dict[str, str]:
+    """SigV4 header signature by botocore over host, x-amz-date, x-amz-content-sha256 and
+    the `extra` headers (Content-Length is added after signing, so no proxy's framing can
+    break it)."""
     url = f"http://127.0.0.1:{endpoint.port}{path}"
-    request = AWSRequest(method=method, url=url, headers={"x-amz-content-sha256": content_sha256})
+    request = AWSRequest(method=method, url=url, headers={**(extra or {}), "x-amz-content-sha256": content_sha256})
     SigV4Auth(Credentials(endpoint.access_key, endpoint.secret), "s3", REGION).add_auth(request)
     headers = {k: v for k, v in request.headers.items()}
     headers["Host"] = f"127.0.0.1:{endpoint.port}"
@@ -287,6 +289,26 @@ def simple_request(endpoint: Endpoint, method: str, path: str, io_timeout: float
         conn.close()
 
 
+def scrape_metrics(port: int, io_timeout: float) -> dict[str, float]:
+    """A gateway's admin `/metrics`: every sample line of the Prometheus text as
+    {`name` or `name{labels}` as the gateway wrote them: value}."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=io_timeout)
+    try:
+        conn.request("GET", "/metrics")
+        text = expect_status(conn.getresponse(), (200,), "GET /metrics").decode("utf-8", "replace")
+    finally:
+        conn.close()
+    values = {}
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)$", line)
+        if m:
+            try:
+                values[m.group(1)] = float(m.group(2))
+            except ValueError:
+                pass
+    return values
+
+
 # ---------------------------------------------------------------------------- set-up
 
 def ensure_binary(binary: str, explicit: bool) -> str:
@@ -313,10 +335,11 @@ def write(path: str, text: str, mode: int = 0o600) -> str:
 
 
 def gateway_config(directory: str, port: int, upstream_port: int, upstream_secret: str, client_secret: str,
-                   extra: str = "") -> str:
+                   extra: str = "", upstream_key: str = UPSTREAM_KEY) -> str:
     """obsgate.yaml (and its clients.yaml) in `directory`: the store as upstream with its
-    key, one client with the gateway-issued key, `log_level: warning`; `extra` is YAML
-    appended as is (an `audit:` or `admin:` section)."""
+    key (`upstream_key`, the dev-upstream's by default), one client with the gateway-issued
+    key, `log_level: warning`; `extra` is YAML appended as is (an `audit:` or `admin:`
+    section)."""
     os.makedirs(directory, exist_ok=True)
     write(os.path.join(directory, "clients.yaml"), f"""version: 1
 clients:
@@ -331,8 +354,8 @@ upstream:
   region: {REGION}
   profiles:
     default:
-      access_key: {UPSTREAM_KEY}
-      secret_key: {upstream_secret}
+      access_key: {upstream_key}
+      secret_key: "{upstream_secret}"
 credentials: clients.yaml
 timeouts:
   drain: 2

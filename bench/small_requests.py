@@ -32,7 +32,6 @@ interrupted).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -48,8 +47,8 @@ from dataclasses import dataclass, field
 from benchlib import (GATEWAY_KEY, UPSTREAM_KEY, BenchError, Endpoint, Processes, arm_global_timeout,
                       bench_parser, command_output, connect, cpu_seconds, disarm_global_timeout, ensure_binary,
                       expect_status, find_nginx, free_ports, gateway_config, human_size, machine, nginx_config,
-                      parse_bench_args, presigned_url, run_main, send_head, simple_request, start_gateway,
-                      start_nginx, start_upstream, write)
+                      parse_bench_args, presigned_url, run_main, scrape_metrics, send_head, simple_request,
+                      start_gateway, start_nginx, start_upstream, write)
 
 BUCKET = "bench-small"
 GATEWAYS = ("obsgate", "obsgate+audit", "obsgate+audit-per-record")
@@ -152,21 +151,6 @@ def check_get(state: PathState, body: bytes, io_timeout: float) -> None:
 
 
 # ---------------------------------------------------------------------------- the audit check
-
-def scrape_metrics(port: int, io_timeout: float) -> dict[str, float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=io_timeout)
-    try:
-        conn.request("GET", "/metrics")
-        text = expect_status(conn.getresponse(), (200,), "GET /metrics").decode("utf-8", "replace")
-    finally:
-        conn.close()
-    values = {}
-    for line in text.splitlines():
-        m = re.match(r"^(obsgate_audit_[a-z_]+)(?:\{[^}]*\})?\s+([0-9.eE+-]+)$", line)
-        if m:
-            values[m.group(1)] = float(m.group(2))
-    return values
-
 
 def check_audit(binary: str, state: PathState, audit_path: str, metrics: dict[str, float], args,
                 failures: list[str]) -> dict:

@@ -6,7 +6,8 @@
 #     browser of Tests/GatewayTests/Clients/browser_scenarios.py);
 #   - the pinned Python packages of scripts/requirements-test.txt (boto3, awscli, the OBS
 #     SDK, moto[server] -- the moto S3 server the bucket-configuration tests run against,
-#     opentelemetry-proto -- to read the spans the tracing test receives over OTLP/HTTP).
+#     opentelemetry-proto -- to read the spans the tracing test receives over OTLP/HTTP,
+#     matplotlib -- the plot of bench/soak.sh).
 # Idempotent: a second run only inspects (dpkg-query, importlib.metadata) and takes ~1 s.
 # Quiet unless something fails; on failure it names the step and prints the tail of its log.
 #
