@@ -2,8 +2,8 @@
 stop (dev-upstream, obsgate, nginx), ports, SigV4 signing with botocore, CPU accounting
 from /proc, the global timeout and the exit codes. See bench/README.md.
 
-Not a script: `bench/stream_rss.py` and `bench/small_requests.py` import it (their
-directory is on `sys.path` when they run).
+Not a script: `bench/stream_rss.py`, `bench/small_requests.py` and `bench/faults.py` import
+it (their directory is on `sys.path` when they run).
 """
 
 from __future__ import annotations
@@ -181,6 +181,22 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+def open_fds(pid: int) -> dict[int, str]:
+    """A process's open file descriptors and what each is (`socket:[inode]`, a path, …);
+    empty once it is gone."""
+    fds = {}
+    try:
+        entries = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return fds
+    for entry in entries:
+        try:
+            fds[int(entry)] = os.readlink(f"/proc/{pid}/fd/{entry}")
+        except OSError:
+            pass  # closed between the listing and the look
+    return fds
+
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -335,12 +351,13 @@ def write(path: str, text: str, mode: int = 0o600) -> str:
 
 
 def gateway_config(directory: str, port: int, upstream_port: int, upstream_secret: str, client_secret: str,
-                   extra: str = "", upstream_key: str = UPSTREAM_KEY) -> str:
+                   extra: str = "", upstream_key: str = UPSTREAM_KEY, timeouts: dict[str, float] | None = None) -> str:
     """obsgate.yaml (and its clients.yaml) in `directory`: the store as upstream with its
     key (`upstream_key`, the dev-upstream's by default), one client with the gateway-issued
-    key, `log_level: warning`; `extra` is YAML appended as is (an `audit:` or `admin:`
-    section)."""
+    key, `log_level: warning`; `timeouts` (seconds by key of the `timeouts:` section) are set
+    beside `drain: 2`; `extra` is YAML appended as is (an `audit:` or `admin:` section)."""
     os.makedirs(directory, exist_ok=True)
+    timeout_lines = "".join(f"  {name}: {seconds:g}\n" for name, seconds in {"drain": 2, **(timeouts or {})}.items())
     write(os.path.join(directory, "clients.yaml"), f"""version: 1
 clients:
   - access_key: {GATEWAY_KEY}
@@ -358,8 +375,7 @@ upstream:
       secret_key: "{upstream_secret}"
 credentials: clients.yaml
 timeouts:
-  drain: 2
-log_level: warning
+{timeout_lines}log_level: warning
 {extra}""")
 
 
