@@ -4,7 +4,8 @@
 # presigned GETs, and Initiate Multipart Upload (`POST /bench/k?uploads`) signed with a
 # SigV4 Authorization header (one signature, replayed within the allowed clock skew).
 # Side by side in one run: straight to the fixed upstream, through nginx proxy_pass (one
-# worker), and through each obsgate binary given (pinned to one CPU); for each, wrk's
+# worker), and through each obsgate binary given (pinned to one CPU); beside them, the
+# framework's floor (a SwiftNIO HTTP server of the same binary answering 403); for each, wrk's
 # requests/s and latency, and the proxy's CPU-µs per request (utime+stime from
 # /proc/PID/stat over the run ÷ requests). Compare builds: pass several binaries.
 #
@@ -57,6 +58,16 @@ measure "GET direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k" "$fixed_
 measure "GET nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k" "$proxy_worker"
 measure "POST direct (fixed upstream)" "http://127.0.0.1:$fixed/bench/k?uploads" "$fixed_worker" "$work/direct.lua"
 measure "POST nginx proxy_pass" "http://127.0.0.1:$proxy/bench/k?uploads" "$proxy_worker" "$work/direct.lua"
+
+# The framework's floor: a SwiftNIO HTTP/1.1 server of the same binary (the development
+# store) answering every unsigned request with a small 403, pinned like the gateway. A
+# proxy pays this once for its client and roughly once more for its upstream connection.
+floor=$(port)
+OBSGATE_DEV_UPSTREAM_SECRET=floor-secret taskset -c 1 "${binaries[0]}" dev-upstream --port "$floor" --access-key FLOOR \
+  2> "$work/floor.log" & floor_pid=$!; pids+=("$floor_pid")
+wait_for_port "$floor"
+measure "GET NIO floor (403, 1 CPU)" "http://127.0.0.1:$floor/bench/k" "$floor_pid"
+kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
 
 for binary in "${binaries[@]}"; do
   gw=$(port)
