@@ -4,9 +4,12 @@
 public struct CivilTime: Sendable {
     public var year, month, day, hour, minute, second, weekday: Int
 
+    /// Total over Int64: a client's query-signed URL may carry any Int64 as its `Expires`,
+    /// which the answer to an expired URL formats (Int64.min used to overflow here).
     public init(epochSeconds: Int64) {
-        let days = epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400
-        let secondOfDay = Int(epochSeconds - days * 86_400)
+        let remainder = epochSeconds % 86_400
+        let days = epochSeconds / 86_400 - (remainder < 0 ? 1 : 0)
+        let secondOfDay = Int(remainder < 0 ? remainder + 86_400 : remainder)
         hour = secondOfDay / 3600
         minute = secondOfDay % 3600 / 60
         second = secondOfDay % 60
