@@ -102,9 +102,11 @@ public struct XMLTreeElement: Equatable, Sendable {
 
     /// Parses a whole document. Anything XMLParser refuses, any DTD (S3 accepts none, and
     /// entity declarations are how a body would make the parser expand or fetch text the
-    /// store never sees), and nesting deeper than `maxDepth` is 400 MalformedXML.
+    /// store never sees), nesting deeper than `maxDepth`, and bytes that are not UTF-8 (S3
+    /// documents are; and Foundation's XMLParser on Linux ends the process on an element
+    /// name of invalid UTF-8, `<\u{D6}a/>`: found by the `xml` fuzz target) is 400 MalformedXML.
     public static func parse(_ bytes: [UInt8]) throws(S3Error) -> XMLTreeElement {
-        guard !containsDoctype(bytes) else { throw S3Error.malformedXML() }
+        guard !containsDoctype(bytes), String(validating: bytes, as: UTF8.self) != nil else { throw S3Error.malformedXML() }
         let parser = XMLParser(data: Data(bytes))
         parser.shouldResolveExternalEntities = false
         parser.shouldProcessNamespaces = false
