@@ -24,6 +24,8 @@ log=$scratch.log
 # Swift's own crash backtracer and ASan's handler fight over a crash and the process
 # hangs; with it off, libFuzzer reports the crash and writes its input.
 export SWIFT_BACKTRACE=enable=no
+# Leaks outside obsgate that every run would otherwise stop at (lsan.supp says which).
+export LSAN_OPTIONS=suppressions=$here/lsan.supp:print_suppressions=0
 status=0
 nice -n 19 "$binary" "$scratch" "corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix="$scratch/" -print_final_stats=1 "${@:3}" >"$log" 2>&1 || status=$?

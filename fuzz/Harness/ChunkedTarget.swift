@@ -87,7 +87,12 @@ public enum ChunkedTarget {
                 var verifier = try PayloadVerifier(expectation: expectation, trailerHeader: trailer,
                                                    decodedContentLength: decodedLength, maxChunkSize: 64 * 1024)
                 for start in stride(from: 0, to: body.count, by: pieceSize) {
-                    outcome.released += try verifier.consume(Array(body[start..<min(start + pieceSize, body.count)]))
+                    // The callback form: what a piece released before a refusal counts too.
+                    var refusal: S3Error?
+                    Array(body[start..<min(start + pieceSize, body.count)]).withUnsafeBytes { piece in
+                        do throws(S3Error) { try verifier.consume(piece) { outcome.released += $0 } } catch { refusal = error }
+                    }
+                    if let refusal { throw refusal }
                 }
                 let summary = try verifier.finish()
                 Invariant.check(summary.decodedLength == outcome.released.count,

@@ -43,7 +43,8 @@ struct SignatureCase: Decodable {
         let lines = text.unicodeScalars.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).map(Substring.init)
         guard lines.count == 4 else { return nil }
         let clock = lines[0].split(separator: " ")
-        guard clock.count == 2 || clock.count == 3, let now = Double(clock[0]), now.isFinite,
+        // `now` stands for the gateway's clock, never a client's text: an instant before 2100.
+        guard clock.count == 2 || clock.count == 3, let now = Double(clock[0]), (0..<4_102_444_800).contains(now),
               let head = RawRequestHead(lines[3])
         else { return nil }
         self.now = now
