@@ -1261,10 +1261,9 @@ def apply_checks(s: Soak, seconds: list[Second], checks: list[AuditCheck], targe
 def report_header(s: Soak, seconds: list[Second], target: float, started: float, load_before: str) -> list[str]:
     """What ran, on what, and the load it got."""
     args, capacity, soak_runs = s.args, s.runs[0], s.runs[1:]
-    commit = command_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     idle_before = ([x for x in seconds if x.phase == "setup"] or seconds)[-1]
     idle_after = ([x for x in seconds if x.phase == "idle"] or seconds)[-1]
-    return [f"obsgate soak — {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(started))}, commit {commit}, "
+    return [f"obsgate soak — {time.strftime('%Y-%m-%d %H:%M %Z', time.localtime(started))}, commit {args.commit}, "
             f"binary {s.binary} ({command_output([s.binary, '--version'])})",
             f"machine: {os.cpu_count()} CPUs, {os.uname().release}; load average before {load_before}, "
             f"after {loadavg()}; {command_output(['nginx', '-v'])}, {command_output(['wrk', '-v'])}",
@@ -1404,8 +1403,9 @@ def main(argv=None) -> int:
                      "--upload-rate > 0, --rgw-interval ≥ 0")
     args.binary_given = args.binary is not None
     args.binary = args.binary or DEFAULT_BINARY
-    args.out = args.out or os.path.join(REPO, "bench", "results", "soak-" + command_output(
-        ["git", "-C", REPO, "rev-parse", "--short", "HEAD"]))
+    # Read once, at the start: others may commit while the soak runs.
+    args.commit = command_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    args.out = args.out or os.path.join(REPO, "bench", "results", f"soak-{args.commit}")
     args.timeout = args.timeout or args.duration + args.capacity_seconds + 600
     return run_main("soak", run, args)
 
