@@ -157,7 +157,9 @@ struct AuditWriterTests {
         let writer = writer(sink, flush: .batch, batchMax: .seconds(30))
         for number in 1...3 { writer.append(sampleRecord(number)) }
         #expect(await eventually { writer.queueDepth == 3 && sink.events.contains { $0.hasPrefix("write") } })
-        #expect(sink.events == ["write REQ1,REQ2,REQ3"])
+        // Only what carried records: on a slow enough machine the writer's periodic probe
+        // (an empty write) and the batch's sync may come too; neither is what this judges.
+        #expect(sink.events.filter { $0.hasPrefix("write ") && $0 != "write " } == ["write REQ1,REQ2,REQ3"])
         await writer.shutdown()
     }
 
