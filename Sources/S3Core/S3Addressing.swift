@@ -63,7 +63,7 @@ public struct S3AddressResolver: Sendable {
             bucketPart = path
             keyPart = ""
         }
-        guard let bucket = PercentEncoding.decode(bucketPart), !bucket.isEmpty, !bucket.contains("/") else {
+        guard let bucket = PercentEncoding.decode(bucketPart), !bucket.isEmpty, !bucket.utf8.contains(UInt8(ascii: "/")) else {
             throw S3Error.invalidURI("the bucket name in the path is not valid")
         }
         return S3Address(style: .path, bucket: bucket, key: try decodedKey(String(keyPart)))
@@ -113,9 +113,10 @@ public struct S3AddressResolver: Sendable {
         let edgesAlphanumeric = [bytes.first, bytes.last].allSatisfy { byte in
             byte.map { $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "-") } ?? false
         }
-        let labels = bucket.split(separator: ".", omittingEmptySubsequences: false)
-        let looksLikeIPv4 = labels.count == 4 && labels.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
-        guard (3...63).contains(bytes.count), allowed, edgesAlphanumeric, !bucket.contains(".."), !looksLikeIPv4 else {
+        let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        let looksLikeIPv4 = labels.count == 4 && labels.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
+        // Two adjacent periods make an empty label.
+        guard (3...63).contains(bytes.count), allowed, edgesAlphanumeric, !labels.contains(where: \.isEmpty), !looksLikeIPv4 else {
             throw S3Error.invalidBucketName(bucket)
         }
     }

@@ -77,9 +77,10 @@ func anchors(in path: String) -> [String] {
     }
 }
 
-/// Polls until the condition holds, for up to ten seconds.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<1000 {
+/// Polls until the condition holds, for up to `timeout` (ten seconds unless told).
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
         if condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))
     }
