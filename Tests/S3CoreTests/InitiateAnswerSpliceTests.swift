@@ -61,6 +61,9 @@ import Testing
         ("another root", Array("<InitiateMultipartUploadResultX><UploadId>up</UploadId></InitiateMultipartUploadResultX>".utf8)),
         ("text after the root", answer("<UploadId>up</UploadId>") + Array("x".utf8)),
         ("a second root", answer("<UploadId>up</UploadId>") + answer("<UploadId>up</UploadId>", declaration: "")),
+        ("a declaration XML does not allow (found by the xml fuzz target)",
+         answer("<UploadId>up</UploadId>", declaration: #"<?xml version="1.0"Doubleing="UTF-8"?>"#)),
+        ("a declaration of another version", answer("<UploadId>up</UploadId>", declaration: #"<?xml version="1.1"?>"#)),
         ("a cut-off document", Array(answer("<UploadId>up</UploadId>").dropLast(3))),
     ]
 
