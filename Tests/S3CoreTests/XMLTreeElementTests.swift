@@ -8,4 +8,18 @@ import Testing
     func aBodyThatIsNotUTF8IsMalformedXML(_ body: [UInt8]) {
         #expect(throws: S3Error.malformedXML()) { try XMLTreeElement.parse(body) }
     }
+
+    /// Found by the `xml` fuzz target: XMLParser ended the process on `<?x?>`; libxml2
+    /// recovered from a mismatched end tag and a broken declaration, and the tree it
+    /// reported kept elements the document does not have.
+    @Test(arguments: ["<?x?><a/>", "<a><?x?></a>", "<?xml-stylesheet href='s'?><a/>", "<a><b>x</c></a>",
+                      "<?xml version=\"1.0\" ejcoding=\"UTF-8\"?><a/>"])
+    func processingInstructionsAndRecoveredErrorsAreMalformedXML(_ body: String) {
+        #expect(throws: S3Error.malformedXML()) { try XMLTreeElement.parse(Array(body.utf8)) }
+    }
+
+    @Test(arguments: ["<a/>", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>x</a>", "<a><![CDATA[y]]></a>"])
+    func aPlainDocumentStillParses(_ body: String) throws {
+        #expect(try XMLTreeElement.parse(Array(body.utf8)).name == "a")
+    }
 }
