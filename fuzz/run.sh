@@ -29,6 +29,9 @@ export LSAN_OPTIONS=suppressions=$here/lsan.supp:print_suppressions=0
 status=0
 nice -n 19 "$binary" "$scratch" "corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
     -artifact_prefix="$scratch/" -print_final_stats=1 "${@:3}" >"$log" 2>&1 || status=$?
-grep -E "^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|Fatal error|invariant|^artifact_prefix|Test unit written" "$log" || true
+# Progress (plain: "#N INITED/DONE cov: ..."; -fork: "#N: cov: ... crash: ...", the last one
+# the totals), statistics, and what went wrong.
+grep -E "^#[0-9]+ +(INITED|DONE)|^stat::|ERROR|Fatal error|^artifact_prefix|Test unit written" "$log" || true
+grep -E "^#[0-9]+: cov:" "$log" | tail -1 || true
 echo "fuzz/run.sh $target: exit $status after ${seconds}s; log $log, new inputs and crashes in $scratch"
 exit "$status"

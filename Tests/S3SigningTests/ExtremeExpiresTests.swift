@@ -3,9 +3,10 @@ import S3Core
 import Testing
 @testable import S3Signing
 
-/// Found by the `signatures` fuzz target (fuzz/corpus/signatures/crash-sigv2-expires-int64-min):
-/// a query-signed URL with any known access key and `Expires=-9223372036854775808` ended
-/// the process, formatting the expiry for its RequestExpired answer.
+/// Found through the `signatures` fuzz target, whose first crash was in the formatting of a
+/// date (fuzz/corpus/signatures/crash-sigv2-expires-int64-min): a query-signed URL with any
+/// known access key and `Expires=-9223372036854775808` ended the process, formatting the
+/// expiry for its answer.
 @Suite struct ExtremeExpiresTests {
     let authenticator = RequestAuthenticator(settings: AuthenticationSettings(regions: ["us-east-1"]),
                                              secrets: StaticSecrets(secrets: ["AKPROBE": "secret"]))

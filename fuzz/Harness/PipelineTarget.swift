@@ -11,7 +11,7 @@ import S3Signing
 /// sent (the field removed), so that seeds reach the phases after authentication.
 ///
 /// Invariants:
-/// - what the client receives is HTTP/1.1 responses;
+/// - what the client receives is HTTP/1.x responses;
 /// - nothing but a CORS preflight reaches the upstream unless the harness signed the
 ///   request, and every upstream request verifies under the upstream's own key;
 /// - every upstream request that creates an object carries the policy's SSE-KMS key.
@@ -28,7 +28,8 @@ public enum PipelineTarget {
         guard let rig = try? PipelineRig(preparer: FuzzGateway.preparer) else { return }
         defer { rig.close() }
         let transcript = rig.exchange(client: client, upstreamAnswer: answer)
-        Invariant.check(transcript.clientReceived.isEmpty || transcript.clientReceived.starts(with: Array("HTTP/1.1 ".utf8)),
+        // HTTP/1.0 requests are answered in HTTP/1.0.
+        Invariant.check(transcript.clientReceived.isEmpty || transcript.clientReceived.starts(with: Array("HTTP/1.".utf8)),
                         "the client received \(String(decoding: transcript.clientReceived.prefix(64), as: UTF8.self).debugDescription)")
         for request in upstreamRequests(transcript.upstreamReceived) {
             Invariant.check(signed || request.method == "OPTIONS", "an unsigned request reached the upstream: \(request.http.debugDescription)")

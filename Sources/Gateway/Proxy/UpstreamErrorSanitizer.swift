@@ -3,8 +3,9 @@ import Foundation
 /// An upstream error body may carry what only the gateway should see: the string to sign
 /// and canonical request of a failed signature (which echo the upstream access key), and
 /// the access key itself. Those elements are removed before the body reaches the client.
-enum UpstreamErrorSanitizer {
-    static let hiddenElements = [
+/// Public for the fuzz harness, which checks that none of `hiddenElements` gets through.
+public enum UpstreamErrorSanitizer {
+    public static let hiddenElements = [
         "StringToSign", "StringToSignBytes", "CanonicalRequest", "CanonicalRequestBytes",
         "SignatureProvided", "AWSAccessKeyId", "AccessKeyId", "HostId",
     ]
