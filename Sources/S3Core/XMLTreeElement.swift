@@ -107,7 +107,8 @@ public struct XMLTreeElement: Equatable, Sendable {
     /// name of invalid UTF-8, `<\u{D6}a/>`: found by the `xml` fuzz target), and processing
     /// instructions (below) is 400 MalformedXML.
     public static func parse(_ bytes: [UInt8]) throws(S3Error) -> XMLTreeElement {
-        guard !containsDoctype(bytes), !containsProcessingInstruction(bytes), String(validating: bytes, as: UTF8.self) != nil
+        guard !containsDoctype(bytes), !containsProcessingInstruction(bytes), !declaresEncodingOtherThanUTF8(bytes),
+              String(validating: bytes, as: UTF8.self) != nil
         else { throw S3Error.malformedXML() }
         let parser = XMLParser(data: Data(bytes))
         parser.shouldResolveExternalEntities = false
@@ -138,6 +139,22 @@ public struct XMLTreeElement: Equatable, Sendable {
             if !isDeclaration { return true }
         }
         return false
+    }
+
+    /// Whether the XML declaration names an encoding other than UTF-8, or names one in a
+    /// form this does not read: the body is UTF-8 (checked), so another encoding is a lie,
+    /// and libxml2 2.9 (Debian 12) dereferences null switching to UTF-7 in
+    /// `xmlSwitchToEncoding` (found by the `xml` fuzz target).
+    static func declaresEncodingOtherThanUTF8(_ bytes: [UInt8]) -> Bool {
+        guard bytes.starts(with: Array("<?xml".utf8)) else { return false }
+        let declaration = String(decoding: bytes[..<(bytes.firstIndex(of: UInt8(ascii: ">")) ?? bytes.endIndex)], as: UTF8.self)
+        guard let name = declaration.range(of: "encoding") else { return false }
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        var rest = declaration[name.upperBound...].drop(while: isSpace)
+        guard rest.first == "=" else { return true }
+        rest = rest.dropFirst().drop(while: isSpace)
+        guard let quote = rest.first, quote == "\"" || quote == "'", let close = rest.dropFirst().firstIndex(of: quote) else { return true }
+        return rest[rest.index(after: rest.startIndex)..<close].lowercased() != "utf-8"
     }
 
     /// Whether `<!DOCTYPE` occurs anywhere (even in a comment: refusing one harmless
