@@ -93,8 +93,8 @@ extension InitiateMultipartUploadResult {
                 index = start
                 return true
             }
-            _ = skip { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "<")
-                && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&") }
+            // RFC 3986's characters (unreserved, reserved, "%"): the parser refuses others.
+            _ = skip { Self.isNameByte($0) || "-._~:/?#[]@!$'()*+,;=%".utf8.contains($0) }
             return consume(Array("\"".utf8))
         }
 

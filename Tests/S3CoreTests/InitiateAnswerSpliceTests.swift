@@ -64,6 +64,8 @@ import Testing
         ("a declaration XML does not allow (found by the xml fuzz target)",
          answer("<UploadId>up</UploadId>", declaration: #"<?xml version="1.0"Doubleing="UTF-8"?>"#)),
         ("a declaration of another version", answer("<UploadId>up</UploadId>", declaration: #"<?xml version="1.1"?>"#)),
+        ("a namespace with a byte URIs do not have (found by the xml fuzz target)",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3/`doc\">")),
         ("a cut-off document", Array(answer("<UploadId>up</UploadId>").dropLast(3))),
     ]
 
