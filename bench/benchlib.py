@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
+import json
 import os
 import platform
 import re
@@ -480,6 +481,22 @@ def start_nginx(processes: Processes, nginx: str, nginx_conf: str, port: int,
 
 
 # ---------------------------------------------------------------------------- the run
+
+def run_wrk_for_result(processes: Processes, name: str, argv: list[str], seconds: float) -> dict:
+    """Runs wrk (`argv`, with a script whose done() prints `WRK_RESULT {json}`) under
+    `processes` as `name`, waits up to `seconds` + 30, and returns that JSON."""
+    proc = processes.start(name, argv)
+    try:
+        proc.wait(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{name} did not finish within {seconds + 30:g} s")
+    with open(processes.log_path(name), encoding="utf-8", errors="replace") as f:
+        output = f.read()
+    m = re.search(r"^WRK_RESULT (\{.*\})$", output, re.M)
+    if proc.returncode != 0 or not m:
+        raise BenchError(f"{name} failed (exit code {proc.returncode}):\n{output[-2000:]}")
+    return json.loads(m.group(1))
+
 
 def arm_global_timeout(seconds: float) -> None:
     """SIGALRM after `seconds` and SIGTERM / SIGHUP raise a BenchError in the main thread,

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from benchlib import (GATEWAY_KEY, UPSTREAM_KEY, BenchError, Endpoint, Processes, arm_global_timeout,
                       bench_parser, command_output, connect, cpu_seconds, disarm_global_timeout, ensure_binary,
                       expect_status, find_nginx, free_ports, gateway_config, human_size, machine, nginx_config,
-                      parse_bench_args, presigned_url, run_main, scrape_metrics, send_head, simple_request,
+                      parse_bench_args, presigned_url, run_main, run_wrk_for_result, scrape_metrics, send_head, simple_request,
                       start_gateway, start_nginx, start_upstream, write)
 
 BUCKET = "bench-small"
@@ -113,17 +113,7 @@ def run_wrk(processes: Processes, wrk: str, script: str, state: PathState, label
     name = f"wrk-{state.name}-{label}"
     argv = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{duration:g}s", "--timeout", "5s",
             "-s", script, state.url]
-    proc = processes.start(name, argv)
-    try:
-        proc.wait(timeout=duration + 30)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{name} did not finish within {duration + 30:g} s")
-    with open(processes.log_path(name), encoding="utf-8", errors="replace") as f:
-        output = f.read()
-    m = re.search(r"^WRK_RESULT (\{.*\})$", output, re.M)
-    if proc.returncode != 0 or not m:
-        raise BenchError(f"{name} failed (exit code {proc.returncode}):\n{output[-2000:]}")
-    result = json.loads(m.group(1))
+    result = run_wrk_for_result(processes, name, argv, duration)
     state.requests_sent += result["requests"]
     state.wrk_runs += 1
     errors = {k: result[k] for k in ("status", "connect", "read", "write", "timeout") if result[k]}

@@ -45,8 +45,8 @@ from typing import Callable
 
 from benchlib import (DEFAULT_BINARY, EMPTY_SHA256, GATEWAY_KEY, MIB, REPO, BenchError, Endpoint, Processes,
                       arm_global_timeout, command_output, connect, cpu_seconds, disarm_global_timeout, ensure_binary,
-                      find_nginx, free_ports, gateway_config, presigned_url, proc_status, run_main, scrape_metrics,
-                      send_head, signed_headers, start_gateway, start_nginx)
+                      find_nginx, free_ports, gateway_config, presigned_url, proc_status, run_main, run_wrk_for_result,
+                      scrape_metrics, send_head, signed_headers, start_gateway, start_nginx)
 
 try:
     import boto3
@@ -269,18 +269,8 @@ def run_wrk(processes: Processes, workdir: str, endpoint: Endpoint, connections:
     with open(script, "w") as f:
         f.write(wrk_script(small_requests(endpoint), rate))
     name = f"wrk-{label}"
-    proc = processes.start(name, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                                  "-s", script, f"http://127.0.0.1:{endpoint.port}/"])
-    try:
-        proc.wait(timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{name} did not finish within {seconds + 30:g} s")
-    with open(processes.log_path(name), encoding="utf-8", errors="replace") as f:
-        output = f.read()
-    m = re.search(r"^WRK_RESULT (\{.*\})$", output, re.M)
-    if proc.returncode != 0 or not m:
-        raise BenchError(f"{name} failed (exit code {proc.returncode}):\n{output[-2000:]}")
-    r = json.loads(m.group(1))
+    r = run_wrk_for_result(processes, name, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                                             "-s", script, f"http://127.0.0.1:{endpoint.port}/"], seconds)
     errors = {k: int(r[k]) for k in ("connect", "read", "write", "timeout") if r[k]}
     return WrkRun(label, int(r["requests"]), r["duration_us"] / 1e6, errors, r["mean_us"] / 1000,
                   r["p99_us"] / 1000)
