@@ -140,7 +140,7 @@ let package = Package(
             ],
             exclude: ["Clients"]
         ),
-        .testTarget(name: "FuzzHarnessTests", dependencies: ["FuzzHarness"]),
+        .testTarget(name: "FuzzHarnessTests", dependencies: ["FuzzHarness", "TestSupport"]),
         .testTarget(
             name: "DevUpstreamTests",
             dependencies: [

@@ -40,6 +40,9 @@ import S3Core
 /// - A delimiter followed by anything other than `--` or transport-padding + CRLF is
 ///   malformed (never file data): a store that read it as a delimiter must not see a body
 ///   the gateway read differently.
+/// - `"--" boundary` at the start of a line anywhere but in a delimiter — after a lone CR or
+///   LF, or at the start of the preamble, a field's value or the file — is malformed
+///   (`dashBoundaryStartsALine`): other parsers end a part there.
 /// - The epilogue after the closing delimiter may only be whitespace (SP, HTAB, CR, LF), at
 ///   most `Limits.maxEpilogueSize` bytes.
 /// - Part headers end in CRLF; folded header lines, a `Content-Transfer-Encoding` other
@@ -47,7 +50,8 @@ import S3Core
 ///   names, values and filenames are malformed.
 /// - Quoted parameter values follow the HTML living standard (what browsers send): a `"`
 ///   ends the value and a backslash is an ordinary character, so `C:\dir\a.txt` stays a
-///   path whose basename is `a.txt`. `filename*=UTF-8''…` (RFC 5987) is decoded and wins
+///   path whose basename is `a.txt`. A value that ends in a backslash is malformed: RFC 2045
+///   parsers read `\"` as an escaped quote and the rest of the header as the value. `filename*=UTF-8''…` (RFC 5987) is decoded and wins
 ///   over `filename`.
 ///
 /// Field section parsing keeps at most `maxFieldSectionSize` bytes; file data is never
@@ -102,8 +106,9 @@ public struct MultipartFormParser: Sendable {
 
     /// `CRLF "--" boundary`.
     private let delimiter: [UInt8]
-    /// The file's bytes so far are the start of `"--" boundary`.
-    private var fileBeginsLikeDelimiter = true
+    /// The last file bytes handed out (at most as many as `"--" boundary` has), to find a
+    /// dash-boundary that starts in one input and ends in the next.
+    private var fileTail: [UInt8] = []
     private var state: State = .fieldSection(.preamble)
     /// Field section bytes not parsed yet, preceded by a virtual CRLF so that the first
     /// dash-boundary is found as a delimiter like every other.
@@ -256,6 +261,9 @@ public struct MultipartFormParser: Sendable {
             switch section {
             case .preamble:
                 guard let found = search(delimiter, from: position) else { return }
+                if Self.dashBoundaryStartsALine(in: buffer[position..<found], dashBoundary) {
+                    throw Self.boundaryStartsALine("the preamble")
+                }
                 position = found + delimiter.count
                 state = .fieldSection(.afterDelimiter)
             case .afterDelimiter:
@@ -292,8 +300,8 @@ public struct MultipartFormParser: Sendable {
                 guard end - start <= limits.maxFieldSize else {
                     throw S3Error.maxPostPreDataLengthExceeded("the field '\(S3Error.printable(name))' is longer than \(limits.maxFieldSize) bytes")
                 }
-                if buffer[start..<end].starts(with: delimiter.dropFirst(2)) {
-                    throw Self.beginsWithBoundary("the field '\(S3Error.printable(name))'")
+                if Self.dashBoundaryStartsALine(in: buffer[start..<end], dashBoundary) {
+                    throw Self.boundaryStartsALine("the field '\(S3Error.printable(name))'")
                 }
                 guard let value = String(validating: buffer[start..<end], as: UTF8.self) else {
                     throw S3Error.malformedPOSTRequest("the value of the field '\(S3Error.printable(name))' is not UTF-8")
@@ -406,6 +414,11 @@ public struct MultipartFormParser: Sendable {
                 }
                 value = Array(bytes[start..<index])
                 index += 1
+                // RFC 2045 parsers (Python's email, python-multipart) read `\"` as an escaped
+                // quote and the value on past it: they would read other parameters.
+                guard value.last != UInt8(ascii: "\\") else {
+                    throw S3Error.malformedPOSTRequest("a quoted Content-Disposition parameter ends in a backslash, which other parsers read as an escaped quote")
+                }
             } else {
                 value = token()
             }
@@ -530,25 +543,61 @@ public struct MultipartFormParser: Sendable {
     private mutating func emitFileData(_ bytes: UnsafeRawBufferPointer,
                                        _ handle: (Event) throws(S3Error) -> Void) throws(S3Error) {
         guard !bytes.isEmpty else { return }
-        let dashBoundary = delimiter.dropFirst(2)
-        if fileBeginsLikeDelimiter {
-            let compared = min(bytes.count, dashBoundary.count - fileLength)
-            if bytes.prefix(compared).elementsEqual(dashBoundary.dropFirst(fileLength).prefix(compared)) {
-                if fileLength + compared == dashBoundary.count { throw Self.beginsWithBoundary("the file") }
-            } else {
-                fileBeginsLikeDelimiter = false
+        if !fileTail.isEmpty {
+            // A dash-boundary that starts in the bytes handed out before and ends in these.
+            let window = fileTail + bytes.prefix(dashBoundary.count - 1)
+            for start in max(0, fileTail.count - dashBoundary.count + 1)..<fileTail.count
+            where window[start...].starts(with: dashBoundary) && (start == 0 || Self.isLineBreak(window[start - 1])) {
+                throw Self.boundaryStartsALine("the file")
             }
         }
+        if Self.dashBoundaryStartsALine(in: bytes, after: fileTail.last, dashBoundary) {
+            throw Self.boundaryStartsALine("the file")
+        }
+        fileTail = bytes.count >= dashBoundary.count ? Array(bytes.suffix(dashBoundary.count))
+            : Array((fileTail + bytes).suffix(dashBoundary.count))
         fileLength += bytes.count
         try handle(.fileData(bytes))
     }
 
-    /// Content that begins with `"--" boundary` is where parsers that look for the boundary
-    /// at the very start of a part's content (Go's mime/multipart, used by MinIO and
-    /// SeaweedFS) end the part, while RFC 2046 wants a CRLF before it: the store would read
-    /// a different form than the one verified, so it is refused.
-    static func beginsWithBoundary(_ what: String) -> S3Error {
-        S3Error.malformedPOSTRequest("\(what) begins with the form's boundary, which stores read differently")
+    /// `"--" boundary`, the delimiter without its CRLF.
+    private var dashBoundary: ArraySlice<UInt8> { delimiter[2...] }
+
+    /// Whether `dashBoundary` occurs in `content` at the start of a line: after a CR or an
+    /// LF, or at the content's first byte when `previous` (the byte before it) is nil.
+    ///
+    /// RFC 2046 ends a part only at `CRLF "--" boundary`, and so does this parser; but the
+    /// boundary anywhere else at a line start is where other parsers end it: Python's
+    /// `email` and other line-based readers split lines at a lone CR or LF, and Go's
+    /// mime/multipart (MinIO, SeaweedFS) ends a part whose content begins with it. A store
+    /// that did would read a different form than the one verified — a shorter file, and
+    /// fields after it nobody verified — so such content is refused (the forms differential
+    /// in docs/fuzzing.md found the lone-LF shape). Clients choose a boundary their
+    /// content does not hold, so no honest form is affected.
+    static func dashBoundaryStartsALine(in content: UnsafeRawBufferPointer, after previous: UInt8?,
+                                        _ dashBoundary: ArraySlice<UInt8>) -> Bool {
+        guard let base = content.baseAddress else { return false }
+        var at = 0
+        while at < content.count, let found = memchr(base + at, Int32(dash), content.count - at) {
+            at = UnsafeRawPointer(found) - base
+            if content[at...].starts(with: dashBoundary),
+               at == 0 ? previous.map(isLineBreak) ?? true : isLineBreak(content[at - 1]) {
+                return true
+            }
+            at += 1
+        }
+        return false
+    }
+
+    /// The same over buffered field section bytes.
+    static func dashBoundaryStartsALine(in content: ArraySlice<UInt8>, _ dashBoundary: ArraySlice<UInt8>) -> Bool {
+        content.withUnsafeBytes { dashBoundaryStartsALine(in: $0, after: nil, dashBoundary) }
+    }
+
+    static func isLineBreak(_ byte: UInt8) -> Bool { byte == cr || byte == lf }
+
+    static func boundaryStartsALine(_ what: String) -> S3Error {
+        S3Error.malformedPOSTRequest("\(what) has the form's boundary at the start of a line, where other parsers end the part")
     }
 
     // MARK: - Helpers

@@ -150,11 +150,14 @@ public struct PostObjectRewriter: Sendable {
         }
 
         // The bytes.
-        let contentType = form.forwardedFields.first { $0.name.asciiLowercased == "content-type" }?.value
-            ?? "application/octet-stream"
+        // The part header carries the value without surrounding whitespace (RFC 9110 §5.5:
+        // a header value's OWS is not part of it), so that every parser reads the same one.
+        let contentType = (form.forwardedFields.first { $0.name.asciiLowercased == "content-type" }?.value
+            ?? "application/octet-stream").trimmingCharacters(in: [" ", "\t"])
         var prefix: [UInt8] = []
         for (index, field) in fields.enumerated() {
-            guard !field.name.contains(where: { $0 == "\"" || $0 == "\r" || $0 == "\n" }),
+            // A backslash too: RFC 2045 parsers read it as an escape in the quoted name.
+            guard !field.name.contains(where: { $0 == "\"" || $0 == "\\" || $0 == "\r" || $0 == "\n" }),
                   !field.value.contains(delimiter) else {
                 throw S3Error.invalidArgument("The form field '\(S3Error.printable(field.name))' cannot be forwarded.")
             }

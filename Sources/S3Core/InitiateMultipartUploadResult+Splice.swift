@@ -93,10 +93,40 @@ extension InitiateMultipartUploadResult {
                 index = start
                 return true
             }
-            // RFC 3986's characters (unreserved, reserved, "%"): the parser refuses others.
-            _ = skip { Self.isNameByte($0) || "-._~:/?#[]@!$'()*+,;=%".utf8.contains($0) }
-            return consume(Array("\"".utf8))
+            return skipAbsoluteURI() && consume(Array("\"".utf8))
         }
+
+        /// The URIs stores name their namespace with, a subset of RFC 3986's absolute URIs
+        /// (libxml2 warns about, and the parser then refuses, a namespace that is not one):
+        ///
+        ///     scheme "://" *( unreserved / pct-encoded / sub-delims / ":" / "@" / "/" )
+        ///     scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+        ///     pct-encoded = "%" HEXDIG HEXDIG
+        ///
+        /// without "&" (it starts a reference in an attribute value). Anything else — a query,
+        /// a fragment, an IP-literal — goes to the parser (the fuzzer found `2006-0%-01h`).
+        mutating func skipAbsoluteURI() -> Bool {
+            guard index < bytes.count, Self.isLetter(bytes[index]) else { return false }
+            _ = skip { Self.isNameByte($0) || "+-.".utf8.contains($0) }
+            guard consume(Array("://".utf8)) else { return false }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "%") {
+                    guard bytes.count - index >= 3, PercentEncoding.hexValue(bytes[index + 1]) != nil,
+                          PercentEncoding.hexValue(bytes[index + 2]) != nil else {
+                        return false
+                    }
+                    index += 3
+                } else if Self.isNameByte(byte) || "-._~!$'()*+,;=:@/".utf8.contains(byte) {
+                    index += 1
+                } else {
+                    break
+                }
+            }
+            return true
+        }
+
+        static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
         /// `<name>text</name>`: the name and the text's range; nil for anything else.
         mutating func child() -> (name: ArraySlice<UInt8>, text: Range<Int>)? {

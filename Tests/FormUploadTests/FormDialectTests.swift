@@ -8,17 +8,8 @@ import Testing
 /// encryption field sent to an S3 store under its OBS name would be ignored there, and the
 /// object stored unencrypted although the policy judged it encrypted.
 @Suite struct FormDialectTests {
-    static func run(_ fields: [FormField], upstream dialect: HeaderDialect) -> FormRun {
-        let conditions: [Any] = [["bucket": "forms"], ["starts-with", "$key", "up/"]] + fields.map { [$0.name: $0.value] }
-        let body = FormBody(fields: FormSigner.sigV4(conditions: conditions, fields: [FormField(name: "key", value: "up/x")] + fields),
-                            file: Array("hello".utf8))
-        var driver = FormDriver(settings: FormSigner.settings, secrets: FormSigner.secrets, bucket: "forms")
-        driver.dialect = dialect
-        return driver.run(body: body.bytes, contentType: body.contentType)
-    }
-
     @Test func obsFieldsAreTranslatedForAnS3Upstream() throws {
-        let run = Self.run([FormField(name: "x-obs-server-side-encryption", value: "kms"),
+        let run = FormRun.signed([FormField(name: "x-obs-server-side-encryption", value: "kms"),
                             FormField(name: "x-obs-server-side-encryption-kms-key-id", value: "testkey-1"),
                             FormField(name: "x-obs-storage-class", value: "WARM")], upstream: .s3)
         let fields = try #require(run.rewriter).upstreamFields
@@ -33,13 +24,13 @@ import Testing
     }
 
     @Test func s3FieldsAreTranslatedForAnOBSUpstream() throws {
-        let run = Self.run([FormField(name: "x-amz-server-side-encryption", value: "aws:kms")], upstream: .obs)
+        let run = FormRun.signed([FormField(name: "x-amz-server-side-encryption", value: "aws:kms")], upstream: .obs)
         let fields = try #require(run.rewriter).upstreamFields
         #expect(fields.contains(FormField(name: "x-obs-server-side-encryption", value: "kms")))
     }
 
     @Test func aValueWithNoEquivalentIsRefused() {
-        let run = Self.run([FormField(name: "x-amz-storage-class", value: "REDUCED_REDUNDANCY")], upstream: .obs)
+        let run = FormRun.signed([FormField(name: "x-amz-storage-class", value: "REDUCED_REDUNDANCY")], upstream: .obs)
         #expect(run.error?.code == "InvalidStorageClass")
         #expect(run.stage == .rewriterInit)
     }

@@ -123,6 +123,17 @@ enum FormSigner {
 /// What the gateway does with a form, driven the way the connection handler will: parse
 /// the field section, verify it, build the rewriter, then stream the rest.
 struct FormRun {
+    /// A form with `fields` (each one pinned by the policy) and a five-byte file, signed
+    /// with FormSigner's key, posted to the bucket `forms` with an upstream of `dialect`.
+    static func signed(_ fields: [FormField], upstream dialect: HeaderDialect) -> FormRun {
+        let conditions: [Any] = [["bucket": "forms"], ["starts-with", "$key", "up/"]] + fields.map { [$0.name: $0.value] }
+        let body = FormBody(fields: FormSigner.sigV4(conditions: conditions, fields: [FormField(name: "key", value: "up/x")] + fields),
+                            file: Array("hello".utf8))
+        var driver = FormDriver(settings: FormSigner.settings, secrets: FormSigner.secrets, bucket: "forms")
+        driver.dialect = dialect
+        return driver.run(body: body.bytes, contentType: body.contentType)
+    }
+
     var verified: VerifiedPostForm?
     var rewriter: PostObjectRewriter?
     var upstream: [UInt8] = []

@@ -13,13 +13,15 @@ import Testing
     }
 
     /// The shapes stores write: radosgw (declaration, namespace, one line), AWS (indented
-    /// over lines), no declaration, no namespace, an escaped key, an id with dots and `~`.
+    /// over lines), no declaration, no namespace, an escaped key, an id with dots and `~`, an
+    /// OBS namespace with an escape.
     static let plainShapes: [[UInt8]] = [
         answer("<Bucket>b</Bucket><Key>k</Key><UploadId>2~abc.def_GH</UploadId>"),
         answer("\n  <Bucket>b</Bucket>\n  <Key>a/b c.txt</Key>\n  <UploadId>VXBsb2FkIElE-x</UploadId>\n", declaration: ""),
         answer("<Bucket>b</Bucket><Key>a &amp; &lt;b&gt; &quot;c&quot; &apos;d&apos;</Key><UploadId>000001648453845DBB78F2340737B2AF</UploadId>"),
         answer("<Bucket>b</Bucket><Key>ключ/键</Key><UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult>"),
         answer("<UploadId>first-child</UploadId><Bucket>b</Bucket><Key>k</Key>") + Array("\n\n".utf8),
+        answer("<UploadId>obs</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://obs.example.com/doc/2015-06-30/%7Ex\">"),
     ]
 
     @Test(arguments: plainShapes)
@@ -66,6 +68,10 @@ import Testing
         ("a declaration of another version", answer("<UploadId>up</UploadId>", declaration: #"<?xml version="1.1"?>"#)),
         ("a namespace with a byte URIs do not have (found by the xml fuzz target)",
          answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3/`doc\">")),
+        ("a namespace with a \"%\" that starts no escape (found by the xml fuzz target)",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3/2006-0%-01h\">")),
+        ("a namespace that is not an absolute URI",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"doc/2006-03-01\">")),
         ("a cut-off document", Array(answer("<UploadId>up</UploadId>").dropLast(3))),
     ]
 

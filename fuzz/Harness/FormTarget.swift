@@ -71,6 +71,18 @@ public enum FormTarget {
     }
 
     static func checkRewrite(of body: [UInt8], contentType: String, form: VerifiedPostForm, fileData: [UInt8]) {
+        guard let upstream = rewritten(body, contentType: contentType, form: form) else { return }
+        Invariant.check(upstream.body.count == upstream.announcedLength,
+                        "the upstream body is \(upstream.body.count) bytes, announced \(upstream.announcedLength)")
+        let reparsed = ParsedForm(upstream.body, contentType: upstream.contentType, pieceSize: upstream.body.count)
+        Invariant.check(reparsed.failure == nil && reparsed.fields == upstream.fields && reparsed.fileData == fileData,
+                        "the upstream body reads \(reparsed), announced \(upstream.fields) and \(fileData.count) file bytes")
+    }
+
+    /// The request body the gateway sends the store for a verified form, or nil when the
+    /// form is refused for its size or length (then nothing goes upstream).
+    static func rewritten(_ body: [UInt8], contentType: String, form: VerifiedPostForm)
+        -> (contentType: String, body: [UInt8], announcedLength: Int, fields: [FormField])? {
         do throws(S3Error) {
             var parser = try MultipartFormParser(contentType: contentType)
             let consumed = try parser.consume(body).consumed
@@ -80,13 +92,9 @@ public enum FormTarget {
             var rewriter = try PostObjectRewriter(form: form, parser: parser, clientContentLength: body.count, signer: signer,
                                                   dialect: .s3, now: form.policy.expiration.addingTimeInterval(-60))
             let upstream = try rewriter.upstreamPrefix + rewriter.consume(Array(body[consumed...])) + rewriter.finish()
-            Invariant.check(upstream.count == rewriter.upstreamContentLength,
-                            "the upstream body is \(upstream.count) bytes, announced \(rewriter.upstreamContentLength)")
-            let reparsed = ParsedForm(upstream, contentType: rewriter.upstreamContentType, pieceSize: upstream.count)
-            Invariant.check(reparsed.failure == nil && reparsed.fields == rewriter.upstreamFields && reparsed.fileData == fileData,
-                            "the upstream body reads \(reparsed), announced \(rewriter.upstreamFields) and \(fileData.count) file bytes")
+            return (rewriter.upstreamContentType, upstream, rewriter.upstreamContentLength, rewriter.upstreamFields)
         } catch {
-            return // the form is refused for its size or length: nothing goes upstream
+            return nil
         }
     }
 }
