@@ -28,7 +28,7 @@ let package = Package(
         .executableTarget(
             name: "sigv4-verdicts",
             dependencies: [.product(name: "FuzzHarness", package: "obsgate")],
-            path: "Differential/sigv4-verdicts"
+            path: "Verdicts"
         ),
     ]
 )
