@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "YAMLConfig"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "S3Core", "YAMLConfig"]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "Policy", "S3Core", "YAMLConfig"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Policy", "S3Core", "YAMLConfig", "TestSupport"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

@@ -68,7 +68,7 @@ public struct AuditChain: Sendable, Equatable {
         record.seq = nextSeq
         record.prev = lastHash
         record.hash = Self.genesis
-        return try advance(with: CanonicalJSON.encode(record))
+        return try advance(with: record.canonicalJSON)
     }
 
     /// The anchor as a sealed line (without the newline), and the chain advanced past it.
@@ -77,7 +77,7 @@ public struct AuditChain: Sendable, Equatable {
         anchor.seq = nextSeq
         anchor.prev = lastHash
         anchor.hash = Self.genesis
-        return try advance(with: CanonicalJSON.encode(anchor))
+        return try advance(with: anchor.canonicalJSON)
     }
 
     private mutating func advance(with encoded: [UInt8]) throws -> [UInt8] {
@@ -99,14 +99,6 @@ struct AuditLineFields: Decodable {
     var seq: UInt64?
     var prev: String?
     var hash: String?
-}
-
-enum CanonicalJSON {
-    static func encode(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
-    }
 }
 
 enum AuditLineHash {

@@ -1,6 +1,7 @@
 import Foundation
 import S3Core
 import Testing
+import TestSupport
 @testable import FormUpload
 
 @Suite struct MultipartFormParserTests {
@@ -301,18 +302,6 @@ import Testing
         }
         #expect(runs == 1)
         #expect(parser.fileLength == piece.count)
-    }
-
-    /// A small deterministic generator (SplitMix64) for the randomized test.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     @Test func randomFilesCutAtRandomPlacesComeOutWhole() throws {
