@@ -102,7 +102,7 @@ extension GatewayConfiguration {
         var timeouts = Timeouts()
         if let node = root["timeouts"] {
             let fields = try node.mapping(allowed: ["request_head", "body_idle", "form_fields", "client_idle", "upstream_connect",
-                                                    "upstream_first_byte", "upstream_idle", "drain"])
+                                                    "upstream_first_byte", "upstream_idle", "drain", "lingering_close"])
             func seconds(_ key: String, _ target: inout TimeAmount) throws(ConfigError) {
                 if let v = fields[key] { target = .seconds(Int64(try v.int(in: 1...86_400))) }
             }
@@ -114,6 +114,7 @@ extension GatewayConfiguration {
             try seconds("upstream_first_byte", &timeouts.upstreamFirstByte)
             try seconds("upstream_idle", &timeouts.upstreamIdle)
             try seconds("drain", &timeouts.drain)
+            try seconds("lingering_close", &timeouts.lingeringClose)
         }
 
         let logLevel = try root["log_level"]?.word(Logger.Level.self) ?? .info

@@ -80,6 +80,9 @@ public struct GatewayConfiguration: Sendable {
         public var upstreamIdle = TimeAmount.seconds(60)
         /// On SIGTERM, how long in-flight requests may take before connections are closed.
         public var drain = TimeAmount.seconds(25)
+        /// After an answer that closes the connection, how long what the client still sends
+        /// is read and dropped before the close (`LingeringClose`).
+        public var lingeringClose = TimeAmount.seconds(5)
     }
 
     public var listeners: [Listener]

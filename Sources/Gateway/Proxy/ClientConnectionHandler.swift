@@ -273,6 +273,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// Closes the connection once the response is on the wire: closing the channel at once
     /// would drop the writes still queued behind a full socket (a slow client's download
     /// cut short). A client that stops reading gets the client-idle deadline to take it.
+    /// Then `LingeringClose` closes it without resetting the answer away.
     private func closeAfterResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
         connection = .closing
         context.triggerUserOutboundEvent(RequestHeadEvent.closingAfterResponse, promise: nil)
@@ -281,7 +282,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             return
         }
         let channel = context.channel
-        written.whenComplete { _ in channel.close(promise: nil) }
+        written.whenComplete { _ in channel.triggerUserOutboundEvent(LingeringClose.start, promise: nil) }
     }
 
     /// 16 upper-case hex digits of a random 64-bit number (zero-padded on the left).

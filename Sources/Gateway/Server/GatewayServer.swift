@@ -253,7 +253,8 @@ public final class GatewayServer: Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                        try sync.addHandler(ConnectionLimitRefusal(linger: timeouts.requestHead))
+                        try sync.addHandler(LingeringClose(linger: timeouts.lingeringClose))
+                        try sync.addHandler(ConnectionLimitRefusal())
                     }
                 }
                 channel.closeFuture.whenComplete { _ in
@@ -271,13 +272,14 @@ public final class GatewayServer: Sendable {
 
     /// The client connection's pipeline, protections on by default:
     ///
-    ///     [TLS] → idle and head deadlines → HTTP/1.1 decoder with header limits,
-    ///     encoder, pipelining, protocol-error answers → gateway handler
+    ///     [TLS] → lingering close → idle and head deadlines → HTTP/1.1 decoder with header
+    ///     limits, encoder, pipelining, protocol-error answers → gateway handler
     public static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
                                         timeouts: GatewayConfiguration.Timeouts,
                                         environment: ClientEnvironment) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+        try sync.addHandler(LingeringClose(linger: timeouts.lingeringClose))
         try sync.addHandler(RequestHeadDeadlineHandler(idle: timeouts.clientIdle,
                                                        head: timeouts.requestHead))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()

@@ -116,48 +116,89 @@ import Testing
     }
 }
 
-/// A TCP client that writes exactly the bytes it is given and records what comes back.
+/// A TCP client that writes exactly the bytes it is given and records what comes back,
+/// and the errors the connection reported (a reset among them).
 final class RawClient: Sendable {
     private let channel: any Channel
     private let received: NIOLockedValueBox<[UInt8]>
+    private let errors: NIOLockedValueBox<[any Error]>
+    private let endOfStream: NIOLockedValueBox<Bool>
 
     var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
+    /// The errors reading or writing met, in order.
+    var errorsSeen: [String] { errors.withLockedValue { $0.map { "\($0)" } } }
+    /// Whether the server ended its sending side (a FIN, not a reset).
+    var sawEndOfStream: Bool { endOfStream.withLockedValue { $0 } }
 
-    private init(channel: any Channel, received: NIOLockedValueBox<[UInt8]>) {
+    private init(channel: any Channel, received: NIOLockedValueBox<[UInt8]>, errors: NIOLockedValueBox<[any Error]>,
+                 endOfStream: NIOLockedValueBox<Bool>) {
         self.channel = channel
         self.received = received
+        self.errors = errors
+        self.endOfStream = endOfStream
     }
 
     static func connect(port: Int) async throws -> RawClient {
         let received = NIOLockedValueBox<[UInt8]>([])
+        let errors = NIOLockedValueBox<[any Error]>([])
+        let endOfStream = NIOLockedValueBox(false)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Recorder(received: received)) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Recorder(received: received, errors: errors, endOfStream: endOfStream))
+                }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        return RawClient(channel: channel, received: received)
+        return RawClient(channel: channel, received: received, errors: errors, endOfStream: endOfStream)
     }
 
-    /// Writes the bytes; a connection the server closed meanwhile is not an error here.
+    /// Writes the bytes; a connection the server closed meanwhile is not an error here
+    /// (what the write met is in `errorsSeen`).
     func send(_ bytes: [UInt8]) async throws {
-        try? await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).get()
+        do {
+            try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes)).get()
+        } catch {
+            errors.withLockedValue { $0.append(error) }
+        }
+    }
+
+    /// Ends the sending side (the server reads end of stream); the connection stays open
+    /// for what the server still sends.
+    func closeOutput() async {
+        try? await channel.close(mode: .output).get()
     }
 
     func close() async {
         try? await channel.close().get()
     }
 
-    /// Whether the server closed the connection (or it was closed here).
-    var isClosed: Bool { !channel.isActive }
+    /// Whether the server closed the connection (or it was closed here). With the client's
+    /// half-closure allowed, a server's close shows as `sawEndOfStream` first.
+    var isClosed: Bool { !channel.isActive || sawEndOfStream }
 
     private final class Recorder: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let received: NIOLockedValueBox<[UInt8]>
-        init(received: NIOLockedValueBox<[UInt8]>) { self.received = received }
+        let errors: NIOLockedValueBox<[any Error]>
+        let endOfStream: NIOLockedValueBox<Bool>
+        init(received: NIOLockedValueBox<[UInt8]>, errors: NIOLockedValueBox<[any Error]>, endOfStream: NIOLockedValueBox<Bool>) {
+            self.received = received
+            self.errors = errors
+            self.endOfStream = endOfStream
+        }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
             received.withLockedValue { $0 += bytes }
+        }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            errors.withLockedValue { $0.append(error) }
+            context.close(promise: nil)
+        }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            // The server's end of stream; this side may still send (half-closed).
+            if let event = event as? ChannelEvent, event == .inputClosed { endOfStream.withLockedValue { $0 = true } }
         }
     }
 }

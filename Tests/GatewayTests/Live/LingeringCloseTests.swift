@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import Gateway
+
+/// `LingeringClose` against real sockets: a connection closed after an answer — here an
+/// upload refused before its body was read — is not reset under a client still sending.
+@Suite(.serialized) struct LingeringCloseTests {
+    static let bodySize = 4 << 20
+    static let piece = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+
+    /// A PUT signed with a wrong secret, announcing a 4 MiB body, and its first 64 KiB.
+    static func refusedUpload(_ gateway: LiveGateway) throws -> [UInt8] {
+        let headers = try gateway.signedHeaders(method: "PUT", target: "/bucket/key", secret: "not-the-client-secret")
+        let head = "PUT /bucket/key HTTP/1.1\r\n" + headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+            + "Content-Length: \(bodySize)\r\n\r\n"
+        return Array(head.utf8) + piece
+    }
+
+    @Test func aClientStillSendingItsBodyGetsTheAnswerAndAnEndOfStreamNotAReset() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {lingering_close: 60}")
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Self.refusedUpload(gateway))
+        #expect(await eventually { client.receivedText.contains("</Error>") })
+        #expect(client.receivedText.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
+        #expect(client.receivedText.contains("<Code>SignatureDoesNotMatch</Code>"))
+        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
+
+        // The rest of the body: read and dropped by the gateway, where a plain close would
+        // have reset the connection under it.
+        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
+        await client.closeOutput()
+        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
+                "the gateway closes once the client has")
+        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
+        #expect(upstream.receivedText.isEmpty, "nothing of a refused request goes upstream")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    @Test func aClientThatNeitherSendsNorClosesIsClosedAtTheLingeringTimeout() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {lingering_close: 1}")
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Self.refusedUpload(gateway))
+        #expect(await eventually { client.sawEndOfStream })
+        #expect(await eventually(timeout: .seconds(30)) { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
+                "the connection outlived timeouts.lingering_close")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+}
