@@ -16,12 +16,19 @@ import Testing
         return Array(head.utf8) + piece
     }
 
-    @Test func aClientStillSendingItsBodyGetsTheAnswerAndAnEndOfStreamNotAReset() async throws {
+    /// A gateway with `timeouts.lingering_close` at `seconds`, and a client that has sent it
+    /// `refusedUpload`.
+    static func refusedUploadInFlight(lingering seconds: Int) async throws -> (ScriptedUpstream, LiveGateway, RawClient) {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
         let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
-                                                  extra: "timeouts: {lingering_close: 60}")
+                                                  extra: "timeouts: {lingering_close: \(seconds)}")
         let client = try await RawClient.connect(port: gateway.port)
-        try await client.send(Self.refusedUpload(gateway))
+        try await client.send(refusedUpload(gateway))
+        return (upstream, gateway, client)
+    }
+
+    @Test func aClientStillSendingItsBodyGetsTheAnswerAndAnEndOfStreamNotAReset() async throws {
+        let (upstream, gateway, client) = try await Self.refusedUploadInFlight(lingering: 60)
         #expect(await eventually { client.receivedText.contains("</Error>") })
         #expect(client.receivedText.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
         #expect(client.receivedText.contains("<Code>SignatureDoesNotMatch</Code>"))
@@ -41,11 +48,7 @@ import Testing
     }
 
     @Test func aClientThatNeitherSendsNorClosesIsClosedAtTheLingeringTimeout() async throws {
-        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
-                                                  extra: "timeouts: {lingering_close: 1}")
-        let client = try await RawClient.connect(port: gateway.port)
-        try await client.send(Self.refusedUpload(gateway))
+        let (upstream, gateway, client) = try await Self.refusedUploadInFlight(lingering: 1)
         #expect(await eventually { client.sawEndOfStream })
         #expect(await eventually(timeout: .seconds(30)) { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
                 "the connection outlived timeouts.lingering_close")
