@@ -108,7 +108,7 @@ echo "CPU-µs/req: the proxy's (the fixed upstream worker's for direct) user + s
 # than one operation's runs (the gateway allows clock_skew, 900 s).
 mkdir -p "$work/lua"
 cat > "$work/prepare.py" <<'PY'
-import hashlib, http.client, json, os, sys
+import hashlib, http.client, json, os, re, sys
 sys.path.insert(0, "bench")
 from benchlib import Endpoint, presigned_url, signed_headers
 
@@ -134,17 +134,33 @@ done = function(summary, latency, requests)
     e.timeout, latency:percentile(50), latency:percentile(99), latency:percentile(99.9), latency.max))
 end
 """
+
+
+def bound_upload_id(endpoint, port):
+    """A gateway answers UploadPart only for an upload id it issued (upload binding): the
+    id of an initiate through it, which the fixed upstream answers."""
+    path = OPS["initiate"][1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", path, headers=signed_headers(endpoint, "POST", path, EMPTY))
+    answer = conn.getresponse().read().decode()
+    conn.close()
+    return re.search(r"<UploadId>([^<]+)</UploadId>", answer).group(1)
+
+
 failed = []
 for op in operations:
     method, path, filler, size, sha = OPS[op]
     body = filler.encode() * size
     for name, port in targets.items():
         endpoint = Endpoint(name, int(port), key, secret)
+        request_path = path
+        if op == "upload-part" and name.startswith("obsgate"):
+            request_path = path.replace("uploadId=u", "uploadId=" + bound_upload_id(endpoint, int(port)))
         if sha is None:
-            url = presigned_url(endpoint, method, path, 3600)
+            url = presigned_url(endpoint, method, request_path, 3600)
             target, headers = url[url.index("/", len("http://")):], {"Host": f"127.0.0.1:{port}"}
         else:
-            target, headers = path, signed_headers(endpoint, method, path, sha)
+            target, headers = request_path, signed_headers(endpoint, method, request_path, sha)
         lua = [f"wrk.method = {json.dumps(method)}", f"wrk.path = {json.dumps(target)}"]
         lua += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
         if size:
@@ -206,7 +222,7 @@ work, hz = os.environ["work"], int(os.environ["hz"])
 PATHS = ["direct", "nginx", "obsgate", "obsgate+audit"]
 TITLES = {
     "initiate": "initiate: POST /bench/k?uploads, SigV4 header; the policy injects SSE-KMS",
-    "upload-part": "upload-part: PUT /bench/k?partNumber=1&uploadId=u, 64 KiB, UNSIGNED-PAYLOAD",
+    "upload-part": "upload-part: PUT /bench/k?partNumber=1&uploadId=ID (through obsgate an id it bound), 64 KiB, UNSIGNED-PAYLOAD",
     "put": "put: PUT /bench/k, 16 KiB, signed payload (x-amz-content-sha256 = the body's sha256); the policy injects SSE-KMS",
     "head": "head: HEAD /bench/k, SigV4 header",
     "presigned-get": "presigned-get: GET /bench/k, SigV4 presigned URL",
