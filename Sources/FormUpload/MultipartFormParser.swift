@@ -51,8 +51,8 @@ import S3Core
 /// - Quoted parameter values follow the HTML living standard (what browsers send): a `"`
 ///   ends the value and a backslash is an ordinary character, so `C:\dir\a.txt` stays a
 ///   path whose basename is `a.txt`. A value that ends in a backslash is malformed: RFC 2045
-///   parsers read `\"` as an escaped quote and the rest of the header as the value. `filename*=UTF-8''…` (RFC 5987) is decoded and wins
-///   over `filename`.
+///   parsers read `\"` as an escaped quote and the rest of the header as the value.
+///   `filename*=UTF-8''…` (RFC 5987) is decoded and wins over `filename`.
 ///
 /// Field section parsing keeps at most `maxFieldSectionSize` bytes; file data is never
 /// copied (it is handed out as slices of the input), and the only lookahead is a partial
@@ -554,8 +554,10 @@ public struct MultipartFormParser: Sendable {
         if Self.dashBoundaryStartsALine(in: bytes, after: fileTail.last, dashBoundary) {
             throw Self.boundaryStartsALine("the file")
         }
-        fileTail = bytes.count >= dashBoundary.count ? Array(bytes.suffix(dashBoundary.count))
-            : Array((fileTail + bytes).suffix(dashBoundary.count))
+        // Kept in place: no allocation per input once the tail is full.
+        let kept = min(fileTail.count, dashBoundary.count - min(bytes.count, dashBoundary.count))
+        fileTail.removeFirst(fileTail.count - kept)
+        fileTail.append(contentsOf: bytes.suffix(dashBoundary.count - kept))
         fileLength += bytes.count
         try handle(.fileData(bytes))
     }

@@ -24,22 +24,12 @@ public enum FormVerdicts {
         let id: String
         let contentType: String
         let body: Data
-
-        private enum CodingKeys: String, CodingKey {
-            case id, body
-            case contentType = "content_type"
-        }
     }
 
     struct FileHeaders: Encodable {
         let name: String
         let filename: String?
         let contentType: String?
-
-        private enum CodingKeys: String, CodingKey {
-            case name, filename
-            case contentType = "content_type"
-        }
     }
 
     struct Reading: Encodable {
@@ -66,11 +56,6 @@ public enum FormVerdicts {
         let contentType: String
         let body: Data
         let reading: Reading
-
-        private enum CodingKeys: String, CodingKey {
-            case body, reading
-            case contentType = "content_type"
-        }
     }
 
     struct Verdict: Encodable {
@@ -79,9 +64,13 @@ public enum FormVerdicts {
         let upstream: Upstream?
     }
 
+    /// The lines' keys are snake_case (`content_type`), the properties camelCase.
     public static func verdict(forJSONLine line: some DataProtocol) -> String {
-        guard let form = try? JSONDecoder().decode(Case.self, from: Data(line)),
-              let answer = try? JSONEncoder().encode(verdict(on: form)) else { return #"{"unreadable": true}"# }
+        let decoder = JSONDecoder(), encoder = JSONEncoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard let form = try? decoder.decode(Case.self, from: Data(line)),
+              let answer = try? encoder.encode(verdict(on: form)) else { return #"{"unreadable": true}"# }
         return String(decoding: answer, as: UTF8.self)
     }
 

@@ -282,7 +282,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             return
         }
         let channel = context.channel
-        written.whenComplete { _ in channel.triggerUserOutboundEvent(LingeringClose.start, promise: nil) }
+        written.whenComplete { _ in channel.triggerUserOutboundEvent(LingeringClose.Event.start, promise: nil) }
     }
 
     /// 16 upper-case hex digits of a random 64-bit number (zero-padded on the left).

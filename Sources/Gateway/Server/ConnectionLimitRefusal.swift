@@ -22,7 +22,7 @@ final class ConnectionLimitRefusal: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: Self.response))).whenComplete { _ in
-            bound.value.triggerUserOutboundEvent(LingeringClose.start, promise: nil)
+            bound.value.triggerUserOutboundEvent(LingeringClose.Event.start, promise: nil)
         }
         context.fireChannelActive()
     }

@@ -12,7 +12,7 @@ import NIOCore
 /// `linger` at the latest.
 ///
 /// It sits at the front of the pipeline (after TLS), so it drops bytes before any parser
-/// sees them; it starts on the outbound user event `LingeringClose.start`, triggered once
+/// sees them; it starts on the outbound user event `LingeringClose.Event.start`, triggered once
 /// the last answer is written. Until then it passes everything on.
 final class LingeringClose: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
@@ -20,9 +20,8 @@ final class LingeringClose: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The outbound user event that starts the close.
+    /// The outbound user event that starts the close: `LingeringClose.Event.start`.
     enum Event: Sendable { case start }
-    static let start = Event.start
 
     private let linger: TimeAmount
     private var closer: Scheduled<Void>?
