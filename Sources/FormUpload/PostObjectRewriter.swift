@@ -140,7 +140,7 @@ public struct PostObjectRewriter: Sendable {
         switch signer.scheme {
         case .v4:
             let key = signer.keyCache.signingKey(secret: credentials.secretAccessKey, scope: amzScope!)
-            let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key))
+            let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key.key))
             fields.append(FormField(name: "policy", value: policy))
             fields.append(FormField(name: "x-amz-signature", value: signature))
         case .v2, .obs:

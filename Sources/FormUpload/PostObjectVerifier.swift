@@ -245,7 +245,7 @@ public struct PostObjectVerifier: Sendable {
         try settings.checkScope(scope, amzDate: amzDate, subject: "The x-amz-credential field", dateName: "x-amz-date",
                                 malformed: S3Error.invalidArgument)
         let key = keyCache.signingKey(secret: secret, scope: scope)
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key))
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key.key))
         guard signature.utf8.count == 64, let provided = bytesFromHex(signature),
               ConstantTime.equals(provided, expected)
         else { throw S3Error.signatureDoesNotMatch() }

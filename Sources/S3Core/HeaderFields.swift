@@ -25,6 +25,18 @@ public struct HeaderFields: Sendable, Equatable, Sequence {
         fields.compactMap { $0.name.asciiCaseInsensitiveEquals(name) ? $0.value : nil }
     }
 
+    /// The first value of the named field and how many times the field was given, without
+    /// collecting the values (for a field that must appear at most once).
+    public func first(_ name: String) -> (value: String, occurrences: Int)? {
+        var first: String?
+        var occurrences = 0
+        for field in fields where field.name.asciiCaseInsensitiveEquals(name) {
+            if first == nil { first = field.value }
+            occurrences += 1
+        }
+        return first.map { ($0, occurrences) }
+    }
+
     /// The value of a field that is expected once. When it was given several times the
     /// values are joined with "," as RFC 9110 §5.3 allows for list-valued fields; callers
     /// that must refuse duplicates check `values(_:)` instead.

@@ -135,19 +135,19 @@ public struct RequestAuthenticator: Sendable {
 
     public func authenticate(method: String, target: RequestTarget, headers: HeaderFields,
                              address: S3Address, now: Date) throws(S3Error) -> AuthenticatedRequest {
-        let authorizationValues = headers.values(S3HeaderName.authorization)
+        let authorizationField = headers.first(S3HeaderName.authorization)
         let presignedV4 = target.hasQuery("X-Amz-Algorithm") || target.hasQuery("X-Amz-Signature")
             || target.hasQuery("X-Amz-Credential")
         let queryV2 = target.hasQuery("Signature")
-        let mechanisms = (authorizationValues.isEmpty ? 0 : 1) + (presignedV4 ? 1 : 0) + (queryV2 && !presignedV4 ? 1 : 0)
+        let mechanisms = (authorizationField == nil ? 0 : 1) + (presignedV4 ? 1 : 0) + (queryV2 && !presignedV4 ? 1 : 0)
         guard mechanisms <= 1 else {
             throw S3Error.invalidArgument("Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
         }
-        guard authorizationValues.count <= 1 else {
+        guard (authorizationField?.occurrences ?? 0) <= 1 else {
             throw S3Error.invalidArgument("The Authorization header was given more than once")
         }
         let request = SignedRequest(method: method, target: target, headers: headers, address: address)
-        if let authorization = authorizationValues.first {
+        if let authorization = authorizationField?.value {
             if authorization.hasPrefix(SigV4.algorithm + " ") {
                 return try verifySigV4Header(request, authorization: authorization, now: now)
             }
@@ -265,7 +265,7 @@ public struct RequestAuthenticator: Sendable {
 
     private func checkSigV4(_ request: SignedRequest, signedHeaders: [String], excludingQuery: String? = nil,
                             payloadHash: String, amzDate: String, scope: SigV4Scope,
-                            key: SymmetricKey, signature: String) throws(S3Error) {
+                            key: SigV4SigningKey, signature: some StringProtocol) throws(S3Error) {
         guard signedHeaders.contains(S3HeaderName.host) else {
             throw S3Error.accessDenied("The host header must be signed")
         }
@@ -300,14 +300,16 @@ public struct RequestAuthenticator: Sendable {
         }
     }
 
-    private func payloadExpectation(_ value: String, chunks: SigV4ChunkContext) throws(S3Error) -> PayloadExpectation {
+    /// `chunks` is only made for a chunk-signed body (it copies the seed signature).
+    private func payloadExpectation(_ value: String,
+                                    chunks: @autoclosure () -> SigV4ChunkContext) throws(S3Error) -> PayloadExpectation {
         switch value {
         case SigV4.unsignedPayload: return .unsigned
-        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": return .signedChunks(chunks, trailer: false)
-        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": return .signedChunks(chunks, trailer: true)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": return .signedChunks(chunks(), trailer: false)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": return .signedChunks(chunks(), trailer: true)
         case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": return .unsignedChunksWithTrailer
         default:
-            guard value.utf8.count == 64, bytesFromHex(value) != nil else {
+            guard value.utf8.count == 64, value.utf8.allSatisfy({ PercentEncoding.hexValue($0) != nil }) else {
                 throw S3Error.invalidArgument("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER or a valid sha256 value.")
             }
             return .sha256(value.asciiLowercased)

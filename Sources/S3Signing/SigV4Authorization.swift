@@ -44,16 +44,24 @@ public struct SigV4Credential: Sendable, Equatable {
 public struct SigV4Authorization: Sendable, Equatable {
     public let credential: SigV4Credential
     public let signedHeaders: [String]
-    public let signature: String
+    /// As the header gives it (a view of the header's storage, not a copy).
+    public let signature: Substring
 
     public init(header: String) throws(S3Error) {
         let malformed = { (detail: String) in
             S3Error.authorizationHeaderMalformed("The authorization header is malformed; \(detail)")
         }
-        guard header.utf8.starts(with: Self.prefix) else { throw malformed("unsupported algorithm") }
+        let utf8 = header.utf8
+        guard utf8.starts(with: Self.prefix) else { throw malformed("unsupported algorithm") }
         var credentialText: Substring?, signedHeadersText: Substring?, signatureText: Substring?
-        for component in header.utf8.dropFirst(Self.prefix.count).split(separator: UInt8(ascii: ",")) {
-            let trimmed = Substring(component).trimmingOWS
+        // The components between commas, walked in place; an empty one (",,", a trailing
+        // ",") is skipped.
+        var componentStart = utf8.index(utf8.startIndex, offsetBy: Self.prefix.count)
+        while componentStart < utf8.endIndex {
+            let componentEnd = utf8[componentStart...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+            defer { componentStart = componentEnd < utf8.endIndex ? utf8.index(after: componentEnd) : componentEnd }
+            guard componentStart < componentEnd else { continue }
+            let trimmed = header[componentStart..<componentEnd].trimmingOWS
             guard let equals = trimmed.utf8.firstIndex(of: UInt8(ascii: "=")) else {
                 throw malformed("'\(trimmed.prefix(40))' is not a 'Name=value' component")
             }
@@ -63,11 +71,14 @@ public struct SigV4Authorization: Sendable, Equatable {
                 guard slot == nil else { throw malformed("\(name) is given twice") }
                 slot = value
             }
-            switch name {
-            case "Credential": try take(&credentialText)
-            case "SignedHeaders": try take(&signedHeadersText)
-            case "Signature": try take(&signatureText)
-            default: throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
+            if name.utf8.elementsEqual("Credential".utf8) {
+                try take(&credentialText)
+            } else if name.utf8.elementsEqual("SignedHeaders".utf8) {
+                try take(&signedHeadersText)
+            } else if name.utf8.elementsEqual("Signature".utf8) {
+                try take(&signatureText)
+            } else {
+                throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
             }
         }
         guard let credentialText, let signedHeadersText, let signatureText else {
@@ -75,7 +86,7 @@ public struct SigV4Authorization: Sendable, Equatable {
         }
         credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
         signedHeaders = Self.signedHeaderNames(signedHeadersText)
-        signature = String(signatureText)
+        signature = signatureText
     }
 
     /// `SignedHeaders` (of the header or the presigned query): the names between `;`
@@ -99,13 +110,13 @@ public struct SigV4Authorization: Sendable, Equatable {
 
 /// What verifying an aws-chunked body needs from the request's seed signature.
 public struct SigV4ChunkContext: Sendable, Equatable {
-    public let signingKey: SymmetricKey
+    public let signingKey: SigV4SigningKey
     public let amzDate: String
     public let scope: SigV4Scope
     /// The request's own signature, lowercase hex: the first chunk signature chains from it.
     public let seedSignature: String
 
-    public init(signingKey: SymmetricKey, amzDate: String, scope: SigV4Scope, seedSignature: String) {
+    public init(signingKey: SigV4SigningKey, amzDate: String, scope: SigV4Scope, seedSignature: some StringProtocol) {
         self.signingKey = signingKey
         self.amzDate = amzDate
         self.scope = scope

@@ -35,7 +35,11 @@ public enum SigningTime {
 
     /// Parses `YYYYMMDDTHHMMSSZ`.
     public static func parseAmzDate(_ text: String) -> Date? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseAmzDate(bytes: $0) }
+    }
+
+    private static func parseAmzDate(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z"),
               let year = digits(b, 0, 4), let month = digits(b, 4, 2), let day = digits(b, 6, 2),
               let hour = digits(b, 9, 2), let minute = digits(b, 11, 2), let second = digits(b, 13, 2)
@@ -73,7 +77,8 @@ public enum SigningTime {
         return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
-    private static func digits(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    private static func digits<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ start: Int,
+                                                                     _ count: Int) -> Int? where Bytes.Index == Int {
         var value = 0
         for byte in bytes[start..<start + count] {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }

@@ -61,8 +61,10 @@ public struct UpstreamSigner: Sendable {
         else { throw S3Error.internalError("A header to sign vanished while signing") }
         let signature = SigV4.signature(signingKey: keyCache.signingKey(secret: credentials.secretAccessKey, scope: scope),
                                         amzDate: amzDate, scope: scope, canonicalRequestHash: canonicalRequestHash)
-        var authorization = SigV4.algorithm + " Credential="
+        var authorization = ""
         authorization.reserveCapacity(256)
+        authorization.write(SigV4.algorithm)
+        authorization.write(" Credential=")
         authorization.write(credentials.accessKeyId)
         authorization.write("/")
         scope.write(into: &authorization)

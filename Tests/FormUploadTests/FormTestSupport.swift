@@ -112,7 +112,7 @@ enum FormSigner {
         let document: [String: Any] = ["expiration": PostPolicy.formatExpiration(expiration), "conditions": all]
         let policy = try! JSONSerialization.data(withJSONObject: document).base64EncodedString()
         let key = SigV4SigningKeyCache.derive(secret: secret, scope: scope)
-        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key))
+        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: key.key))
         return fields + auth + [FormField(name: "policy", value: policy), FormField(name: "x-amz-signature", value: signature)]
     }
 

@@ -76,7 +76,7 @@ enum TestSetup {
         ]
         let policy = try JSONSerialization.data(withJSONObject: document).base64EncodedString()
         let signingKey = SigV4SigningKeyCache.derive(secret: clientSecret, scope: scope)
-        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: signingKey))
+        let signature = hex(HMAC<SHA256>.authenticationCode(for: Data(policy.utf8), using: signingKey.key))
         let fields = [("key", key), ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential),
                       ("x-amz-date", amzDate), ("policy", policy), ("x-amz-signature", signature)]
         let boundary = "obsgate-test-boundary"

@@ -32,6 +32,15 @@ struct HeaderFieldsTests {
         #expect(Self.sample.count == 7)
     }
 
+    @Test func firstCountsOccurrencesWithoutJoining() {
+        #expect(Self.sample.first("X-AMZ-meta-color")?.value == "red")
+        #expect(Self.sample.first("x-amz-meta-color")?.occurrences == 3)
+        #expect(Self.sample.first("host")?.value == "bucket.s3.example.com")
+        #expect(Self.sample.first("HOST")?.occurrences == 1)
+        #expect(Self.sample.first("empty")?.value == "")
+        #expect(Self.sample.first("missing") == nil)
+    }
+
     @Test func missingAndEmpty() {
         #expect(Self.sample["missing"] == nil)
         #expect(Self.sample.values("missing") == [])

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import S3Core
 import Testing
@@ -227,6 +228,23 @@ enum KnownAnswers {
         var wrong = vector
         wrong.secret = String(vector.secret.reversed())
         #expect(throws: S3Error.signatureDoesNotMatch()) { try wrong.authenticate() }
+    }
+
+    /// AWS General Reference, "Examples of how to derive a signing key" (docs vector in
+    /// Fixtures/vectors/s3-examples.md), and the pre-keyed MAC of the key is HMAC under it.
+    @Test func derivedSigningKeyAndItsKeyedMAC() {
+        let key = SigV4SigningKeyCache.derive(secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                              scope: SigV4Scope(date: "20120215", region: "us-east-1", service: "iam"))
+        #expect(key.key.withUnsafeBytes { hex($0) } == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
+        for text in ["", "string to sign", String(repeating: "x", count: 200)] {
+            #expect(SigV4.signature(signingKey: key, stringToSign: text)
+                == hex(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key.key)))
+        }
+        let cache = SigV4SigningKeyCache(capacity: 1)
+        let scope = SigV4Scope(date: "20120215", region: "us-east-1", service: "iam")
+        #expect(cache.signingKey(secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", scope: scope) == key)
+        #expect(cache.signingKey(secret: "another", scope: scope) != key)
+        #expect(cache.signingKey(secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", scope: scope) == key)
     }
 
     @Test func signedPayloadIsCheckedAgainstItsDeclaredHash() throws {

@@ -61,7 +61,7 @@ public enum FormTarget {
                   let scope = try? SigV4Credential(parsing: credential, malformed: S3Error.invalidArgument).scope
             else { return field }
             let key = SigV4SigningKeyCache.derive(secret: FuzzGateway.clientSecret, scope: scope)
-            return FormField(name: field.name, value: hex(HMAC<SHA256>.authenticationCode(for: policy, using: key)))
+            return FormField(name: field.name, value: hex(HMAC<SHA256>.authenticationCode(for: policy, using: key.key)))
         case "signature":
             let key = SymmetricKey(data: Data(FuzzGateway.clientSecret.utf8))
             return FormField(name: field.name, value: Data(HMAC<Insecure.SHA1>.authenticationCode(for: policy, using: key)).base64EncodedString())

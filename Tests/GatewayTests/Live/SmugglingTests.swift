@@ -110,7 +110,7 @@ import Testing
         return chunks.map { chunk in
             let stringToSign = "AWS4-HMAC-SHA256-PAYLOAD\n\(amzDate)\n\(scope.text)\n\(previous)\n"
                 + "\(SigV4.emptyPayloadHash)\n\(hexSHA256(Data(chunk)))"
-            previous = hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+            previous = hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key.key))
             return Array("\(String(chunk.count, radix: 16));chunk-signature=\(previous)\r\n".utf8) + chunk + Array("\r\n".utf8)
         }
     }
