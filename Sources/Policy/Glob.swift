@@ -13,6 +13,10 @@
 public struct Glob: Sendable, Hashable, CustomStringConvertible {
     public let pattern: String
     let tokens: [Token]
+    /// The bytes a literal pattern matches (escapes removed), nil when it has a wildcard:
+    /// most patterns in policies are literal (a bucket, a KMS key id), and are compared as
+    /// bytes without running the matcher.
+    let literalBytes: [UInt8]?
 
     enum Token: Sendable, Hashable {
         case literal([UInt8])
@@ -31,20 +35,21 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
     public init(_ pattern: String) throws(SyntaxError) {
         self.pattern = pattern
         tokens = try Self.compile(pattern)
+        var literal: [UInt8]? = []
+        for token in tokens {
+            guard case .literal(let part) = token else { literal = nil; break }
+            literal! += part
+        }
+        literalBytes = literal
     }
 
     public var description: String { pattern }
 
     /// Whether the pattern has no wildcard (it then matches exactly its own text).
-    public var isLiteral: Bool { tokens.allSatisfy { if case .literal = $0 { true } else { false } } }
+    public var isLiteral: Bool { literalBytes != nil }
 
     /// The text the pattern matches when it is literal (escapes removed).
-    public var literalText: String? {
-        guard isLiteral else { return nil }
-        var bytes: [UInt8] = []
-        for case .literal(let part) in tokens { bytes += part }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    public var literalText: String? { literalBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     /// The number of bytes every match starts with (the literal text before the first
     /// wildcard): the pattern's specificity as a key prefix.
@@ -53,15 +58,14 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         return 0
     }
 
-    public func matches(_ text: String) -> Bool { matches(utf8: Array(text.utf8)) }
+    public func matches(_ text: String) -> Bool {
+        if let literalBytes { return text.utf8.elementsEqual(literalBytes) }
+        return matches(utf8: Array(text.utf8))
+    }
 
     func matches(utf8 input: [UInt8]) -> Bool {
+        if let literalBytes { return input == literalBytes }
         let count = input.count
-        if isLiteral {
-            var expected: [UInt8] = []
-            for case .literal(let part) in tokens { expected += part }
-            return expected == input
-        }
         var current = [Bool](repeating: false, count: count + 1)
         current[0] = true
         var next = current

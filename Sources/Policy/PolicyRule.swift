@@ -160,8 +160,7 @@ struct EncryptionRule: Sendable {
 
     func allowsKey(_ key: String) -> Bool {
         guard let kmsKeyIds else { return true }
-        let bytes = Array(key.utf8)
-        return kmsKeyIds.contains { $0.matches(utf8: bytes) }
+        return kmsKeyIds.contains { $0.matches(key) }
     }
 
     func violation(_ headers: UploadHeaders, operation: PolicedOperation) -> String? {
@@ -192,7 +191,8 @@ struct EncryptionRule: Sendable {
             return "\(kind.displayName) is not allowed"
         }
         if kind == .sseKMS, let kmsKeyIds {
-            let allowed = kmsKeyIds.map(\.pattern).joined(separator: ", ")
+            // Only a refusal lists the keys.
+            var allowed: String { kmsKeyIds.map(\.pattern).joined(separator: ", ") }
             guard let key = headers[.kmsKeyId] else {
                 return "SSE-KMS without a key id (x-amz-server-side-encryption-aws-kms-key-id) is not allowed (allowed keys: \(allowed))"
             }

@@ -132,8 +132,8 @@ public enum SeedValidation {
     /// triple is present, nil when none of the three is.
     private static func customerKeyTriple(_ headers: UploadHeaders, algorithm: UploadHeader, key: UploadHeader,
                                           md5: UploadHeader) throws(S3Error) -> String? {
+        guard headers[algorithm] != nil || headers[key] != nil || headers[md5] != nil else { return nil }
         let present = [algorithm, key, md5].compactMap { headers[$0] }
-        guard !present.isEmpty else { return nil }
         let givenName = present[0].name
         let dialectIsOBS = givenName.hasPrefix(OBSHeaderName.prefix)
         for header in [algorithm, key, md5] where headers[header] == nil {

@@ -88,16 +88,14 @@ extension StringProtocol {
     /// The string with ASCII letters lowercased and every other byte kept.
     @inlinable
     public var asciiLowercased: String {
-        // Most names arrive lowercase already (HTTP/2 requires it, the SDKs send it): the
-        // string itself, no copy (`policy bench` spent a fifth of its time here).
-        guard utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return String(self) }
-        return String(unsafeUninitializedCapacity: utf8.count) { buffer in
-            var count = 0
-            for byte in utf8 {
-                buffer[count] = asciiLower(byte)
-                count += 1
+        withUTF8Bytes { bytes in
+            // Most names arrive lowercase already (HTTP/2 requires it, the SDKs send it): the
+            // string itself, no copy (`policy bench` spent a fifth of its time here).
+            guard bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return String(self) }
+            return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+                for index in bytes.indices { buffer[index] = asciiLower(bytes[index]) }
+                return bytes.count
             }
-            return count
         }
     }
 
@@ -105,34 +103,35 @@ extension StringProtocol {
     /// whitespace, RFC 9110 §5.6.3), as a view of it: no copy, no Foundation.
     @inlinable
     public var trimmingOWS: SubSequence {
-        let bytes = utf8
-        var start: String.Index?
-        var end = bytes.startIndex
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let next = bytes.index(after: index)
-            if bytes[index] != 0x20 && bytes[index] != 0x09 {
-                if start == nil { start = index }
-                end = next
-            }
-            index = next
+        let (leading, trailing) = withUTF8Bytes { bytes in
+            var start = 0, end = bytes.count
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            return (start, bytes.count - end)
         }
-        guard let start else { return self[bytes.startIndex..<bytes.startIndex] }
-        return self[start..<end]
+        // Spaces and tabs are single bytes, so both ends fall on character boundaries.
+        return self[utf8.index(utf8.startIndex, offsetBy: leading)..<utf8.index(utf8.endIndex, offsetBy: -trailing)]
     }
 
     /// Whether the string starts with `prefix`, ignoring ASCII case.
     @inlinable
     public func hasASCIICaseInsensitivePrefix(_ prefix: String) -> Bool {
-        let a = utf8, b = prefix.utf8
-        guard a.count >= b.count else { return false }
-        var i = a.startIndex, j = b.startIndex
-        while j != b.endIndex {
-            guard asciiLower(a[i]) == asciiLower(b[j]) else { return false }
-            a.formIndex(after: &i)
-            b.formIndex(after: &j)
+        // Over the bytes in place (walking `UTF8View` indices costs several times more).
+        withUTF8Bytes { a in
+            prefix.withUTF8Bytes { b in
+                guard a.count >= b.count else { return false }
+                for index in 0..<b.count where asciiLower(a[index]) != asciiLower(b[index]) { return false }
+                return true
+            }
         }
-        return true
+    }
+
+    /// `body` over the string's UTF-8 bytes: in place, or copied once when they are not
+    /// stored contiguously.
+    @inlinable
+    public func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(utf8).withUnsafeBufferPointer(body)
     }
 }
 

@@ -153,44 +153,50 @@ public enum SigV4 {
     }
 
     static func signatureBytes(signingKey: SigV4SigningKey, stringToSign: String) -> [UInt8] {
-        var mac = HMACTextStream(key: signingKey)
-        mac.write(stringToSign)
-        return Array(mac.mac.finalize())
+        var mac = signingKey.keyedMAC
+        stringToSign.withUTF8Bytes { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return Array(mac.finalize())
     }
 
-    /// HMAC-SHA256(signingKey, StringToSign) for a canonical request given by its hash: the
-    /// string to sign is written into the MAC, never built.
+    /// HMAC-SHA256(signingKey, StringToSign) for a canonical request given by its hash. The
+    /// string to sign is written into a buffer on the stack and given to the MAC in one
+    /// piece: swift-crypto's `HMAC.update(data:)` is generic and not inlinable, so each call
+    /// pays generic metadata look-ups that cost more than hashing the few bytes it is given.
     static func signature(signingKey: SigV4SigningKey, amzDate: String, scope: SigV4Scope,
                           canonicalRequestHash: SHA256.Digest) -> HMAC<SHA256>.MAC {
-        var mac = HMACTextStream(key: signingKey)
-        mac.write(algorithm)
-        mac.write("\n")
-        mac.write(amzDate)
-        mac.write("\n")
-        scope.write(into: &mac)
-        mac.write("\n")
-        canonicalRequestHash.withUnsafeBytes { digest in
-            withUnsafeTemporaryAllocation(byteCount: digest.count * 2, alignment: 1) { text in
-                writeHex(digest, into: text)
-                mac.mac.update(data: UnsafeRawBufferPointer(text))
-            }
+        let hexLength = SHA256.byteCount * 2
+        let length = algorithm.utf8.count + 1 + amzDate.utf8.count + 1 + scope.textLength + 1 + hexLength
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { buffer in
+            var text = BufferTextStream(buffer)
+            text.write(algorithm)
+            text.write("\n")
+            text.write(amzDate)
+            text.write("\n")
+            scope.write(into: &text)
+            text.write("\n")
+            canonicalRequestHash.withUnsafeBytes { writeHex($0, into: text.unwritten) }
+            var mac = signingKey.keyedMAC
+            mac.update(data: UnsafeRawBufferPointer(buffer))
+            return mac.finalize()
         }
-        return mac.mac.finalize()
     }
 
     /// Whether a signature as the client wrote it (64 hex digits, either case) is `expected`,
     /// compared in constant time and without decoding it.
     static func signatureMatches(_ provided: some StringProtocol, _ expected: HMAC<SHA256>.MAC) -> Bool {
-        guard provided.utf8.count == SHA256.byteCount * 2 else { return false }
-        return expected.withUnsafeBytes { mac in
-            withUnsafeTemporaryAllocation(byteCount: mac.count * 2, alignment: 1) { text in
-                writeHex(mac, into: text)
-                var difference: UInt8 = 0
-                for (byte, expectedByte) in zip(provided.utf8, text) {
-                    let lowercased = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                    difference |= lowercased ^ expectedByte
+        provided.withUTF8Bytes { provided in
+            guard provided.count == SHA256.byteCount * 2 else { return false }
+            return expected.withUnsafeBytes { mac in
+                withUnsafeTemporaryAllocation(byteCount: mac.count * 2, alignment: 1) { text in
+                    writeHex(mac, into: text)
+                    var difference: UInt8 = 0
+                    for index in 0..<text.count {
+                        let byte = provided[index]
+                        let lowercased = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                        difference |= lowercased ^ text[index]
+                    }
+                    return difference == 0
                 }
-                return difference == 0
             }
         }
     }
@@ -243,6 +249,9 @@ public struct SigV4Scope: Sendable, Hashable {
 
     public var text: String { "\(date)/\(region)/\(service)/aws4_request" }
 
+    /// The length of `text` in bytes.
+    var textLength: Int { date.utf8.count + region.utf8.count + service.utf8.count + "///aws4_request".utf8.count }
+
     /// `text`, written piece by piece.
     func write(into out: inout some TextOutputStream) {
         out.write(date)
@@ -264,15 +273,22 @@ struct SHA256TextStream: TextOutputStream {
     }
 }
 
-/// HMAC-SHA256 of the text written into it.
-struct HMACTextStream: TextOutputStream {
-    var mac: HMAC<SHA256>
+/// Text written into a buffer the caller sized for it.
+struct BufferTextStream: TextOutputStream {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var written = 0
 
-    init(key: SigV4SigningKey) { mac = key.keyedMAC }
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    /// The part of the buffer not written yet.
+    var unwritten: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: buffer[written...]) }
 
     mutating func write(_ string: String) {
-        var string = string
-        string.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        string.withUTF8Bytes { bytes in
+            precondition(bytes.count <= buffer.count - written, "BufferTextStream: the buffer was sized too small")
+            unwritten.copyMemory(from: UnsafeRawBufferPointer(bytes))
+            written += bytes.count
+        }
     }
 }
 

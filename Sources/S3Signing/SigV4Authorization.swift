@@ -8,30 +8,31 @@ public struct SigV4Credential: Sendable, Equatable {
     public let scope: SigV4Scope
 
     public init(parsing text: some StringProtocol, malformed: (String) -> S3Error) throws(S3Error) {
-        // The four fields after the access key, taken from the right without splitting.
-        let text = Substring(text)
-        let utf8 = text.utf8
-        var end = utf8.endIndex
-        var fields: [Substring] = []
-        fields.reserveCapacity(4)
-        var index = utf8.endIndex
-        while index > utf8.startIndex, fields.count < 4 {
-            let previous = utf8.index(before: index)
-            if utf8[previous] == UInt8(ascii: "/") {
-                fields.append(text[index..<end])
-                end = previous
+        // The four '/' that end the access key and the scope's first three fields, found
+        // from the right over the bytes.
+        let parsed = text.withUTF8Bytes { bytes -> (accessKeyId: String, scope: SigV4Scope)? in
+            var slashes = InlineArray<4, Int>(repeating: 0)
+            var found = 0
+            var index = bytes.count
+            while index > 0, found < 4 {
+                index -= 1
+                if bytes[index] == UInt8(ascii: "/") {
+                    slashes[found] = index
+                    found += 1
+                }
             }
-            index = previous
+            guard found == 4, bytes[(slashes[0] + 1)...].elementsEqual("aws4_request".utf8) else { return nil }
+            let date = bytes[(slashes[3] + 1)..<slashes[2]]
+            guard date.count == 8, date.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+            return (text(0..<slashes[3]), SigV4Scope(date: text((slashes[3] + 1)..<slashes[2]),
+                                                     region: text((slashes[2] + 1)..<slashes[1]),
+                                                     service: text((slashes[1] + 1)..<slashes[0])))
         }
-        guard fields.count == 4, fields[0] == "aws4_request",
-              fields[3].utf8.count == 8, fields[3].utf8.allSatisfy({ (0x30...0x39).contains($0) })
-        else {
-            throw malformed("The credential must be 'AccessKeyId/YYYYMMDD/region/s3/aws4_request'")
-        }
-        let accessKeyId = String(text[utf8.startIndex..<end])
-        guard !accessKeyId.isEmpty else { throw malformed("The credential has no access key id") }
-        self.accessKeyId = accessKeyId
-        scope = SigV4Scope(date: String(fields[3]), region: String(fields[2]), service: String(fields[1]))
+        guard let parsed else { throw malformed("The credential must be 'AccessKeyId/YYYYMMDD/region/s3/aws4_request'") }
+        guard !parsed.accessKeyId.isEmpty else { throw malformed("The credential has no access key id") }
+        accessKeyId = parsed.accessKeyId
+        scope = parsed.scope
     }
 }
 
@@ -51,57 +52,89 @@ public struct SigV4Authorization: Sendable, Equatable {
         let malformed = { (detail: String) in
             S3Error.authorizationHeaderMalformed("The authorization header is malformed; \(detail)")
         }
-        let utf8 = header.utf8
-        guard utf8.starts(with: Self.prefix) else { throw malformed("unsupported algorithm") }
-        var credentialText: Substring?, signedHeadersText: Substring?, signatureText: Substring?
-        // The components between commas, walked in place; an empty one (",,", a trailing
-        // ",") is skipped.
-        var componentStart = utf8.index(utf8.startIndex, offsetBy: Self.prefix.count)
-        while componentStart < utf8.endIndex {
-            let componentEnd = utf8[componentStart...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
-            defer { componentStart = componentEnd < utf8.endIndex ? utf8.index(after: componentEnd) : componentEnd }
+        let components: Components
+        switch header.withUTF8Bytes({ Self.components(of: $0) }) {
+        case .components(let found): components = found
+        case .malformed(let detail): throw malformed(detail)
+        }
+        func text(_ range: Range<Int>) -> Substring {
+            let utf8 = header.utf8
+            return header[utf8.index(utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: range.upperBound)]
+        }
+        credential = try SigV4Credential(parsing: text(components.credential), malformed: malformed)
+        signedHeaders = Self.signedHeaderNames(text(components.signedHeaders))
+        signature = text(components.signature)
+    }
+
+    /// Where the three values are in the header, as byte offsets.
+    private struct Components {
+        var credential: Range<Int>
+        var signedHeaders: Range<Int>
+        var signature: Range<Int>
+    }
+
+    private enum Parse {
+        case components(Components)
+        case malformed(String)
+    }
+
+    /// The comma-separated `Name=value` components after the algorithm, over the header's
+    /// bytes; optional whitespace around a component is dropped, an empty component (",,",
+    /// a trailing ",") skipped.
+    private static func components(of bytes: UnsafeBufferPointer<UInt8>) -> Parse {
+        guard bytes.starts(with: prefix) else { return .malformed("unsupported algorithm") }
+        var credential: Range<Int>?, signedHeaders: Range<Int>?, signature: Range<Int>?
+        var componentStart = prefix.count
+        while componentStart < bytes.count {
+            let componentEnd = bytes[componentStart...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+            defer { componentStart = componentEnd + 1 }
             guard componentStart < componentEnd else { continue }
-            let trimmed = header[componentStart..<componentEnd].trimmingOWS
-            guard let equals = trimmed.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-                throw malformed("'\(trimmed.prefix(40))' is not a 'Name=value' component")
+            var (low, high) = (componentStart, componentEnd)
+            while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+            while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+            guard let equals = bytes[low..<high].firstIndex(of: UInt8(ascii: "=")) else {
+                let shown = String(decoding: bytes[low..<high], as: UTF8.self).prefix(40)
+                return .malformed("'\(shown)' is not a 'Name=value' component")
             }
-            let name = trimmed[..<equals]
-            let value = trimmed[trimmed.index(after: equals)...]
-            func take(_ slot: inout Substring?) throws(S3Error) {
-                guard slot == nil else { throw malformed("\(name) is given twice") }
+            let name = bytes[low..<equals]
+            let value = (equals + 1)..<high
+            func take(_ slot: inout Range<Int>?) -> Bool {
+                guard slot == nil else { return false }
                 slot = value
+                return true
             }
-            if name.utf8.elementsEqual("Credential".utf8) {
-                try take(&credentialText)
-            } else if name.utf8.elementsEqual("SignedHeaders".utf8) {
-                try take(&signedHeadersText)
-            } else if name.utf8.elementsEqual("Signature".utf8) {
-                try take(&signatureText)
+            let taken: Bool
+            if name.elementsEqual("Credential".utf8) {
+                taken = take(&credential)
+            } else if name.elementsEqual("SignedHeaders".utf8) {
+                taken = take(&signedHeaders)
+            } else if name.elementsEqual("Signature".utf8) {
+                taken = take(&signature)
             } else {
-                throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
+                return .malformed("it must contain exactly Credential, SignedHeaders and Signature")
             }
+            guard taken else { return .malformed("\(String(decoding: name, as: UTF8.self)) is given twice") }
         }
-        guard let credentialText, let signedHeadersText, let signatureText else {
-            throw malformed("it must contain exactly Credential, SignedHeaders and Signature")
+        guard let credential, let signedHeaders, let signature else {
+            return .malformed("it must contain exactly Credential, SignedHeaders and Signature")
         }
-        credential = try SigV4Credential(parsing: credentialText, malformed: malformed)
-        signedHeaders = Self.signedHeaderNames(signedHeadersText)
-        signature = signatureText
+        return .components(Components(credential: credential, signedHeaders: signedHeaders, signature: signature))
     }
 
     /// `SignedHeaders` (of the header or the presigned query): the names between `;`
     /// bytes, empty ones kept (the verifier refuses them).
     public static func signedHeaderNames(_ text: some StringProtocol) -> [String] {
-        let text = Substring(text)
-        var names: [String] = []
-        names.reserveCapacity(8)
-        var nameStart = text.startIndex
-        for index in text.utf8.indices where text.utf8[index] == UInt8(ascii: ";") {
-            names.append(String(text[nameStart..<index]))
-            nameStart = text.utf8.index(after: index)
+        text.withUTF8Bytes { bytes in
+            var names: [String] = []
+            names.reserveCapacity(8)
+            var nameStart = 0
+            for index in bytes.indices where bytes[index] == UInt8(ascii: ";") {
+                names.append(String(decoding: bytes[nameStart..<index], as: UTF8.self))
+                nameStart = index + 1
+            }
+            names.append(String(decoding: bytes[nameStart...], as: UTF8.self))
+            return names
         }
-        names.append(String(text[nameStart...]))
-        return names
     }
 
     /// `AWS4-HMAC-SHA256 `.
