@@ -126,6 +126,20 @@ extension StringProtocol {
         }
     }
 
+    /// Whether the string's UTF-8 bytes sort before `other`'s (byte order: how SigV4 sorts
+    /// its headers and query, and S3 its keys), compared in place.
+    @inlinable
+    public func utf8Precedes(_ other: some StringProtocol) -> Bool {
+        withUTF8Bytes { a in other.withUTF8Bytes { b in a.lexicographicallyPrecedes(b) } }
+    }
+
+    /// Whether the two strings are the same bytes (`==` also equates canonically
+    /// equivalent Unicode), compared in place.
+    @inlinable
+    public func utf8Equals(_ other: some StringProtocol) -> Bool {
+        withUTF8Bytes { a in other.withUTF8Bytes { b in a.elementsEqual(b) } }
+    }
+
     /// `body` over the string's UTF-8 bytes: in place, or copied once when they are not
     /// stored contiguously.
     @inlinable

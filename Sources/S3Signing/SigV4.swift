@@ -68,8 +68,7 @@ public enum SigV4 {
             encoded.append((PercentEncoding.encode(parameter.name), PercentEncoding.encode(parameter.value)))
         }
         encoded.sort {
-            $0.name == $1.name ? $0.value.utf8.lexicographicallyPrecedes($1.value.utf8)
-                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+            $0.name.utf8Equals($1.name) ? $0.value.utf8Precedes($1.value) : $0.name.utf8Precedes($1.name)
         }
         for (index, parameter) in encoded.enumerated() {
             if index > 0 { out.write("&") }
@@ -120,19 +119,22 @@ public enum SigV4 {
     static func canonicalRequestHash(method: String, rawPath: String, query: [QueryParameter],
                                      excludingQuery: String? = nil, headers: HeaderFields, signedHeaders: [String],
                                      payloadHash: String) throws(S3Error) -> SHA256.Digest? {
-        var out = SHA256TextStream()
-        out.write(method)
-        out.write("\n")
-        out.write(try canonicalURI(rawPath: rawPath))
-        out.write("\n")
-        writeCanonicalQuery(query, excluding: excludingQuery, into: &out)
-        out.write("\n")
-        guard writeCanonicalHeaders(headers, signedHeaders: signedHeaders, into: &out) else { return nil }
-        out.write("\n")
-        writeSignedHeaders(signedHeaders, into: &out)
-        out.write("\n")
-        out.write(payloadHash)
-        return out.hash.finalize()
+        let uri = try canonicalURI(rawPath: rawPath)
+        return withUnsafeTemporaryAllocation(byteCount: SHA256TextStream.bufferSize, alignment: 1) { buffer in
+            var out = SHA256TextStream(buffer: buffer)
+            out.write(method)
+            out.write("\n")
+            out.write(uri)
+            out.write("\n")
+            writeCanonicalQuery(query, excluding: excludingQuery, into: &out)
+            out.write("\n")
+            guard writeCanonicalHeaders(headers, signedHeaders: signedHeaders, into: &out) else { return nil }
+            out.write("\n")
+            writeSignedHeaders(signedHeaders, into: &out)
+            out.write("\n")
+            out.write(payloadHash)
+            return out.finalize()
+        }
     }
 
     /// SignedHeaders: the names, ";"-separated.
@@ -263,13 +265,41 @@ public struct SigV4Scope: Sendable, Hashable {
     }
 }
 
-/// SHA-256 of the text written into it, in pieces, from each string's own storage.
+/// SHA-256 of the text written into it in many small pieces (a canonical request is some
+/// thirty): the pieces are gathered in a buffer the caller provides, and hashed a buffer at
+/// a time, not a piece at a time.
 struct SHA256TextStream: TextOutputStream {
-    var hash = SHA256()
+    /// Enough for the canonical request of a usual request in one piece.
+    static let bufferSize = 1024
+
+    private var hash = SHA256()
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+
+    init(buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
 
     mutating func write(_ string: String) {
-        var string = string
-        string.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        string.withUTF8Bytes { bytes in
+            if bytes.count > buffer.count - buffered {
+                flush()
+                guard bytes.count <= buffer.count else {
+                    hash.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                    return
+                }
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            buffered += bytes.count
+        }
+    }
+
+    mutating func finalize() -> SHA256.Digest {
+        flush()
+        return hash.finalize()
+    }
+
+    private mutating func flush() {
+        hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<buffered]))
+        buffered = 0
     }
 }
 
@@ -351,8 +381,8 @@ public func hexSHA256(_ data: some DataProtocol) -> String {
 
 /// hex(SHA256(text's UTF-8)), hashing the string's own storage.
 public func hexSHA256(of text: String) -> String {
-    var stream = SHA256TextStream()
-    stream.write(text)
-    return hex(stream.hash.finalize())
+    var hash = SHA256()
+    text.withUTF8Bytes { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    return hex(hash.finalize())
 }
 

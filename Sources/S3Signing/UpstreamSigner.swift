@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import S3Core
 
@@ -61,18 +62,32 @@ public struct UpstreamSigner: Sendable {
         else { throw S3Error.internalError("A header to sign vanished while signing") }
         let signature = SigV4.signature(signingKey: keyCache.signingKey(secret: credentials.secretAccessKey, scope: scope),
                                         amzDate: amzDate, scope: scope, canonicalRequestHash: canonicalRequestHash)
-        var authorization = ""
-        authorization.reserveCapacity(256)
-        authorization.write(SigV4.algorithm)
-        authorization.write(" Credential=")
-        authorization.write(credentials.accessKeyId)
-        authorization.write("/")
-        scope.write(into: &authorization)
-        authorization.write(", SignedHeaders=")
-        SigV4.writeSignedHeaders(signedHeaders, into: &authorization)
-        authorization.write(", Signature=")
-        authorization.write(hex(signature))
-        headers.add("Authorization", authorization)
+        headers.add("Authorization", Self.authorization(accessKeyId: credentials.accessKeyId, scope: scope,
+                                                        signedHeaders: signedHeaders, signature: signature))
+    }
+
+    /// `AWS4-HMAC-SHA256 Credential=AK/scope, SignedHeaders=a;b, Signature=hex`, written
+    /// once into a string of its exact length.
+    static func authorization(accessKeyId: String, scope: SigV4Scope, signedHeaders: [String],
+                              signature: HMAC<SHA256>.MAC) -> String {
+        let credentialLabel = " Credential=", signedHeadersLabel = ", SignedHeaders=", signatureLabel = ", Signature="
+        let length = SigV4.algorithm.utf8.count + credentialLabel.utf8.count + accessKeyId.utf8.count + 1
+            + scope.textLength + signedHeadersLabel.utf8.count
+            + signedHeaders.reduce(max(signedHeaders.count - 1, 0)) { $0 + $1.utf8.count }
+            + signatureLabel.utf8.count + SHA256.byteCount * 2
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var text = BufferTextStream(UnsafeMutableRawBufferPointer(buffer))
+            text.write(SigV4.algorithm)
+            text.write(credentialLabel)
+            text.write(accessKeyId)
+            text.write("/")
+            scope.write(into: &text)
+            text.write(signedHeadersLabel)
+            SigV4.writeSignedHeaders(signedHeaders, into: &text)
+            text.write(signatureLabel)
+            signature.withUnsafeBytes { writeHex($0, into: text.unwritten) }
+            return length
+        }
     }
 
     /// `host`, `content-md5`, `content-type` and every `x-amz-*` / `x-obs-*` header,
@@ -87,12 +102,12 @@ public struct UpstreamSigner: Sendable {
                 names.append(name)
             }
         }
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        names.sort { $0.utf8Precedes($1) }
         // A repeated field is one signed header (its values are joined).
         var index = 1
         while index < names.count {
             // Bytes, as they were sorted (`==` would merge canonically equivalent names).
-            if names[index].utf8.elementsEqual(names[index - 1].utf8) { names.remove(at: index) } else { index += 1 }
+            if names[index].utf8Equals(names[index - 1]) { names.remove(at: index) } else { index += 1 }
         }
         return names
     }

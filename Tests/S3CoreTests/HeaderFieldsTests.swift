@@ -32,6 +32,18 @@ struct HeaderFieldsTests {
         #expect(Self.sample.count == 7)
     }
 
+    @Test func byteOrderAndByteEquality() {
+        #expect("a".utf8Precedes("b"))
+        #expect("B".utf8Precedes("a"), "uppercase sorts first in byte order")
+        #expect("ab".utf8Precedes("abc"))
+        #expect(!"abc".utf8Precedes("abc"))
+        #expect("z".utf8Precedes("é"), "multi-byte characters sort by their bytes")
+        #expect("x-amz-date"[...].utf8Precedes("x-amz-meta-a"))
+        #expect("é".utf8Equals("é"))
+        #expect(!"e\u{301}".utf8Equals("é"), "canonically equivalent, but not the same bytes")
+        #expect("e\u{301}" == "é")
+    }
+
     @Test func firstCountsOccurrencesWithoutJoining() {
         #expect(Self.sample.first("X-AMZ-meta-color")?.value == "red")
         #expect(Self.sample.first("x-amz-meta-color")?.occurrences == 3)

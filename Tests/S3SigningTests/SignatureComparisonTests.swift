@@ -42,6 +42,31 @@ import Testing
         #expect(SigV4.canonicalHeaders(headers, signedHeaders: ["x-amz-meta-a"]) == "x-amz-meta-a:1,2,3\n")
     }
 
+    /// The canonical request is hashed through a 1 KiB buffer: texts shorter than it, as long
+    /// as it, a piece crossing its end and a piece longer than it all hash as the text does.
+    @Test(arguments: [0, 1, 900, 1023, 1024, 1025, 3000])
+    func theCanonicalRequestHashesAsItsTextWhateverItsLength(_ valueLength: Int) throws {
+        let value = String((0..<valueLength).map { Character(UnicodeScalar(UInt8(0x61 + $0 % 26))) })
+        let headers = HeaderFields([("Host", "h"), ("x-amz-meta-long", value), ("x-amz-date", "20261204T000000Z")])
+        let names = ["host", "x-amz-date", "x-amz-meta-long"]
+        let text = SigV4.canonicalRequest(method: "PUT", canonicalURI: "/b/k", canonicalQuery: "",
+                                          canonicalHeaders: try #require(SigV4.canonicalHeaders(headers, signedHeaders: names)),
+                                          signedHeaders: names, payloadHash: SigV4.unsignedPayload)
+        let streamed = try #require(try SigV4.canonicalRequestHash(method: "PUT", rawPath: "/b/k", query: [], headers: headers,
+                                                                   signedHeaders: names, payloadHash: SigV4.unsignedPayload))
+        #expect(hex(streamed) == hexSHA256(of: text))
+    }
+
+    @Test func theAuthorizationHeaderIsWrittenToItsExactLength() {
+        let scope = SigV4Scope(date: "20261204", region: "eu-west-1")
+        for names in [["host"], ["host", "x-amz-content-sha256", "x-amz-date"], []] {
+            let written = UpstreamSigner.authorization(accessKeyId: "AKID/with/slashes", scope: scope, signedHeaders: names,
+                                                       signature: Self.mac)
+            #expect(written == "AWS4-HMAC-SHA256 Credential=AKID/with/slashes/20261204/eu-west-1/s3/aws4_request, "
+                + "SignedHeaders=\(names.joined(separator: ";")), Signature=\(Self.expected)")
+        }
+    }
+
     @Test func theSignedHeaderListKeepsEmptyNames() {
         #expect(SigV4Authorization.signedHeaderNames("host;;x-amz-date") == ["host", "", "x-amz-date"])
         #expect(SigV4Authorization.signedHeaderNames("host") == ["host"])
