@@ -343,8 +343,8 @@ struct ExchangeStateMachine {
         if head.status.code < 200 && head.status != .switchingProtocols { return [] }
         guard case .awaiting = response else { return [] }
         deadlines.disarm(.upstreamFirstByte)
-        let isXML = head.headers.first(name: "content-type")?.asciiLowercased.contains("xml") ?? false
-        if head.status.code >= 400, !isHead, isXML {
+        // Only an error's media type matters (most answers are not errors).
+        if head.status.code >= 400, !isHead, head.headers.first(name: "content-type")?.asciiLowercased.contains("xml") == true {
             response = .collectingError(head, ByteBuffer())
             return []
         }
