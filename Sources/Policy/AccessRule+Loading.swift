@@ -89,7 +89,7 @@ extension AccessRule {
             bucketsCovered = true
         } else {
             bucketsCovered = other.bucketGlobs.isEmpty && !other.bucketLiterals.isEmpty && other.bucketLiterals.allSatisfy { bucket in
-                bucketLiterals.contains(bucket) || bucketGlobs.contains { $0.matches(utf8: Array(bucket.utf8)) }
+                bucketLiterals.contains(bucket) || bucketGlobs.contains { $0.matches(bucket) }
             }
         }
         let keysCovered: Bool

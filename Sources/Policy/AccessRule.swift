@@ -104,13 +104,11 @@ struct AccessRule: Sendable {
         }
         if !bucketLiterals.isEmpty || !bucketGlobs.isEmpty {
             guard let bucket = request.bucket else { return false }
-            guard bucketLiterals.contains(bucket) || bucketGlobs.contains(where: { $0.matches(utf8: Array(bucket.utf8)) })
-            else { return false }
+            guard bucketLiterals.contains(bucket) || bucketGlobs.contains(where: { $0.matches(bucket) }) else { return false }
         }
         if let key = request.key {
-            let bytes = Array(key.utf8)
-            if let keyPrefix, !bytes.starts(with: keyPrefix) { return false }
-            if let keyGlob, !keyGlob.matches(utf8: bytes) { return false }
+            if let keyPrefix, !key.withUTF8Bytes({ $0.starts(with: keyPrefix) }) { return false }
+            if let keyGlob, !keyGlob.matches(key) { return false }
         }
         return true
     }

@@ -231,19 +231,16 @@ public struct BucketConfigurationDenial: Sendable, Equatable {
 extension UploadPolicy {
     /// The enforce-mode rules whose bucket criteria select `bucket`, in file order.
     func bucketRules(for bucket: String) -> [PolicyRule] {
-        let bytes = Array(bucket.utf8)
-        return candidates(for: bucket).map { rules[$0] }.filter {
-            $0.mode == .enforce && $0.match.selects(bucket: bucket, bytes: bytes)
-        }
+        candidates(for: bucket).map { rules[$0] }.filter { $0.mode == .enforce && $0.match.selects(bucket: bucket) }
     }
 }
 
 extension RuleMatch {
     /// `buckets` and `exclude_buckets` alone.
-    func selects(bucket: String, bytes: [UInt8]) -> Bool {
-        if !anyBucket, !bucketLiterals.contains(bucket), !bucketGlobs.contains(where: { $0.matches(utf8: bytes) }) {
+    func selects(bucket: String) -> Bool {
+        if !anyBucket, !bucketLiterals.contains(bucket), !bucketGlobs.contains(where: { $0.matches(bucket) }) {
             return false
         }
-        return !excludedBucketLiterals.contains(bucket) && !excludedBucketGlobs.contains { $0.matches(utf8: bytes) }
+        return !excludedBucketLiterals.contains(bucket) && !excludedBucketGlobs.contains { $0.matches(bucket) }
     }
 }

@@ -58,19 +58,30 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         return 0
     }
 
-    public func matches(_ text: String) -> Bool {
-        if let literalBytes { return text.utf8.elementsEqual(literalBytes) }
-        return matches(utf8: Array(text.utf8))
+    public func matches(_ text: some StringProtocol) -> Bool {
+        text.withUTF8Bytes { matches(utf8: $0) }
     }
 
-    func matches(utf8 input: [UInt8]) -> Bool {
-        if let literalBytes { return input == literalBytes }
+    func matches(utf8 input: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let literalBytes { return input.elementsEqual(literalBytes) }
         let count = input.count
-        var current = [Bool](repeating: false, count: count + 1)
-        current[0] = true
-        var next = current
+        // The reachable positions before and after each token, on the stack.
+        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: 2 * (count + 1)) { positions in
+            var current = UnsafeMutableBufferPointer(rebasing: positions[0...count])
+            var next = UnsafeMutableBufferPointer(rebasing: positions[(count + 1)...])
+            current.initialize(repeating: false)
+            current[0] = true
+            return reaches(input, current: &current, next: &next)
+        }
+    }
+
+    /// The matcher's walk over the tokens; `current` holds the positions reachable before the
+    /// first token (position 0).
+    private func reaches(_ input: UnsafeBufferPointer<UInt8>, current: inout UnsafeMutableBufferPointer<Bool>,
+                         next: inout UnsafeMutableBufferPointer<Bool>) -> Bool {
+        let count = input.count
         for token in tokens {
-            for index in next.indices { next[index] = false }
+            next.initialize(repeating: false)
             var any = false
             switch token {
             case .literal(let bytes):
@@ -117,7 +128,7 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
     private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 
     /// The scalar starting at `index` and its length in bytes.
-    private static func scalar(in bytes: [UInt8], at index: Int) -> (UInt32, Int)? {
+    private static func scalar(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> (UInt32, Int)? {
         let lead = bytes[index]
         let length: Int
         var value: UInt32

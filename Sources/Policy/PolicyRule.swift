@@ -65,30 +65,29 @@ struct RuleMatch: Sendable {
     /// nil when the rule does not select the request. A request without a key (a form
     /// upload whose key the gateway could not tell) is selected by key criteria, so that
     /// an unknown key never escapes a rule.
-    func specificity(bucket: String?, bucketBytes: [UInt8]?, keyBytes: [UInt8]?, principal: String?,
+    func specificity(bucket: String?, key: String?, principal: String?,
                      groups requestGroups: [String], operation: PolicedOperation) -> Specificity? {
         guard operations.contains(operation) else { return nil }
         var rank = 0
         if !anyBucket {
-            guard let bucket, let bucketBytes else { return nil }
+            guard let bucket else { return nil }
             if bucketLiterals.contains(bucket) {
                 rank = 2
-            } else if bucketGlobs.contains(where: { $0.matches(utf8: bucketBytes) }) {
+            } else if bucketGlobs.contains(where: { $0.matches(bucket) }) {
                 rank = 1
             } else {
                 return nil
             }
         }
-        if let bucket, let bucketBytes,
-           excludedBucketLiterals.contains(bucket) || excludedBucketGlobs.contains(where: { $0.matches(utf8: bucketBytes) }) {
+        if let bucket, excludedBucketLiterals.contains(bucket) || excludedBucketGlobs.contains(where: { $0.matches(bucket) }) {
             return nil
         }
         var keyLength = 0
         if let keyPrefix {
-            if let keyBytes, !keyBytes.starts(with: keyPrefix) { return nil }
+            if let key, !key.withUTF8Bytes({ $0.starts(with: keyPrefix) }) { return nil }
             keyLength = keyPrefix.count
         } else if let keyGlob {
-            if let keyBytes, !keyGlob.matches(utf8: keyBytes) { return nil }
+            if let key, !keyGlob.matches(key) { return nil }
             keyLength = keyGlob.literalPrefixLength
         }
         if let principals {

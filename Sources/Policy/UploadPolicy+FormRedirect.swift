@@ -12,12 +12,10 @@ extension UploadPolicy {
     /// too, since a form's answer is the store's. nil when every rule allows it.
     public func formRedirectDenial(_ request: PolicyRequest, field: String, target: String) -> (rule: String, error: S3Error)? {
         guard let operation = PolicedOperation(request.operation) else { return nil }
-        let bucketBytes = request.bucket.map { Array($0.utf8) }
-        let keyBytes = request.key.map { Array($0.utf8) }
         for index in candidates(for: request.bucket) {
             let rule = rules[index]
             guard rule.mode == .enforce, let redirect = rule.websiteRedirect,
-                  rule.match.specificity(bucket: request.bucket, bucketBytes: bucketBytes, keyBytes: keyBytes,
+                  rule.match.specificity(bucket: request.bucket, key: request.key,
                                          principal: request.principal, groups: request.groups,
                                          operation: operation) != nil,
                   let reason = redirect.violation(target: target, in: "the form field \(field)")

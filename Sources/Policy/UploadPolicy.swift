@@ -114,18 +114,16 @@ public struct UploadPolicy: Sendable {
             // Ambiguous headers: the seed rules refuse them first; the policy never guesses.
             return PolicyDecision(outcome: .deny(error), policyVersion: version)
         }
-        let bucketBytes = request.bucket.map { Array($0.utf8) }
-        let keyBytes = request.key.map { Array($0.utf8) }
         var matched: [MatchedRule] = []
         for index in candidates(for: request.bucket) {
             let rule = rules[index]
             if let specificity = rule.match.specificity(
-                bucket: request.bucket, bucketBytes: bucketBytes, keyBytes: keyBytes, principal: request.principal,
+                bucket: request.bucket, key: request.key, principal: request.principal,
                 groups: request.groups, operation: operation) {
                 matched.append(MatchedRule(rule: rule, specificity: specificity))
             }
         }
-        let enforced = matched.filter { $0.rule.mode == .enforce }
+        let enforced = matched.allSatisfy { $0.rule.mode == .enforce } ? matched : matched.filter { $0.rule.mode == .enforce }
         let actual = Self.combine(enforced, headers: headers, operation: operation)
         var decision = PolicyDecision(outcome: actual.outcome, matchedRules: matched.map(\.rule.id),
                                       deniedBy: actual.deniedBy, denyReason: actual.denyReason,

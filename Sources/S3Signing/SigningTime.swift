@@ -11,11 +11,36 @@ import S3Core
 /// SigV2 and OBS dates are IMF-fixdate; the AWS documentation's examples also write
 /// `+0000` instead of `GMT`, which is accepted.
 public enum SigningTime {
-    /// `20130524T000000Z` for the given instant.
+    /// `20130524T000000Z` for the given instant: every request the gateway signs carries
+    /// one, so it is written digit by digit into its 16 bytes.
     public static func amzDate(_ date: Date) -> String {
         let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
-        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T"
-            + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
+        // A year the format cannot hold in four digits keeps all of its digits.
+        guard (0...9999).contains(c.year) else {
+            return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T"
+                + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
+        }
+        return String(unsafeUninitializedCapacity: 16) { text in
+            var end = 0
+            func put(_ value: Int, _ width: Int) {
+                var rest = value
+                for index in stride(from: end + width - 1, through: end, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                end += width
+            }
+            put(c.year, 4)
+            put(c.month, 2)
+            put(c.day, 2)
+            text[end] = UInt8(ascii: "T")
+            end += 1
+            put(c.hour, 2)
+            put(c.minute, 2)
+            put(c.second, 2)
+            text[end] = UInt8(ascii: "Z")
+            return end + 1
+        }
     }
 
     /// `2013-05-24T00:00:00Z` for the given instant: how S3 writes `Expires` and
