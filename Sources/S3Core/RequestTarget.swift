@@ -34,6 +34,24 @@ public struct RequestTarget: Sendable, Equatable {
         }
     }
 
+    /// A target the gateway builds itself: `rawPath` already encoded, the parameters as
+    /// parsed (or made with `replacingValue`); the raw query is written from them.
+    public init(rawPath: String, query: [QueryParameter]) {
+        self.rawPath = rawPath
+        self.query = query
+        if query.isEmpty {
+            rawQuery = nil
+        } else {
+            var text = ""
+            for (index, parameter) in query.enumerated() {
+                if index > 0 { text += "&" }
+                text += parameter.rawName
+                if let rawValue = parameter.rawValue { text += "=" + rawValue }
+            }
+            rawQuery = text
+        }
+    }
+
     /// The decoded value of the first parameter with this name; `""` for a parameter given
     /// without `=` (e.g. `?uploads`), nil when absent.
     public func queryValue(_ name: String) -> String? {
@@ -65,6 +83,18 @@ public struct QueryParameter: Sendable, Equatable {
         else {
             throw S3Error.invalidURI("the query string has an invalid percent-encoding")
         }
+        self.rawName = rawName
+        self.rawValue = rawValue
+        self.name = name
+        self.value = value
+    }
+
+    /// The parameter with another (decoded) value, encoded with `UriEncode`.
+    public func replacingValue(_ value: String) -> QueryParameter {
+        QueryParameter(rawName: rawName, rawValue: PercentEncoding.encode(value), name: name, value: value)
+    }
+
+    private init(rawName: String, rawValue: String?, name: String, value: String) {
         self.rawName = rawName
         self.rawValue = rawValue
         self.name = name

@@ -253,4 +253,24 @@ struct RequestTargetTests {
         #expect(try RequestTarget(parsing: "/a%20") != RequestTarget(parsing: "/a%20?"))
         #expect(try RequestTarget(parsing: "/a%2F") != RequestTarget(parsing: "/a%2f"))
     }
+
+    /// A target built from parts reads as the parsed text of itself would.
+    @Test(arguments: ["/b/k", "/b/k?uploads", "/b/k?partNumber=1&uploadId=a%2Fb", "/b?list-type=2&prefix=&delimiter=%2F", "/?a"])
+    func builtFromPartsIsWhatParsingItsTextGives(_ text: String) throws {
+        let parsed = try RequestTarget(parsing: text)
+        let built = RequestTarget(rawPath: parsed.rawPath, query: parsed.query)
+        #expect(built == parsed)
+        #expect(built.text == text)
+    }
+
+    @Test func aReplacedValueIsEncodedAndKeepsItsName() throws {
+        let parameter = try RequestTarget(parsing: "/b/k?uploadId=client-id&partNumber=2").query[0]
+        let replaced = parameter.replacingValue("upstream id/+=")
+        #expect(replaced.rawName == "uploadId")
+        #expect(replaced.value == "upstream id/+=")
+        #expect(replaced.rawValue == "upstream%20id%2F%2B%3D")
+        let target = RequestTarget(rawPath: "/b/k", query: [replaced])
+        #expect(target.text == "/b/k?uploadId=upstream%20id%2F%2B%3D")
+        #expect(try RequestTarget(parsing: target.text) == target)
+    }
 }

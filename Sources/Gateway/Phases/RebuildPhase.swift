@@ -84,17 +84,14 @@ extension RequestPreparer {
 
         let location = upstreamLocation(of: address)
         let upstreamAddress = location.address
-        var path = location.path
         let host = location.host
-        let query = target.query
-            .filter { !S3OperationClassifier.authenticationParameters.contains($0.name)
-                && !S3OperationClassifier.isLiftedHeaderParameter($0.name) }
-            .map { parameter in
-                if let value = upstreamQuery[parameter.name] { return "\(parameter.rawName)=\(PercentEncoding.encode(value))" }
-                return parameter.rawValue.map { "\(parameter.rawName)=\($0)" } ?? parameter.rawName
-            }
-        if !query.isEmpty { path += "?" + query.joined(separator: "&") }
-        let upstreamTarget = try RequestTarget(parsing: path)
+        var query: [QueryParameter] = []
+        query.reserveCapacity(target.query.count)
+        for parameter in target.query where !S3OperationClassifier.authenticationParameters.contains(parameter.name)
+            && !S3OperationClassifier.isLiftedHeaderParameter(parameter.name) {
+            query.append(upstreamQuery[parameter.name].map(parameter.replacingValue) ?? parameter)
+        }
+        let upstreamTarget = RequestTarget(rawPath: location.path, query: query)
 
         headers.add("Host", host)
         if case .exactly(let length) = body { headers.add("Content-Length", String(length)) }
@@ -107,6 +104,6 @@ extension RequestPreparer {
         if body == .none || body == .exactly(0), case .unsigned = payload { payloadHash = SigV4.emptyPayloadHash }
         try signer.sign(method: method, target: upstreamTarget, address: upstreamAddress, headers: &headers,
                         payloadHash: payloadHash, now: now)
-        return UpstreamRequestHead(method: method, target: path, headers: headers)
+        return UpstreamRequestHead(method: method, target: upstreamTarget.text, headers: headers)
     }
 }
