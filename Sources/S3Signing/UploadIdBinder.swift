@@ -151,24 +151,37 @@ public struct UploadIdBinder: Sendable {
 
     private static func tag(_ key: Key, _ upstreamId: String, _ bucket: String, _ objectKey: String,
                             _ initiator: String?, usesSSEC: Bool) -> [UInt8] {
-        var mac = key.uploadMAC
-        for field in [upstreamId, bucket, objectKey, initiator ?? ""] { update(&mac, field) }
-        mac.update(data: [initiator == nil ? 0 : 1, usesSSEC ? 1 : 0])
-        return Array(mac.finalize().prefix(16))
+        truncatedMAC(key.uploadMAC, fields: upstreamId, bucket, objectKey, initiator ?? "",
+                     trailer: [initiator == nil ? 0 : 1, usesSSEC ? 1 : 0])
     }
 
     private static func sseTag(_ key: Key, tag: [UInt8], md5: String) -> [UInt8] {
-        var mac = key.sseMAC
-        mac.update(data: tag)
-        update(&mac, md5)
-        return Array(mac.finalize().prefix(16))
+        truncatedMAC(key.sseMAC, prefix: tag, fields: md5)
     }
 
-    /// A field with its length before it (8 bytes, big-endian).
-    private static func update(_ mac: inout HMAC<SHA256>, _ field: String) {
-        withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian) { mac.update(data: $0) }
-        var field = field
-        field.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+    /// The first 128 bits of the MAC of `prefix`, then each field with its length before it
+    /// (8 bytes, big-endian), then `trailer`. The message is gathered on the stack and given
+    /// to the MAC in one piece: swift-crypto's generic `update` costs more per call than
+    /// hashing the few bytes of a field.
+    private static func truncatedMAC(_ keyed: HMAC<SHA256>, prefix: [UInt8] = [], fields: String...,
+                                     trailer: [UInt8] = []) -> [UInt8] {
+        let length = prefix.count + fields.reduce(0) { $0 + 8 + $1.utf8.count } + trailer.count
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { message in
+            var written = 0
+            func put(_ bytes: UnsafeRawBufferPointer) {
+                UnsafeMutableRawBufferPointer(rebasing: message[written...]).copyMemory(from: bytes)
+                written += bytes.count
+            }
+            prefix.withUnsafeBytes(put)
+            for field in fields {
+                withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian, put)
+                field.withUTF8Bytes { put(UnsafeRawBufferPointer($0)) }
+            }
+            trailer.withUnsafeBytes(put)
+            var mac = keyed
+            mac.update(data: UnsafeRawBufferPointer(message))
+            return Array(mac.finalize().prefix(16))
+        }
     }
 
     private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
