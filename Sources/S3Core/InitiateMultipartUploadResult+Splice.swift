@@ -17,7 +17,7 @@ extension InitiateMultipartUploadResult {
     public static func splicingUploadId(_ document: [UInt8], _ replacement: (String) -> String) -> [UInt8]? {
         var reader = ShapeReader(bytes: document)
         guard ShapeReader.isUTF8(document), reader.skipDeclaration(), reader.skipWhitespace(), reader.consume(rootOpen),
-              reader.skipNamespace(), reader.consume(Array(">".utf8))
+              reader.skipNamespace(), reader.consume(">".utf8)
         else { return nil }
         var uploadId: Range<Int>?
         while true {
@@ -36,11 +36,16 @@ extension InitiateMultipartUploadResult {
               !ShapeReader.isWhitespace(first), !ShapeReader.isWhitespace(last),
               let upstreamId = String(validating: text, as: UTF8.self)
         else { return nil }
-        let bound = Array(replacement(upstreamId).utf8)
+        let bound = replacement(upstreamId).utf8
         // The replacement is written as text: it must not bring markup of its own.
         guard !bound.contains(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "&") })
         else { return nil }
-        return Array(document[..<uploadId.lowerBound]) + bound + Array(document[uploadId.upperBound...])
+        var spliced: [UInt8] = []
+        spliced.reserveCapacity(document.count - uploadId.count + bound.count)
+        spliced += document[..<uploadId.lowerBound]
+        spliced += bound
+        spliced += document[uploadId.upperBound...]
+        return spliced
     }
 
     private static let rootOpen = Array("<InitiateMultipartUploadResult".utf8)
@@ -65,7 +70,7 @@ extension InitiateMultipartUploadResult {
             return true
         }
 
-        mutating func consume(_ literal: [UInt8]) -> Bool {
+        mutating func consume(_ literal: some Collection<UInt8>) -> Bool {
             guard bytes.count - index >= literal.count, bytes[index..<(index + literal.count)].elementsEqual(literal) else {
                 return false
             }
@@ -89,11 +94,11 @@ extension InitiateMultipartUploadResult {
 
         mutating func skipNamespace() -> Bool {
             let start = index
-            guard skip(while: Self.isWhitespace) > 0, consume(Array("xmlns=\"".utf8)) else {
+            guard skip(while: Self.isWhitespace) > 0, consume("xmlns=\"".utf8) else {
                 index = start
                 return true
             }
-            return skipAbsoluteURI() && consume(Array("\"".utf8))
+            return skipAbsoluteURI() && consume("\"".utf8)
         }
 
         /// The URIs stores name their namespace with, a subset of RFC 3986's absolute URIs
@@ -108,7 +113,7 @@ extension InitiateMultipartUploadResult {
         mutating func skipAbsoluteURI() -> Bool {
             guard index < bytes.count, Self.isLetter(bytes[index]) else { return false }
             _ = skip { Self.isNameByte($0) || "+-.".utf8.contains($0) }
-            guard consume(Array("://".utf8)) else { return false }
+            guard consume("://".utf8) else { return false }
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "%") {
@@ -130,16 +135,16 @@ extension InitiateMultipartUploadResult {
 
         /// `<name>text</name>`: the name and the text's range; nil for anything else.
         mutating func child() -> (name: ArraySlice<UInt8>, text: Range<Int>)? {
-            guard consume(Array("<".utf8)) else { return nil }
+            guard consume("<".utf8) else { return nil }
             let nameStart = index
             guard skip(while: Self.isNameByte) > 0 else { return nil }
             let name = bytes[nameStart..<index]
-            guard consume(Array(">".utf8)) else { return nil }
+            guard consume(">".utf8) else { return nil }
             let textStart = index
             _ = skip { ($0 >= 0x20 || Self.isWhitespace($0)) && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
             let text = textStart..<index
-            guard Self.referencesAreWellFormed(bytes[text]), consume(Array("</".utf8)), consume(Array(name)),
-                  consume(Array(">".utf8))
+            guard Self.referencesAreWellFormed(bytes[text]), consume("</".utf8), consume(name),
+                  consume(">".utf8)
             else { return nil }
             return (name, text)
         }

@@ -105,6 +105,7 @@ public struct QueryParameter: Sendable, Equatable {
     /// dropped, as every S3 implementation does.
     static func parse(_ query: String) throws(S3Error) -> [QueryParameter] {
         var parameters: [QueryParameter] = []
+        parameters.reserveCapacity(query.utf8.reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 })
         for element in query.split(separator: "&", omittingEmptySubsequences: true) {
             if let equals = element.firstIndex(of: "=") {
                 parameters.append(try QueryParameter(

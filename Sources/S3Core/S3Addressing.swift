@@ -107,17 +107,34 @@ public struct S3AddressResolver: Sendable {
     ///     3 to 63 characters of a-z, 0-9, '.' and '-'; begins and ends with a letter or
     ///     digit; no two adjacent periods; not formatted as an IPv4 address
     public static func checkBucketName(_ bucket: String) throws(S3Error) {
-        let bytes = Array(bucket.utf8)
-        let allowed = bytes.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
-            || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
-        let edgesAlphanumeric = [bytes.first, bytes.last].allSatisfy { byte in
-            byte.map { $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "-") } ?? false
+        // One pass over the bytes, label by label (labels are what the periods separate).
+        let valid = bucket.withUTF8Bytes { bytes in
+            guard (3...63).contains(bytes.count), bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-")
+            else { return false }
+            var labels = 0, digitLabels = 0
+            var labelLength = 0, labelIsDigits = true
+            for index in 0...bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: ".")
+                switch byte {
+                case UInt8(ascii: "."):
+                    // A period at either end, or two in a row, make an empty label.
+                    guard labelLength > 0 else { return false }
+                    labels += 1
+                    if labelIsDigits { digitLabels += 1 }
+                    labelLength = 0
+                    labelIsDigits = true
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    labelLength += 1
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "-"):
+                    labelLength += 1
+                    labelIsDigits = false
+                default:
+                    return false
+                }
+            }
+            // Four labels of digits look like an IPv4 address.
+            return !(labels == 4 && digitLabels == 4)
         }
-        let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        let looksLikeIPv4 = labels.count == 4 && labels.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
-        // Two adjacent periods make an empty label.
-        guard (3...63).contains(bytes.count), allowed, edgesAlphanumeric, !labels.contains(where: \.isEmpty), !looksLikeIPv4 else {
-            throw S3Error.invalidBucketName(bucket)
-        }
+        guard valid else { throw S3Error.invalidBucketName(bucket) }
     }
 }

@@ -213,7 +213,8 @@ import Testing
         ("/ab/k", false), ("/abc/k", true), ("/Abc/k", false), ("/a_b/k", false), ("/-ab/k", false), ("/ab-/k", false),
         ("/a..b/k", false), ("/192.168.1.1/k", false), ("/finance.s3.up.example:1/k", false),
         ("/\(String(repeating: "a", count: 63))/k", true), ("/\(String(repeating: "a", count: 64))/k", false),
-        ("/my.bucket-1/k", true),
+        ("/my.bucket-1/k", true), ("/.abc/k", false), ("/abc./k", false), ("/1.2.3/k", true), ("/1.2.3.4/k", false),
+        ("/1.2.3.4.5/k", true), ("/1.2.3.a/k", true), ("/ab%C3%A9/k", false), ("/a.-b/k", true), ("/a-.b/k", true),
     ])
     func bucketNames(_ target: String, _ valid: Bool) throws {
         let head = ClientRequestHead(method: "GET", uri: target, headers: HeaderFields([("Host", "127.0.0.1:9000")]))

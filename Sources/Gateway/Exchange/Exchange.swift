@@ -57,8 +57,6 @@ final class Exchange {
     /// writer's queue is full.
     var auditAdmitted = false
 
-    /// The timer set for the machine's earliest deadline, and that deadline.
-    var timer: (task: Scheduled<Void>, at: NIODeadline)?
     /// The exchange's trace, when tracing is on.
     var trace: ExchangeTrace?
 

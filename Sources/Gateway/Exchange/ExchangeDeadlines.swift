@@ -26,45 +26,78 @@ struct ExchangeDeadlines {
         let idle: TimeAmount?
     }
 
-    private var deadlines: [Kind: Deadline] = [:]
+    // One slot per kind, in the value itself: an exchange arms and moves these several
+    // times, and a dictionary allocated for each.
+    private var bodyIdle: Deadline?
+    private var formFields: Deadline?
+    private var upstreamFirstByte: Deadline?
+    private var upstreamIdle: Deadline?
+
+    private subscript(_ kind: Kind) -> Deadline? {
+        get {
+            switch kind {
+            case .bodyIdle: bodyIdle
+            case .formFields: formFields
+            case .upstreamFirstByte: upstreamFirstByte
+            case .upstreamIdle: upstreamIdle
+            }
+        }
+        set {
+            switch kind {
+            case .bodyIdle: bodyIdle = newValue
+            case .formFields: formFields = newValue
+            case .upstreamFirstByte: upstreamFirstByte = newValue
+            case .upstreamIdle: upstreamIdle = newValue
+            }
+        }
+    }
 
     /// A fixed deadline `after` from `now`.
     mutating func arm(_ kind: Kind, after amount: TimeAmount, now: NIODeadline) {
-        deadlines[kind] = Deadline(at: now + amount, idle: nil)
+        self[kind] = Deadline(at: now + amount, idle: nil)
     }
 
     /// An idle deadline: `idle` from the last `touch`, which `now` is the first of.
     mutating func armIdle(_ kind: Kind, idle: TimeAmount, now: NIODeadline) {
-        if let existing = deadlines[kind], existing.idle != nil {
+        if let existing = self[kind], existing.idle != nil {
             touch(kind, now: now)
             return
         }
-        deadlines[kind] = Deadline(at: now + idle, idle: idle)
+        self[kind] = Deadline(at: now + idle, idle: idle)
     }
 
     /// Activity: an idle deadline moves to `idle` from now.
     mutating func touch(_ kind: Kind, now: NIODeadline) {
-        guard let deadline = deadlines[kind], let idle = deadline.idle else { return }
-        deadlines[kind]?.at = now + idle
+        guard let idle = self[kind]?.idle else { return }
+        self[kind]?.at = now + idle
     }
 
     mutating func disarm(_ kind: Kind) {
-        deadlines[kind] = nil
+        self[kind] = nil
     }
 
     mutating func disarmAll() {
-        deadlines = [:]
+        self = ExchangeDeadlines()
     }
 
     /// When the timer should fire next; nil when nothing is armed.
-    var earliest: NIODeadline? { deadlines.values.map(\.at).min() }
+    var earliest: NIODeadline? {
+        var earliest: NIODeadline?
+        for kind in Kind.allCases {
+            if let at = self[kind]?.at, earliest.map({ at < $0 }) ?? true { earliest = at }
+        }
+        return earliest
+    }
 
     /// The deadline that has passed at `now` (it is disarmed), if any; the earliest first.
     mutating func expired(at now: NIODeadline) -> Kind? {
-        guard let (kind, _) = deadlines.filter({ $0.value.at <= now }).min(by: { $0.value.at < $1.value.at }) else {
-            return nil
+        var expired: (kind: Kind, at: NIODeadline)?
+        for kind in Kind.allCases {
+            guard let at = self[kind]?.at, at <= now else { continue }
+            if expired.map({ at < $0.at }) ?? true { expired = (kind, at) }
         }
-        deadlines[kind] = nil
-        return kind
+        guard let expired else { return nil }
+        self[expired.kind] = nil
+        return expired.kind
     }
 }

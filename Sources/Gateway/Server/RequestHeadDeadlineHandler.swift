@@ -58,11 +58,17 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .waitingForFirstByte = state {
-            state = .receivingHead
-            arm(head, context: context)
+        guard case .waitingForFirstByte = state else {
+            context.fireChannelRead(data)
+            return
         }
+        state = .receivingHead
+        let headDeadline = context.eventLoop.now + head
         context.fireChannelRead(data)
+        // A head usually arrives whole in its first read, and the decoder reports it before
+        // `fireChannelRead` returns: only a head still coming needs its deadline (counted
+        // from its first byte) and, when that is earlier than the timer, a new timer.
+        if case .receivingHead = state { arm(at: headDeadline, context: context) }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -92,7 +98,10 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
     }
 
     private func arm(_ amount: TimeAmount, context: ChannelHandlerContext) {
-        let at = context.eventLoop.now + amount
+        arm(at: context.eventLoop.now + amount, context: context)
+    }
+
+    private func arm(at: NIODeadline, context: ChannelHandlerContext) {
         deadline = at
         if let timer, timer.at <= at { return }
         timer?.task.cancel()
