@@ -47,8 +47,6 @@ extension GatewayMetrics {
     }
 
     func upstreamResponded(operation: String, status: Int) {
-        CoreMetrics.Counter(label: "obsgate_upstream_responses_total",
-                            dimensions: [("operation", operation), ("status_class", "\(status / 100)xx")], factory: factory)
-            .increment()
+        upstreamResponses[LabelValues(first: operation, second: "\(status / 100)xx")].increment()
     }
 }

@@ -48,6 +48,12 @@ public final class GatewayMetrics: Sendable {
     private let upstreamIdle: CoreMetrics.Meter
     private let clientConnections: CoreMetrics.Meter
     private let auditSuppressed: CoreMetrics.Counter
+    // The labelled metrics of every request, kept per label values.
+    private let requests: LabelledMetrics<CoreMetrics.Counter>
+    private let requestDurations: LabelledMetrics<CoreMetrics.Timer>
+    private let upstreamDurations: LabelledMetrics<CoreMetrics.Timer>
+    let upstreamResponses: LabelledMetrics<CoreMetrics.Counter>
+    private let policyEvaluations: LabelledMetrics<CoreMetrics.Counter>
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), limits: GatewayConfiguration.Limits? = nil) {
         self.registry = registry
@@ -68,6 +74,24 @@ public final class GatewayMetrics: Sendable {
         upstreamIdle = CoreMetrics.Meter(label: "obsgate_upstream_idle_connections", factory: factory)
         clientConnections = CoreMetrics.Meter(label: "obsgate_client_connections", factory: factory)
         auditSuppressed = CoreMetrics.Counter(label: "obsgate_audit_records_suppressed_total", factory: factory)
+        requests = LabelledMetrics { [factory] labels in
+            CoreMetrics.Counter(label: "obsgate_requests_total", dimensions: [
+                ("operation", labels.first), ("decision", labels.second), ("status_class", labels.third),
+            ], factory: factory)
+        }
+        requestDurations = LabelledMetrics { [factory] labels in
+            CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", labels.first)], factory: factory)
+        }
+        upstreamDurations = LabelledMetrics { [factory] labels in
+            CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", labels.first)], factory: factory)
+        }
+        upstreamResponses = LabelledMetrics { [factory] labels in
+            CoreMetrics.Counter(label: "obsgate_upstream_responses_total",
+                                dimensions: [("operation", labels.first), ("status_class", labels.second)], factory: factory)
+        }
+        policyEvaluations = LabelledMetrics { [factory] labels in
+            CoreMetrics.Counter(label: "obsgate_policy_evaluations_total", dimensions: [("rule", labels.first)], factory: factory)
+        }
         // Present from the start, so a scrape shows them at zero rather than missing.
         for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors, auditSuppressed] {
             counter.increment(by: 0)
@@ -93,11 +117,9 @@ public final class GatewayMetrics: Sendable {
                          upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
         inFlight.decrement(by: 1)
         countRequest(operation: operation, decision: decision, status: status)
-        CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        requestDurations[LabelValues(first: operation)].recordNanoseconds(duration.nanoseconds)
         if let upstreamDuration {
-            CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", operation)], factory: factory)
-                .recordNanoseconds(upstreamDuration.nanoseconds)
+            upstreamDurations[LabelValues(first: operation)].recordNanoseconds(upstreamDuration.nanoseconds)
         }
         bytesReceived.increment(by: Int64(bytesIn))
         bytesSent.increment(by: Int64(bytesOut))
@@ -110,14 +132,12 @@ public final class GatewayMetrics: Sendable {
 
     private func countRequest(operation: String, decision: String, status: Int?) {
         let statusClass = status.map { "\($0 / 100)xx" } ?? "none"
-        CoreMetrics.Counter(label: "obsgate_requests_total",
-                            dimensions: [("operation", operation), ("decision", decision), ("status_class", statusClass)],
-                            factory: factory).increment()
+        requests[LabelValues(first: operation, second: decision, third: statusClass)].increment()
     }
 
     func policyEvaluated(matchedRules: [String], deniedBy: String?) {
         for rule in matchedRules {
-            CoreMetrics.Counter(label: "obsgate_policy_evaluations_total", dimensions: [("rule", rule)], factory: factory).increment()
+            policyEvaluations[LabelValues(first: rule)].increment()
         }
         if let deniedBy {
             CoreMetrics.Counter(label: "obsgate_policy_denials_total", dimensions: [("rule", deniedBy)], factory: factory).increment()
