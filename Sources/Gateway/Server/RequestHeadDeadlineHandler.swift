@@ -67,8 +67,9 @@ final class RequestHeadDeadlineHandler: ChannelDuplexHandler {
         context.fireChannelRead(data)
         // A head usually arrives whole in its first read, and the decoder reports it before
         // `fireChannelRead` returns: only a head still coming needs its deadline (counted
-        // from its first byte) and, when that is earlier than the timer, a new timer.
-        if case .receivingHead = state { arm(at: headDeadline, context: context) }
+        // from its first byte) and, when that is earlier than the timer, a new timer. (A
+        // connection closed meanwhile needs none: nothing would cancel it.)
+        if case .receivingHead = state, context.channel.isActive { arm(at: headDeadline, context: context) }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
