@@ -98,7 +98,7 @@ extension ObjectStore {
     func sortedUploads(bucket: String) throws(S3Error) -> [MultipartUpload] {
         try withBucket(bucket) { Array($0.uploads.values) }.sorted {
             $0.key == $1.key ? ($0.initiated, $0.uploadId) < ($1.initiated, $1.uploadId)
-                : $0.key.utf8.lexicographicallyPrecedes($1.key.utf8)
+                : $0.key.utf8Precedes($1.key)
         }
     }
 

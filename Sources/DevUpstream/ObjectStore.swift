@@ -57,7 +57,7 @@ final class ObjectStore: Sendable {
     /// Every bucket and its creation date, sorted by name.
     func listBuckets() -> [(name: String, created: Date)] {
         buckets.withLock { buckets in buckets.map { ($0.key, $0.value.created) } }
-            .sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+            .sorted { $0.name.utf8Precedes($1.name) }
     }
 
     // MARK: Objects
@@ -81,7 +81,7 @@ final class ObjectStore: Sendable {
     func sortedObjects(bucket: String) throws(S3Error) -> [(key: String, value: StoredObject)] {
         let objects = try withBucket(bucket) { $0.objects }
         return objects.map { (key: $0.key, value: $0.value) }
-            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .sorted { $0.key.utf8Precedes($1.key) }
     }
 
     // MARK: Shared

@@ -87,7 +87,7 @@ extension OperationExecutor {
             // The marker key's uploads that come after the marker upload stay in.
             var passedMarker = false
             uploads = uploads.filter { entry in
-                guard entry.key == keyMarker else { return keyMarker.utf8.lexicographicallyPrecedes(entry.key.utf8) }
+                guard entry.key == keyMarker else { return keyMarker.utf8Precedes(entry.key) }
                 defer { if entry.value.uploadId == uploadIdMarker { passedMarker = true } }
                 return passedMarker
             }

@@ -104,10 +104,8 @@ extension StringProtocol {
     @inlinable
     public var trimmingOWS: SubSequence {
         let (leading, trailing) = withUTF8Bytes { bytes in
-            var start = 0, end = bytes.count
-            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-            return (start, bytes.count - end)
+            let kept = bytes.trimmingOWS(0..<bytes.count)
+            return (kept.lowerBound, bytes.count - kept.upperBound)
         }
         // Spaces and tabs are single bytes, so both ends fall on character boundaries.
         return self[utf8.index(utf8.startIndex, offsetBy: leading)..<utf8.index(utf8.endIndex, offsetBy: -trailing)]
@@ -146,6 +144,17 @@ extension StringProtocol {
     public func withUTF8Bytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         if let result = utf8.withContiguousStorageIfAvailable(body) { return result }
         return Array(utf8).withUnsafeBufferPointer(body)
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// `range` without the spaces and tabs (HTTP's optional whitespace) at either end.
+    @inlinable
+    public func trimmingOWS(_ range: Range<Int>) -> Range<Int> {
+        var (start, end) = (range.lowerBound, range.upperBound)
+        while start < end, self[start] == 0x20 || self[start] == 0x09 { start += 1 }
+        while end > start, self[end - 1] == 0x20 || self[end - 1] == 0x09 { end -= 1 }
+        return start..<end
     }
 }
 

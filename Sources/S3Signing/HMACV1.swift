@@ -78,7 +78,7 @@ public enum HMACV1 {
         for field in headers where field.name.hasASCIICaseInsensitivePrefix(prefix) {
             byName[field.name.asciiLowercased, default: []].append(trimmed(field.value))
         }
-        return byName.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return byName.keys.sorted { $0.utf8Precedes($1) }
             .map { "\($0):\(byName[$0]!.joined(separator: ","))\n" }
             .joined()
     }
@@ -110,7 +110,7 @@ public enum HMACV1 {
         guard !selected.isEmpty else { return "" }
         let sorted = selected.enumerated().sorted {
             $0.element.name == $1.element.name ? $0.offset < $1.offset
-                : $0.element.name.utf8.lexicographicallyPrecedes($1.element.name.utf8)
+                : $0.element.name.utf8Precedes($1.element.name)
         }.map(\.element)
         return "?" + sorted.map { $0.rawValue == nil ? $0.name : "\($0.name)=\($0.value)" }.joined(separator: "&")
     }

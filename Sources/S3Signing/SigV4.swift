@@ -273,22 +273,19 @@ struct SHA256TextStream: TextOutputStream {
     static let bufferSize = 1024
 
     private var hash = SHA256()
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var buffered = 0
+    private var pending: BufferTextStream
 
-    init(buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+    init(buffer: UnsafeMutableRawBufferPointer) { pending = BufferTextStream(buffer) }
 
     mutating func write(_ string: String) {
         string.withUTF8Bytes { bytes in
-            if bytes.count > buffer.count - buffered {
+            let bytes = UnsafeRawBufferPointer(bytes)
+            if bytes.count > pending.unwritten.count {
                 flush()
-                guard bytes.count <= buffer.count else {
-                    hash.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                    return
-                }
+                // Longer than the whole buffer: hashed as it is.
+                guard bytes.count <= pending.unwritten.count else { return hash.update(bufferPointer: bytes) }
             }
-            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered...]).copyMemory(from: UnsafeRawBufferPointer(bytes))
-            buffered += bytes.count
+            pending.write(bytes: bytes)
         }
     }
 
@@ -298,28 +295,35 @@ struct SHA256TextStream: TextOutputStream {
     }
 
     private mutating func flush() {
-        hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<buffered]))
-        buffered = 0
+        hash.update(bufferPointer: pending.written)
+        pending.removeAll()
     }
 }
 
-/// Text written into a buffer the caller sized for it.
+/// Text and bytes written into a buffer the caller sized for them.
 struct BufferTextStream: TextOutputStream {
     private let buffer: UnsafeMutableRawBufferPointer
-    private var written = 0
+    private var count = 0
 
     init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
 
+    /// What has been written.
+    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[..<count]) }
     /// The part of the buffer not written yet.
-    var unwritten: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: buffer[written...]) }
+    var unwritten: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: buffer[count...]) }
 
     mutating func write(_ string: String) {
-        string.withUTF8Bytes { bytes in
-            precondition(bytes.count <= buffer.count - written, "BufferTextStream: the buffer was sized too small")
-            unwritten.copyMemory(from: UnsafeRawBufferPointer(bytes))
-            written += bytes.count
-        }
+        string.withUTF8Bytes { write(bytes: UnsafeRawBufferPointer($0)) }
     }
+
+    mutating func write(bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= unwritten.count, "BufferTextStream: the buffer was sized too small")
+        unwritten.copyMemory(from: bytes)
+        count += bytes.count
+    }
+
+    /// Empties the buffer for the next text.
+    mutating func removeAll() { count = 0 }
 }
 
 /// A derived SigV4 signing key with HMAC-SHA256's key schedule already run: the key's

@@ -89,9 +89,8 @@ public struct SigV4Authorization: Sendable, Equatable {
             let componentEnd = bytes[componentStart...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
             defer { componentStart = componentEnd + 1 }
             guard componentStart < componentEnd else { continue }
-            var (low, high) = (componentStart, componentEnd)
-            while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
-            while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+            let component = bytes.trimmingOWS(componentStart..<componentEnd)
+            let (low, high) = (component.lowerBound, component.upperBound)
             guard let equals = bytes[low..<high].firstIndex(of: UInt8(ascii: "=")) else {
                 let shown = String(decoding: bytes[low..<high], as: UTF8.self).prefix(40)
                 return .malformed("'\(shown)' is not a 'Name=value' component")

@@ -166,20 +166,16 @@ public struct UploadIdBinder: Sendable {
     private static func truncatedMAC(_ keyed: HMAC<SHA256>, prefix: [UInt8] = [], fields: String...,
                                      trailer: [UInt8] = []) -> [UInt8] {
         let length = prefix.count + fields.reduce(0) { $0 + 8 + $1.utf8.count } + trailer.count
-        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { message in
-            var written = 0
-            func put(_ bytes: UnsafeRawBufferPointer) {
-                UnsafeMutableRawBufferPointer(rebasing: message[written...]).copyMemory(from: bytes)
-                written += bytes.count
-            }
-            prefix.withUnsafeBytes(put)
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { buffer in
+            var message = BufferTextStream(buffer)
+            prefix.withUnsafeBytes { message.write(bytes: $0) }
             for field in fields {
-                withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian, put)
-                field.withUTF8Bytes { put(UnsafeRawBufferPointer($0)) }
+                withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian) { message.write(bytes: $0) }
+                message.write(field)
             }
-            trailer.withUnsafeBytes(put)
+            trailer.withUnsafeBytes { message.write(bytes: $0) }
             var mac = keyed
-            mac.update(data: UnsafeRawBufferPointer(message))
+            mac.update(data: message.written)
             return Array(mac.finalize().prefix(16))
         }
     }
