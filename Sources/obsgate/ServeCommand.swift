@@ -87,7 +87,20 @@ enum GatewayLoader {
             return EscapingLogHandler(wrapping: handler)
         }
         let logger = Logger(label: "obsgate")
-        let group = MultiThreadedEventLoopGroup.singleton
+        let loops = loaded.configuration.eventLoops.resolved()
+        logger.info("event loops", metadata: ["count": "\(loops)"])
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
+        do {
+            try await serve(loaded, group: group, logger: logger, onStarted: onStarted)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private static func serve(_ loaded: Loaded, group: MultiThreadedEventLoopGroup, logger: Logger,
+                              onStarted: @escaping @Sendable (GatewayServer) -> Void) async throws {
         let server: GatewayServer
         do {
             server = try GatewayServer(configuration: loaded.configuration, credentials: loaded.credentials,

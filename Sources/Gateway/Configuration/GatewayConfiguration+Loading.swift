@@ -40,7 +40,7 @@ extension GatewayConfiguration {
         let root = try YAMLNode.parse(text, file: file).mapping(
             allowed: ["listeners", "admin", "upstream", "regions", "virtual_host_domains", "credentials", "policy",
                       "anonymous", "clock_skew", "presigned_max_lifetime", "sse_c_requires_tls", "response_headers", "limits", "timeouts", "log_level",
-                      "audit", "tracing", "cors", "upload_binding", "public_endpoint"],
+                      "event_loops", "audit", "tracing", "cors", "upload_binding", "public_endpoint"],
             required: ["upstream", "credentials"])
         let resolve = { (path: String) in resolvedPath(path, relativeTo: baseDirectory) }
         let commandLine = YAMLNode.commandLine
@@ -148,6 +148,7 @@ extension GatewayConfiguration {
             configuration.uploadBinding = try UploadBindingConfiguration.parse(node, resolve: resolve, environment: environment)
         }
         if let node = root["public_endpoint"] { configuration.publicEndpoint = try parsePublicEndpoint(node) }
+        if let node = root["event_loops"] { configuration.eventLoops = try EventLoopCount.parse(node) }
         if let cors = root["cors"] { configuration.cors = GatewayCORS(rules: try CORSRule.parseList(cors)) }
         if let tracing = root["tracing"] {
             let fields = try tracing.mapping(allowed: ["request_id_header", "otlp"])

@@ -117,6 +117,8 @@ public struct GatewayConfiguration: Sendable {
     public var limits: Limits
     public var timeouts: Timeouts
     public var logLevel: Logger.Level
+    /// How many event loops serve connections (`event_loops`).
+    public var eventLoops = EventLoopCount.auto
     /// Where audit records go, and what happens while they cannot be written; nil: no
     /// audit trail.
     public var audit: AuditConfiguration?

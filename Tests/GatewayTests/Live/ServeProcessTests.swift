@@ -175,4 +175,24 @@ import Testing
         #expect(response.bodyText == "ok")
         await upstream.stop()
     }
+
+    /// `event_loops: auto` starts one loop per CPU the process may run on: pinned to one
+    /// CPU, one loop (two would only take turns on it); a count given is taken as written.
+    @Test(arguments: [(nil, 1), (3, 3)] as [(Int?, Int)])
+    func aGatewayPinnedToOneCPURunsOneEventLoopUnlessToldOtherwise(_ configured: Int?, _ expected: Int) async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(
+            upstream: "http://127.0.0.1:\(upstream.port)", extra: configured.map { "event_loops: \($0)" } ?? ""))
+        let gateway = try await ServeProcess.start(configuration: configuration, launcher: ["/usr/bin/taskset", "-c", "0"])
+        defer { gateway.stop() }
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(gateway.pid)/task").map {
+            try String(contentsOfFile: "/proc/\(gateway.pid)/task/\($0)/comm", encoding: .utf8)
+        }
+        #expect(threads.filter { $0.hasPrefix("NIO-ELT-") }.count == expected, "\(threads)")
+        let headers = try TestSetup.signedHeaders(method: "GET", target: "/bucket/key", host: "127.0.0.1:\(gateway.port)")
+        let response = try await TestHTTPClient.send(port: gateway.port, method: "GET", target: "/bucket/key",
+                                                     headers: headers.map { ($0.name, $0.value) })
+        #expect(response.status == 200)
+        await upstream.stop()
+    }
 }
