@@ -31,10 +31,10 @@ public enum InitiateMultipartUploadResult {
         else { return nil }
         let text = bytes[(open + openTag.count)..<close]
         guard !text.contains(UInt8(ascii: "<")), let raw = String(validating: text, as: UTF8.self),
-              let value = unescape(raw)
+              let value = text.contains(UInt8(ascii: "&")) ? unescape(raw) : raw
         else { return nil }
         let trimmed = value.trimmingXMLWhitespace()
-        return trimmed.isEmpty ? nil : trimmed
+        return trimmed.isEmpty ? nil : String(trimmed)
     }
 
     /// Collects the first `limit` bytes of a response body as it streams past, for
@@ -73,7 +73,6 @@ public enum InitiateMultipartUploadResult {
     /// Replaces the five predefined entities and character references (XML 1.0 §4.1,
     /// §4.6); nil on any other `&`, which a well-formed document cannot contain.
     private static func unescape(_ text: String) -> String? {
-        guard text.contains("&") else { return text }
         var out = ""
         var rest = Substring(text)
         while let amp = rest.firstIndex(of: "&") {
@@ -102,12 +101,12 @@ public enum InitiateMultipartUploadResult {
 }
 
 extension String {
-    /// Without leading and trailing XML white space (space, tab, CR, LF).
-    fileprivate func trimmingXMLWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
-        return String(self[first...last])
+    /// Without leading and trailing XML white space (space, tab, CR, LF), as a view of it.
+    fileprivate func trimmingXMLWhitespace() -> Substring {
+        // All four are single bytes, so both ends fall on character boundaries.
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return self[first...last]
     }
 }

@@ -47,6 +47,15 @@ struct InitiateMultipartUploadResultTests {
         #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(xml.utf8)) == "abc-123")
     }
 
+    /// White space written as character references is trimmed like literal white space,
+    /// and trimming keeps a multi-byte id whole.
+    @Test func whiteSpaceIsTrimmedAfterReferencesAreDecodedAndKeepsMultiByteIdsWhole() {
+        let referenced = "<InitiateMultipartUploadResult><UploadId>&#32;\r\nabc&#x9;</UploadId></InitiateMultipartUploadResult>"
+        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(referenced.utf8)) == "abc")
+        let multiByte = "<InitiateMultipartUploadResult><UploadId>\r\n\t идé 1\u{1F600} \n</UploadId></InitiateMultipartUploadResult>"
+        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(multiByte.utf8)) == "идé 1\u{1F600}")
+    }
+
     @Test func characterReferencesAreDecoded() {
         let xml = "<InitiateMultipartUploadResult><UploadId>a&#x2F;b&#47;c&amp;d</UploadId></InitiateMultipartUploadResult>"
         #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(xml.utf8)) == "a/b/c&d")
