@@ -175,15 +175,19 @@ extension ClientConnectionHandler {
     // MARK: - The upstream request
 
     func connectUpstream(_ exchange: Exchange) {
-        guard let context else { return }
+        guard let context, let pool = upstreamPool else { return }
         exchange.trace?.connecting()
+        if let connection = pool.takeIdle() {
+            upstreamAcquired(.success(connection), reused: true, for: exchange)
+            return
+        }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        environment.pools.pool(for: context.eventLoop).acquire().whenComplete { result in
-            bound.value.upstreamAcquired(result, for: exchange)
+        pool.connectNew().whenComplete { result in
+            bound.value.upstreamAcquired(result, reused: false, for: exchange)
         }
     }
 
-    private func upstreamAcquired(_ result: Result<(channel: any Channel, reused: Bool), any Error>, for exchange: Exchange) {
+    private func upstreamAcquired(_ result: Result<UpstreamConnection, any Error>, reused: Bool, for exchange: Exchange) {
         guard let context else {
             if case .success(let connection) = result { connection.channel.close(promise: nil) }
             return
@@ -194,17 +198,11 @@ extension ClientConnectionHandler {
             exchange.trace?.connected(failure: failure)
             handle(exchange.machine.upstreamConnectFailed(failure), of: exchange)
         case .success(let connection):
-            guard let handler = try? connection.channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self) else {
-                connection.channel.close(promise: nil)
-                handle(exchange.machine.upstreamConnectFailed(S3Error.badGateway("The upstream connection could not be set up.")),
-                       of: exchange)
-                return
-            }
-            handler.receiver = self
+            connection.handler.receiver = self
             exchange.trace?.connected()
             exchange.upstream = connection.channel
-            exchange.upstreamHandler = handler
-            handle(exchange.machine.upstreamConnected(reused: connection.reused, now: context.eventLoop.now), of: exchange)
+            exchange.upstreamHandler = connection.handler
+            handle(exchange.machine.upstreamConnected(reused: reused, now: context.eventLoop.now), of: exchange)
         }
     }
 
@@ -258,9 +256,9 @@ extension ClientConnectionHandler {
 
     /// The upstream connection goes back to the pool, its exchange complete.
     func releaseUpstream(_ exchange: Exchange) {
-        guard let upstream = exchange.upstream, let context else { return }
+        guard let upstream = exchange.upstream, let handler = exchange.upstreamHandler else { return }
         detachUpstream(exchange)
-        environment.pools.pool(for: context.eventLoop).release(upstream)
+        upstreamPool?.release(UpstreamConnection(channel: upstream, handler: handler))
     }
 
     /// Drops the upstream connection. A request whose body was not complete never meets

@@ -53,9 +53,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// The timer for the current exchange's earliest deadline, and when it fires (see
     /// `setTimer`).
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
+    /// The upstream connections of this connection's event loop, found at their first use.
+    private var loopUpstreamPool: UpstreamPool?
 
     init(environment: ClientEnvironment) {
         self.environment = environment
+    }
+
+    var upstreamPool: UpstreamPool? {
+        if loopUpstreamPool == nil, let context { loopUpstreamPool = environment.pools.pool(for: context.eventLoop) }
+        return loopUpstreamPool
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }

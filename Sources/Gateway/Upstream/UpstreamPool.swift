@@ -5,6 +5,13 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
+/// An upstream connection and the gateway's handler at the end of its pipeline, found
+/// once when the connection is made.
+struct UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamConnectionHandler
+}
+
 /// Keep-alive connections to the upstream, one pool per event loop: a client connection
 /// and the upstream connection serving it run on the same loop, so the proxy's two halves
 /// never need a lock or a hop between threads. Sendable only so that the registry can hold
@@ -16,7 +23,7 @@ final class UpstreamPool: @unchecked Sendable {
     private let connect: Connector
     private let maxIdle: Int
     private let metrics: GatewayMetrics?
-    private var idle: [any Channel] = [] {
+    private var idle: [UpstreamConnection] = [] {
         didSet { if idle.count != oldValue.count { metrics?.upstreamIdleConnections(changedBy: idle.count - oldValue.count) } }
     }
 
@@ -27,23 +34,36 @@ final class UpstreamPool: @unchecked Sendable {
         self.metrics = metrics
     }
 
-    /// A connection for one exchange: an idle pooled one when there is one (`reused`), a new
-    /// one otherwise.
-    func acquire() -> EventLoopFuture<(channel: any Channel, reused: Bool)> {
+    /// An idle pooled connection still open, taken out of the pool; nil when there is none
+    /// (then `connectNew()`). Synchronous: most exchanges reuse a connection, and need no
+    /// future for it.
+    func takeIdle() -> UpstreamConnection? {
         eventLoop.preconditionInEventLoop()
-        while let channel = idle.popLast() {
-            if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
+        while let connection = idle.popLast() {
+            if connection.channel.isActive { return connection }
         }
+        return nil
+    }
+
+    /// A new connection for one exchange.
+    func connectNew() -> EventLoopFuture<UpstreamConnection> {
+        eventLoop.preconditionInEventLoop()
         let metrics = self.metrics
         return connect(eventLoop)
-            .map { channel in
+            .flatMapThrowing { channel in
                 metrics?.upstreamConnectionOpened()
                 // Once per connection: a pooled one that closes leaves the pool.
                 channel.closeFuture.whenComplete { [weak self] _ in
-                    guard let self, let index = self.idle.firstIndex(where: { $0 === channel }) else { return }
+                    guard let self, let index = self.idle.firstIndex(where: { $0.channel === channel }) else { return }
                     self.idle.remove(at: index)
                 }
-                return (channel, false)
+                do {
+                    return UpstreamConnection(channel: channel,
+                                              handler: try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self))
+                } catch {
+                    channel.close(promise: nil)
+                    throw error
+                }
             }
             .flatMapErrorThrowing { error in
                 metrics?.upstreamConnectFailed()
@@ -52,18 +72,18 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     /// Returns a connection whose exchange completed cleanly.
-    func release(_ channel: any Channel) {
+    func release(_ connection: UpstreamConnection) {
         eventLoop.preconditionInEventLoop()
-        guard channel.isActive, idle.count < maxIdle else {
-            channel.close(promise: nil)
+        guard connection.channel.isActive, idle.count < maxIdle else {
+            connection.channel.close(promise: nil)
             return
         }
-        idle.append(channel)
+        idle.append(connection)
     }
 
     func closeAll() {
         eventLoop.preconditionInEventLoop()
-        for channel in idle { channel.close(promise: nil) }
+        for connection in idle { connection.channel.close(promise: nil) }
         idle.removeAll()
     }
 
