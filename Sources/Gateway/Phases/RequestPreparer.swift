@@ -23,9 +23,10 @@ import Tracing
 ///
 /// Each phase (a file of its own here) either passes the request on, having learned or
 /// changed what it is responsible for, or throws the S3 error the client gets. One driver
-/// runs the header path and the browser-form path. The preparer is a value with no I/O:
+/// runs the header path and the browser-form path. The preparer is immutable and does no I/O
+/// (a class, so that each request shares the one in force rather than copying it):
 /// the connection handler calls it on the event loop.
-public struct RequestPreparer: Sendable {
+public final class RequestPreparer: Sendable {
     public let configuration: GatewayConfiguration
     public let credentials: ClientCredentials
     /// The upload policy in force; nil when the configuration names none (seed validation
