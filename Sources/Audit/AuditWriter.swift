@@ -98,9 +98,13 @@ public final class AuditWriter: @unchecked Sendable {
         self.failClosed = failClosed
         self.retryInterval = retryInterval
         linger = flush == .batch ? min(batchMax, .milliseconds(5)) : .zero
-        let thread = Thread { [self] in run() }
-        thread.name = "obsgate-audit"
-        thread.start()
+        Thread { [self] in
+            // Named from inside: on Linux, Foundation gives the kernel a name set before
+            // `start()` only in its own records, and `top -H` or `perf` would show the
+            // thread under the name of the one that started it.
+            Thread.current.name = "obsgate-audit"
+            run()
+        }.start()
     }
 
     // MARK: - Counters (for metrics)

@@ -49,6 +49,22 @@ private func writer(_ sink: ScriptedSink, flush: AuditConfiguration.Flush = .per
 
 @Suite("AuditWriter")
 struct AuditWriterTests {
+    /// The writer's thread carries its name in the kernel, where `top -H`, `ps -L` and
+    /// `perf` read it.
+    @Test func theWriterThreadIsNamedForTheKernel() async throws {
+        #if os(Linux)
+        let sink = ScriptedSink()
+        let writer = writer(sink)
+        let named = await eventually {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).contains {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) == "obsgate-audit\n"
+            }
+        }
+        #expect(named)
+        await writer.shutdown()
+        #endif
+    }
+
     /// With the sink stuck, appends still return at once: the queue fills, then records
     /// are dropped and counted, except those the caller must keep.
     @Test func aFullQueueDropsAndCounts() async throws {
