@@ -85,7 +85,10 @@ public struct AuditChain: Sendable, Equatable {
         guard let range = AuditLineHash.hashValueRange(in: line) else {
             throw EncodingError.invalidValue(line, .init(codingPath: [], debugDescription: "no hash field in the encoded line"))
         }
-        line.replaceSubrange(range, with: Array(AuditLineHash.hex(of: line).utf8))
+        let selfHash = SHA256.hash(data: line)
+        line.withUnsafeMutableBytes { bytes in
+            selfHash.withUnsafeBytes { writeHex($0, into: UnsafeMutableRawBufferPointer(rebasing: bytes[range])) }
+        }
         lastHash = AuditLineHash.hex(of: line)
         nextSeq += 1
         return line
@@ -112,19 +115,24 @@ enum AuditLineHash {
     /// A string value cannot contain an unescaped `"`, and no nested object of a record has
     /// a `hash` key, so in a well-formed line there is exactly one; any other count is nil.
     static func hashValueRange(in line: [UInt8]) -> Range<Int>? {
-        var found: Int?
-        var index = 0
-        while index + hashKey.count <= line.count {
-            if line[index] == hashKey[0], line[index..<(index + hashKey.count)].elementsEqual(hashKey) {
-                guard found == nil else { return nil }
-                found = index + hashKey.count
-                index += hashKey.count
-            } else {
-                index += 1
+        let key = hashKey
+        return line.withUnsafeBufferPointer { line -> Range<Int>? in
+            key.withUnsafeBufferPointer { key -> Range<Int>? in
+                var found: Int?
+                var index = 0
+                while index + key.count <= line.count {
+                    if line[index] == key[0], UnsafeBufferPointer(rebasing: line[index..<(index + key.count)]).elementsEqual(key) {
+                        guard found == nil else { return nil }
+                        found = index + key.count
+                        index += key.count
+                    } else {
+                        index += 1
+                    }
+                }
+                guard let start = found, start + 65 <= line.count, line[start + 64] == UInt8(ascii: "\"") else { return nil }
+                return start..<(start + 64)
             }
         }
-        guard let start = found, start + 65 <= line.count, line[start + 64] == UInt8(ascii: "\"") else { return nil }
-        return start..<(start + 64)
     }
 
     /// Whether a line's `hash` value is the hash of the line with that value zeroed.
