@@ -18,7 +18,7 @@ extension ClientConnectionHandler {
             headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
         let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
                                 preparer: environment.preparer(), timeouts: environment.timeouts, now: context.eventLoop.now)
-        exchange.clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
+        exchange.clientAddress = clientAddress
         exchange.trace = environment.tracer.map { ExchangeTrace(tracer: $0, clientHeaders: clientHead.headers) }
         self.exchange = exchange
         environment.metrics?.requestStarted()

@@ -170,7 +170,6 @@ extension ClientConnectionHandler {
     /// broken clients are worth seeing.
     func logUnparsedRequest(_ context: ChannelHandlerContext) {
         let requestId = Self.newRequestId()
-        let clientAddress = Exchange.auditAddress(context.channel.remoteAddress)
         environment.logger.info("request", metadata: [
             "request_id": "\(requestId)", "status": "400", "decision": "\(AuditDecision.refused.rawValue)",
             "error": "ClientProtocolError", "client_address": "\(clientAddress ?? "-")",

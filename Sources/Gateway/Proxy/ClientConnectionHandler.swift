@@ -55,6 +55,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     /// The upstream connections of this connection's event loop, found at their first use.
     private var loopUpstreamPool: UpstreamPool?
+    /// The client's address as log lines and audit records give it: the same for every
+    /// request of the connection, so written once.
+    private(set) lazy var clientAddress: String? = context.flatMap { Exchange.auditAddress($0.channel.remoteAddress) }
 
     init(environment: ClientEnvironment) {
         self.environment = environment
