@@ -1,8 +1,10 @@
 import Foundation
 import S3Core
 
-/// One rule of the policy file, compiled: what it selects and what it demands.
-struct PolicyRule: Sendable {
+/// One rule of the policy file, compiled: what it selects and what it demands. A class:
+/// every evaluation keeps the rules it matched, and a reference is one retain where a
+/// copy of the rule retained each of its parts.
+final class PolicyRule: Sendable {
     enum Mode: String, Sendable { case enforce, audit }
 
     let id: String
@@ -17,6 +19,22 @@ struct PolicyRule: Sendable {
     let acl: ACLRule?
     let metadata: MetadataRule?
     let denyMessage: String?
+
+    init(id: String, description: String?, index: Int, mode: Mode, match: RuleMatch, storageClass: StorageClassRule?,
+         encryption: EncryptionRule?, websiteRedirect: RedirectRule?, acl: ACLRule?, metadata: MetadataRule?,
+         denyMessage: String?) {
+        self.id = id
+        self.description = description
+        self.index = index
+        self.mode = mode
+        self.match = match
+        self.storageClass = storageClass
+        self.encryption = encryption
+        self.websiteRedirect = websiteRedirect
+        self.acl = acl
+        self.metadata = metadata
+        self.denyMessage = denyMessage
+    }
 
     /// The first requirement of this rule the (already mutated) request breaks, or nil.
     /// Sections are checked in the order storage class, encryption, redirect, ACL, metadata.

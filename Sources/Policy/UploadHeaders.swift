@@ -112,7 +112,7 @@ public struct HeaderEntry: Sendable, Equatable {
 /// disagree once OBS values are mapped to S3 terms (WARM ↔ STANDARD_IA, COLD ↔ GLACIER,
 /// kms ↔ aws:kms). Identical repeats are one value. Values are trimmed of spaces and tabs.
 public struct UploadHeaders: Sendable, Equatable {
-    public private(set) var fields: [UploadHeader: DialectField]
+    public private(set) var fields: UploadHeaderTable<DialectField>
     /// User metadata in first-seen order.
     public private(set) var metadata: [MetadataEntry]
     /// `x-amz-grant-*` / `x-obs-grant-*` fields, in arrival order.
@@ -126,8 +126,8 @@ public struct UploadHeaders: Sendable, Equatable {
 
     /// Checks that the dialects agree and builds the view.
     init(_ raw: RawUploadHeaders) throws(S3Error) {
-        var fields: [UploadHeader: DialectField] = [:]
-        for (header, pair) in raw.fields {
+        var fields = UploadHeaderTable<DialectField>()
+        for (header, pair) in raw.fields.entries {
             var names: [String] = []
             if pair.s3 != nil { names.append(header.s3Name) }
             if pair.obs != nil { names.append(header.obsName) }
@@ -185,7 +185,7 @@ public struct UploadHeaders: Sendable, Equatable {
 /// one name refused when their values differ. No cross-dialect check yet, so that the seed
 /// rules can judge each dialect's value by its own vocabulary first.
 struct RawUploadHeaders {
-    var fields: [UploadHeader: (s3: String?, obs: String?)] = [:]
+    var fields = UploadHeaderTable<(s3: String?, obs: String?)>()
     var metadata: [(name: String, key: String, value: String)] = []
     var grants: [HeaderEntry] = []
 

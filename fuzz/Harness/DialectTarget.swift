@@ -43,7 +43,7 @@ public enum DialectTarget {
 
         init?(_ headers: HeaderFields) {
             guard let upload = try? UploadHeaders(reading: headers) else { return nil }
-            fields = upload.fields.mapValues(\.value)
+            fields = Dictionary(uniqueKeysWithValues: upload.fields.entries.map { ($0.header, $0.value.value) })
             metadata = Dictionary(upload.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             grants = upload.grants.map { entry in
                 let name = HeaderDialect.obs.translateName(entry.name, to: .s3) ?? entry.name.asciiLowercased
