@@ -52,6 +52,14 @@ import Testing
         #expect(EscapingLogHandler.escape("0123456789ABCDEF") == "0123456789ABCDEF")
     }
 
+    /// A message keeps printable text, ASCII or not, and has every control character and
+    /// line separator escaped.
+    @Test func aMessageIsEscapedOnlyWhereItMustBe() {
+        #expect(EscapingLogHandler.escapeControls("listening on 127.0.0.1:9000 \"x\"") == "listening on 127.0.0.1:9000 \"x\"")
+        #expect(EscapingLogHandler.escapeControls("clé") == "clé")
+        #expect(EscapingLogHandler.escapeControls("a\u{7F}b\u{85}c\u{2028}d\te\u{0}") == #"a\u{7F}b\u{85}c\u{2028}d\te\u{0}"#)
+    }
+
     @Test func theWrappedHandlerSeesEscapedValues() {
         let events = NIOLockedValueBox<[LogEvent]>([])
         let logger = Logger(label: "test") { _ in EscapingLogHandler(wrapping: Recorder(events: events)) }

@@ -65,6 +65,8 @@ public struct EscapingLogHandler: LogHandler {
     /// The text with its control characters and line separators escaped, and with
     /// `quotes`, its `"` and `\` too.
     static func escapeControls(_ text: String, quotes: Bool = false) -> String {
+        // Printable ASCII (every message the gateway writes itself) has nothing to escape.
+        if !quotes, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
