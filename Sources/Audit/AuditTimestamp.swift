@@ -29,9 +29,12 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable, CustomStr
     public var description: String {
         let (seconds, milliseconds) = millisecondsSince1970.floorDivided(by: 1000)
         let c = CivilTime(epochSeconds: seconds)
-        let pad = CivilTime.pad
-        return pad(c.year, 4) + "-" + pad(c.month, 2) + "-" + pad(c.day, 2) + "T" + pad(c.hour, 2) + ":"
-            + pad(c.minute, 2) + ":" + pad(c.second, 2) + "." + pad(Int(milliseconds), 3) + "Z"
+        return TimeText.write { text in
+            text.dateAndTime(c, extended: true)
+            text.literal(".")
+            text.number(Int(milliseconds), width: 3)
+            text.literal("Z")
+        }
     }
 
     /// Parses exactly the form `description` writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.

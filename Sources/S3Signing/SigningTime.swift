@@ -11,51 +11,47 @@ import S3Core
 /// SigV2 and OBS dates are IMF-fixdate; the AWS documentation's examples also write
 /// `+0000` instead of `GMT`, which is accepted.
 public enum SigningTime {
-    /// `20130524T000000Z` for the given instant: every request the gateway signs carries
-    /// one, so it is written digit by digit into its 16 bytes.
+    /// `20130524T000000Z` for the given instant.
     public static func amzDate(_ date: Date) -> String {
-        let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
-        // A year the format cannot hold in four digits keeps all of its digits.
-        guard (0...9999).contains(c.year) else {
-            return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T"
-                + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
-        }
-        return String(unsafeUninitializedCapacity: 16) { text in
-            var end = 0
-            func put(_ value: Int, _ width: Int) {
-                var rest = value
-                for index in stride(from: end + width - 1, through: end, by: -1) {
-                    text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-                end += width
-            }
-            put(c.year, 4)
-            put(c.month, 2)
-            put(c.day, 2)
-            text[end] = UInt8(ascii: "T")
-            end += 1
-            put(c.hour, 2)
-            put(c.minute, 2)
-            put(c.second, 2)
-            text[end] = UInt8(ascii: "Z")
-            return end + 1
+        TimeText.write { text in
+            text.dateAndTime(civil(date), extended: false)
+            text.literal("Z")
         }
     }
 
     /// `2013-05-24T00:00:00Z` for the given instant: how S3 writes `Expires` and
     /// `ServerTime` in an expired URL's error.
     public static func iso8601(_ date: Date) -> String {
-        let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
-        return pad(c.year, 4) + "-" + pad(c.month, 2) + "-" + pad(c.day, 2) + "T"
-            + pad(c.hour, 2) + ":" + pad(c.minute, 2) + ":" + pad(c.second, 2) + "Z"
+        TimeText.write { text in
+            text.dateAndTime(civil(date), extended: true)
+            text.literal("Z")
+        }
     }
 
     /// `Fri, 24 May 2013 00:00:00 GMT` for the given instant.
     public static func httpDate(_ date: Date) -> String {
-        let c = CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
-        return "\(dayNames[c.weekday]), \(pad(c.day, 2)) \(monthNames[c.month - 1]) \(pad(c.year, 4)) "
-            + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) GMT"
+        let c = civil(date)
+        return TimeText.write { text in
+            text.literal(dayNames[c.weekday])
+            text.literal(", ")
+            text.number(c.day, width: 2)
+            text.literal(" ")
+            text.literal(monthNames[c.month - 1])
+            text.literal(" ")
+            text.number(c.year, width: 4)
+            text.literal(" ")
+            text.number(c.hour, width: 2)
+            text.literal(":")
+            text.number(c.minute, width: 2)
+            text.literal(":")
+            text.number(c.second, width: 2)
+            text.literal(" GMT")
+        }
+    }
+
+    /// The calendar fields of the second the instant falls in.
+    private static func civil(_ date: Date) -> CivilTime {
+        CivilTime(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Parses `YYYYMMDDTHHMMSSZ`.
@@ -79,8 +75,8 @@ public enum SigningTime {
         guard b.count == 29 || b.count == 31, b[3] == UInt8(ascii: ","), b[4] == UInt8(ascii: " "),
               b[7] == UInt8(ascii: " "), b[11] == UInt8(ascii: " "), b[16] == UInt8(ascii: " "),
               b[19] == UInt8(ascii: ":"), b[22] == UInt8(ascii: ":"), b[25] == UInt8(ascii: " "),
-              dayNames.contains(String(decoding: b[0..<3], as: UTF8.self)),
-              let monthIndex = monthNames.firstIndex(of: String(decoding: b[8..<11], as: UTF8.self)),
+              dayNames.contains(where: { name in name.withUTF8Buffer { $0.elementsEqual(b[0..<3]) } }),
+              let monthIndex = monthNames.firstIndex(where: { name in name.withUTF8Buffer { $0.elementsEqual(b[8..<11]) } }),
               let day = digits(b, 5, 2), let year = digits(b, 12, 4),
               let hour = digits(b, 17, 2), let minute = digits(b, 20, 2), let second = digits(b, 23, 2)
         else { return nil }
@@ -89,9 +85,9 @@ public enum SigningTime {
         return makeDate(year: year, month: monthIndex + 1, day: day, hour: hour, minute: minute, second: second)
     }
 
-    private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let dayNames: [StaticString] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let monthNames: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     private static func makeDate(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Date? {
         guard (1...12).contains(month), (1...CivilTime.daysIn(month: month, year: year)).contains(day),
@@ -111,6 +107,4 @@ public enum SigningTime {
         }
         return value
     }
-
-    private static func pad(_ value: Int, _ width: Int) -> String { CivilTime.pad(value, width) }
 }
