@@ -158,7 +158,8 @@ extension UnsafeBufferPointer<UInt8> {
     }
 }
 
+/// The byte with an ASCII capital letter made small; every other byte as it is.
 @inlinable @inline(__always)
-func asciiLower(_ byte: UInt8) -> UInt8 {
+public func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
 }

@@ -176,9 +176,9 @@ public enum SigV4 {
             text.write("\n")
             scope.write(into: &text)
             text.write("\n")
-            canonicalRequestHash.withUnsafeBytes { writeHex($0, into: text.unwritten) }
+            text.write(hexOf: canonicalRequestHash)
             var mac = signingKey.keyedMAC
-            mac.update(data: UnsafeRawBufferPointer(buffer))
+            mac.update(data: text.written)
             return mac.finalize()
         }
     }
@@ -192,11 +192,7 @@ public enum SigV4 {
                 withUnsafeTemporaryAllocation(byteCount: mac.count * 2, alignment: 1) { text in
                     writeHex(mac, into: text)
                     var difference: UInt8 = 0
-                    for index in 0..<text.count {
-                        let byte = provided[index]
-                        let lowercased = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-                        difference |= lowercased ^ text[index]
-                    }
+                    for index in 0..<text.count { difference |= asciiLower(provided[index]) ^ text[index] }
                     return difference == 0
                 }
             }
@@ -320,6 +316,15 @@ struct BufferTextStream: TextOutputStream {
         precondition(bytes.count <= unwritten.count, "BufferTextStream: the buffer was sized too small")
         unwritten.copyMemory(from: bytes)
         count += bytes.count
+    }
+
+    /// Lowercase hexadecimal of `bytes` (a digest, a MAC), two characters per byte.
+    mutating func write(hexOf bytes: some ContiguousBytes) {
+        bytes.withUnsafeBytes { bytes in
+            precondition(bytes.count * 2 <= unwritten.count, "BufferTextStream: the buffer was sized too small")
+            writeHex(bytes, into: unwritten)
+            count += bytes.count * 2
+        }
     }
 
     /// Empties the buffer for the next text.

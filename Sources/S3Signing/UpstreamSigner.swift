@@ -85,8 +85,8 @@ public struct UpstreamSigner: Sendable {
             text.write(signedHeadersLabel)
             SigV4.writeSignedHeaders(signedHeaders, into: &text)
             text.write(signatureLabel)
-            signature.withUnsafeBytes { writeHex($0, into: text.unwritten) }
-            return length
+            text.write(hexOf: signature)
+            return text.written.count
         }
     }
 
