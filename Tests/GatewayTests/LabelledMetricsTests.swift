@@ -11,18 +11,18 @@ import Testing
 
     @Test func aHandleIsMadeOncePerLabelValuesAndAgainAfterTheCapacityIsReached() {
         let made = MadeCount()
-        let metrics = LabelledMetrics<String>(capacity: 2) { labels in
+        let metrics = LabelledMetrics<RequestLabels, String>(capacity: 2) { labels in
             made.value.withLock { $0 += 1 }
-            return "\(labels.first)|\(labels.second)|\(labels.third)"
+            return "\(labels.operation)|\(labels.decision)|\(labels.statusClass)"
         }
-        #expect(metrics[LabelValues(first: "PutObject", second: "allow", third: "2xx")] == "PutObject|allow|2xx")
-        #expect(metrics[LabelValues(first: "PutObject", second: "allow", third: "2xx")] == "PutObject|allow|2xx")
+        #expect(metrics[RequestLabels(operation: "PutObject", decision: "allow", statusClass: "2xx")] == "PutObject|allow|2xx")
+        #expect(metrics[RequestLabels(operation: "PutObject", decision: "allow", statusClass: "2xx")] == "PutObject|allow|2xx")
         #expect(made.count == 1)
-        #expect(metrics[LabelValues(first: "PutObject", second: "allow", third: "4xx")] == "PutObject|allow|4xx")
+        #expect(metrics[RequestLabels(operation: "PutObject", decision: "allow", statusClass: "4xx")] == "PutObject|allow|4xx")
         #expect(made.count == 2, "other values are another handle")
-        #expect(metrics[LabelValues(first: "GetObject")] == "GetObject||")
+        #expect(metrics[RequestLabels(operation: "GetObject", decision: "deny", statusClass: "4xx")] == "GetObject|deny|4xx")
         #expect(made.count == 3)
-        #expect(metrics[LabelValues(first: "PutObject", second: "allow", third: "2xx")] == "PutObject|allow|2xx")
+        #expect(metrics[RequestLabels(operation: "PutObject", decision: "allow", statusClass: "2xx")] == "PutObject|allow|2xx")
         #expect(made.count == 4, "the handles were dropped at the capacity and made again")
     }
 

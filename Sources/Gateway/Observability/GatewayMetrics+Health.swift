@@ -47,6 +47,6 @@ extension GatewayMetrics {
     }
 
     func upstreamResponded(operation: String, status: Int) {
-        upstreamResponses[LabelValues(first: operation, second: "\(status / 100)xx")].increment()
+        upstreamResponses[UpstreamResponseLabels(operation: operation, statusClass: "\(status / 100)xx")].increment()
     }
 }

@@ -49,11 +49,11 @@ public final class GatewayMetrics: Sendable {
     private let clientConnections: CoreMetrics.Meter
     private let auditSuppressed: CoreMetrics.Counter
     // The labelled metrics of every request, kept per label values.
-    private let requests: LabelledMetrics<CoreMetrics.Counter>
-    private let requestDurations: LabelledMetrics<CoreMetrics.Timer>
-    private let upstreamDurations: LabelledMetrics<CoreMetrics.Timer>
-    let upstreamResponses: LabelledMetrics<CoreMetrics.Counter>
-    private let policyEvaluations: LabelledMetrics<CoreMetrics.Counter>
+    private let requests: LabelledMetrics<RequestLabels, CoreMetrics.Counter>
+    private let requestDurations: LabelledMetrics<String, CoreMetrics.Timer>
+    private let upstreamDurations: LabelledMetrics<String, CoreMetrics.Timer>
+    let upstreamResponses: LabelledMetrics<UpstreamResponseLabels, CoreMetrics.Counter>
+    private let policyEvaluations: LabelledMetrics<String, CoreMetrics.Counter>
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), limits: GatewayConfiguration.Limits? = nil) {
         self.registry = registry
@@ -76,21 +76,21 @@ public final class GatewayMetrics: Sendable {
         auditSuppressed = CoreMetrics.Counter(label: "obsgate_audit_records_suppressed_total", factory: factory)
         requests = LabelledMetrics { [factory] labels in
             CoreMetrics.Counter(label: "obsgate_requests_total", dimensions: [
-                ("operation", labels.first), ("decision", labels.second), ("status_class", labels.third),
+                ("operation", labels.operation), ("decision", labels.decision), ("status_class", labels.statusClass),
             ], factory: factory)
         }
-        requestDurations = LabelledMetrics { [factory] labels in
-            CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", labels.first)], factory: factory)
+        requestDurations = LabelledMetrics { [factory] operation in
+            CoreMetrics.Timer(label: "obsgate_request_duration_seconds", dimensions: [("operation", operation)], factory: factory)
         }
-        upstreamDurations = LabelledMetrics { [factory] labels in
-            CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", labels.first)], factory: factory)
+        upstreamDurations = LabelledMetrics { [factory] operation in
+            CoreMetrics.Timer(label: "obsgate_upstream_duration_seconds", dimensions: [("operation", operation)], factory: factory)
         }
         upstreamResponses = LabelledMetrics { [factory] labels in
             CoreMetrics.Counter(label: "obsgate_upstream_responses_total",
-                                dimensions: [("operation", labels.first), ("status_class", labels.second)], factory: factory)
+                                dimensions: [("operation", labels.operation), ("status_class", labels.statusClass)], factory: factory)
         }
-        policyEvaluations = LabelledMetrics { [factory] labels in
-            CoreMetrics.Counter(label: "obsgate_policy_evaluations_total", dimensions: [("rule", labels.first)], factory: factory)
+        policyEvaluations = LabelledMetrics { [factory] rule in
+            CoreMetrics.Counter(label: "obsgate_policy_evaluations_total", dimensions: [("rule", rule)], factory: factory)
         }
         // Present from the start, so a scrape shows them at zero rather than missing.
         for counter in [bytesReceived, bytesSent, reloads, reloadFailures, upstreamOpened, upstreamConnectErrors, auditSuppressed] {
@@ -117,9 +117,9 @@ public final class GatewayMetrics: Sendable {
                          upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
         inFlight.decrement(by: 1)
         countRequest(operation: operation, decision: decision, status: status)
-        requestDurations[LabelValues(first: operation)].recordNanoseconds(duration.nanoseconds)
+        requestDurations[operation].recordNanoseconds(duration.nanoseconds)
         if let upstreamDuration {
-            upstreamDurations[LabelValues(first: operation)].recordNanoseconds(upstreamDuration.nanoseconds)
+            upstreamDurations[operation].recordNanoseconds(upstreamDuration.nanoseconds)
         }
         bytesReceived.increment(by: Int64(bytesIn))
         bytesSent.increment(by: Int64(bytesOut))
@@ -132,12 +132,12 @@ public final class GatewayMetrics: Sendable {
 
     private func countRequest(operation: String, decision: String, status: Int?) {
         let statusClass = status.map { "\($0 / 100)xx" } ?? "none"
-        requests[LabelValues(first: operation, second: decision, third: statusClass)].increment()
+        requests[RequestLabels(operation: operation, decision: decision, statusClass: statusClass)].increment()
     }
 
     func policyEvaluated(matchedRules: [String], deniedBy: String?) {
         for rule in matchedRules {
-            policyEvaluations[LabelValues(first: rule)].increment()
+            policyEvaluations[rule].increment()
         }
         if let deniedBy {
             CoreMetrics.Counter(label: "obsgate_policy_denials_total", dimensions: [("rule", deniedBy)], factory: factory).increment()

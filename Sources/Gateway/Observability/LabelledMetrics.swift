@@ -1,11 +1,16 @@
 import Synchronization
 
-/// The values of a labelled metric's labels, in the order of its dimensions (unused ones
-/// empty).
-struct LabelValues: Hashable, Sendable {
-    var first: String
-    var second = ""
-    var third = ""
+/// `obsgate_requests_total`'s labels.
+struct RequestLabels: Hashable, Sendable {
+    var operation: String
+    var decision: String
+    var statusClass: String
+}
+
+/// `obsgate_upstream_responses_total`'s labels.
+struct UpstreamResponseLabels: Hashable, Sendable {
+    var operation: String
+    var statusClass: String
 }
 
 /// A labelled metric's handles, made once per label values and kept. Making a handle
@@ -14,17 +19,19 @@ struct LabelValues: Hashable, Sendable {
 /// Label values are few (operations, decisions, status classes, rule ids), but a policy
 /// reload can bring new rule ids, so the handles are dropped when there are `capacity` of
 /// them (the registry keeps the series; a handle made again finds it).
-final class LabelledMetrics<Handle: Sendable>: Sendable {
-    private let handles = Mutex<[LabelValues: Handle]>([:])
+/// `Labels` is a metric's label values: a struct of them, or the one value of a metric with
+/// one label.
+final class LabelledMetrics<Labels: Hashable & Sendable, Handle: Sendable>: Sendable {
+    private let handles = Mutex<[Labels: Handle]>([:])
     private let capacity: Int
-    private let make: @Sendable (LabelValues) -> Handle
+    private let make: @Sendable (Labels) -> Handle
 
-    init(capacity: Int = 4096, make: @escaping @Sendable (LabelValues) -> Handle) {
+    init(capacity: Int = 4096, make: @escaping @Sendable (Labels) -> Handle) {
         self.capacity = capacity
         self.make = make
     }
 
-    subscript(_ values: LabelValues) -> Handle {
+    subscript(_ values: Labels) -> Handle {
         if let handle = handles.withLock({ $0[values] }) { return handle }
         let handle = make(values)
         handles.withLock {
