@@ -5,7 +5,8 @@
 # SigV4 Authorization header (one signature, replayed within the allowed clock skew).
 # Side by side in one run: straight to the fixed upstream, through nginx proxy_pass (one
 # worker), and through each obsgate binary given (pinned to one CPU); beside them, the
-# framework's floor (a SwiftNIO HTTP server of the same binary answering 403); for each, wrk's
+# framework's floor (a SwiftNIO HTTP server of the same binary answering 403, and a bare
+# SwiftNIO server and proxy from bench/micro when built); for each, wrk's
 # requests/s and latency, and the proxy's CPU-µs per request (utime+stime from
 # /proc/PID/stat over the run ÷ requests). Compare builds: pass several binaries.
 #
@@ -68,6 +69,23 @@ OBSGATE_DEV_UPSTREAM_SECRET=floor-secret taskset -c 1 "${binaries[0]}" dev-upstr
 wait_for_port "$floor"
 measure "GET NIO floor (403, 1 CPU)" "http://127.0.0.1:$floor/bench/k" "$floor_pid"
 kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
+
+# Below that, when bench/micro has built it (`swift build -c release --product nio-floor`
+# there): a bare SwiftNIO server and a bare SwiftNIO proxy with the gateway's pipeline shape
+# and no work of their own — what any NIOHTTP1 proxy pays before it does anything.
+nio_floor=${NIO_FLOOR:-bench/micro/.build/release/nio-floor}
+if [ -x "$nio_floor" ]; then
+  for mode in server proxy; do
+    bare=$(port)
+    args=("$mode" "$bare"); [ "$mode" = proxy ] && args+=("$fixed")
+    taskset -c 1 "$nio_floor" "${args[@]}" > "$work/nio-floor-$mode.log" 2>&1 & bare_pid=$!; pids+=("$bare_pid")
+    wait_for_port "$bare"
+    measure "POST bare NIO $mode (1 CPU)" "http://127.0.0.1:$bare/bench/k?uploads" "$bare_pid" "$work/direct.lua"
+    kill "$bare_pid"; wait "$bare_pid" 2>/dev/null || true
+  done
+else
+  echo "(no $nio_floor: build it in bench/micro for the bare NIO server and proxy lines)"
+fi
 
 for binary in "${binaries[@]}"; do
   gw=$(port)
