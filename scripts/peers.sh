@@ -116,11 +116,13 @@ start_peer() {
   for p in "$port" "$@"; do
     port_free "$p" || die "127.0.0.1:$p is already in use by another program: cannot start $kind there"
   done
-  # Two attempts: a single-node Ceph now and then comes up with its OSD refused by the
-  # monitor ("wrong fsid", seen once in a CI run); a second start in a clean directory is
-  # tried before giving up.
-  local attempt
-  for attempt in 1 2; do
+  # Three attempts: a single-node Ceph now and then comes up with its OSD refused by the
+  # monitor. The OSD's first command reaches the monitor before the OSD has the monitor map,
+  # with a zero fsid ("handle_command on fsid 00000000-… != …" in mon.a.log, "wrong fsid" in
+  # the OSD's log), and the OSD exits. Seen in CI runs, twice in a row once; a start in a
+  # clean directory is tried again before giving up.
+  local attempt attempts=3
+  for attempt in $(seq "$attempts"); do
     mkdir -p "$dir"
     out="$dir/start.out"
     t0=$SECONDS; deadline=$((SECONDS + timeout_s))
@@ -136,10 +138,10 @@ start_peer() {
       rc=1
     fi
     [ "$rc" = 0 ] && break
-    echo "peers.sh: $kind did not answer an authenticated S3 request on 127.0.0.1:$port within ${timeout_s}s (attempt $attempt of 2)" >&2
+    echo "peers.sh: $kind did not answer an authenticated S3 request on 127.0.0.1:$port within ${timeout_s}s (attempt $attempt of $attempts)" >&2
     tail_logs "$dir"
     stop_peer "$kind" "$dir"
-    [ "$attempt" = 2 ] && exit 1
+    [ "$attempt" = "$attempts" ] && exit 1
     sleep 3
   done
   echo "$kind ready on http://127.0.0.1:$port in $((SECONDS - t0)) s ($dir)"
