@@ -5,14 +5,23 @@ import Testing
 @testable import Gateway
 
 /// `obsgate serve` as a process: configuration errors, --check-config, and SIGTERM draining.
-@Suite(.serialized) struct ServeProcessTests {
+@Suite(.serialized) final class ServeProcessTests {
     static let binary: String = ProcessInfo.processInfo.environment["OBSGATE_BINARY"]
         ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/obsgate").path
 
-    static func writeConfiguration(_ yaml: String) throws -> URL {
+    /// The configuration directories of the test this instance runs (a suite instance lives
+    /// for one test), removed when it ends.
+    private var directories: [URL] = []
+
+    deinit {
+        for directory in directories { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    func writeConfiguration(_ yaml: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directories.append(directory)
         try TestSetup.clientsYAML.write(to: directory.appendingPathComponent("clients.yaml"), atomically: true, encoding: .utf8)
         let file = directory.appendingPathComponent("obsgate.yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
@@ -20,7 +29,7 @@ import Testing
     }
 
     @Test func aBadConfigurationExitsWith2AndSaysWhere() throws {
-        let file = try Self.writeConfiguration(TestSetup.configurationYAML(extra: "timeouts:\n  drain: soon"))
+        let file = try writeConfiguration(TestSetup.configurationYAML(extra: "timeouts:\n  drain: soon"))
         let result = try Peers.run([Self.binary, "serve", "--config", file.path], timeout: 30)
         #expect(result.status == 2)
         #expect(result.output.contains("obsgate.yaml:"), "\(result.output)")
@@ -28,10 +37,10 @@ import Testing
     }
 
     @Test func checkConfigValidatesAndExits() throws {
-        let file = try Self.writeConfiguration(TestSetup.configurationYAML())
+        let file = try writeConfiguration(TestSetup.configurationYAML())
         let result = try Peers.run([Self.binary, "serve", "--config", file.path, "--check-config"], timeout: 30)
         #expect(result.status == 0, "\(result.output)")
-        let missingSecret = try Self.writeConfiguration(
+        let missingSecret = try writeConfiguration(
             TestSetup.configurationYAML().replacingOccurrences(of: "secret_key: \(TestSetup.upstreamSecret)",
                                                                with: "secret_key_env: OBSGATE_TEST_UNSET_VARIABLE"))
         let failed = try Peers.run([Self.binary, "serve", "--config", missingSecret.path, "--check-config"], timeout: 30)
@@ -42,7 +51,7 @@ import Testing
     /// `policy explain --config` judges the upload id a request names with the
     /// configuration's binding keys, as the gateway would (issue 15).
     @Test func policyExplainShowsTheUploadBinding() throws {
-        let file = try Self.writeConfiguration(TestSetup.configurationYAML(extra: UploadBindingPhaseTests.binding))
+        let file = try writeConfiguration(TestSetup.configurationYAML(extra: UploadBindingPhaseTests.binding))
         let policy = file.deletingLastPathComponent().appendingPathComponent("policy.yaml")
         try "version: 1\naccess:\n  - {id: ops-abort, groups: [ops], operations: [others-uploads], effect: allow}\n"
             .write(to: policy, atomically: true, encoding: .utf8)
@@ -95,7 +104,7 @@ import Testing
     @Test func sigtermLetsAnInFlightRequestFinishThenExits() async throws {
         let upstream = try await ScriptedUpstream.start(
             answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow", delay: .seconds(2))
-        let file = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)",
+        let file = try writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)",
                                                                           extra: "timeouts:\n  drain: 10"))
         let gateway = try await ServeProcess.start(configuration: file)
         defer { gateway.stop() }
@@ -116,7 +125,7 @@ import Testing
 
     @Test func sighupWithABrokenPolicyKeepsTheOldOneAndAGoodOneReplacesIt() async throws {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(
+        let configuration = try writeConfiguration(TestSetup.configurationYAML(
             upstream: "http://127.0.0.1:\(upstream.port)", extra: "policy: policy.yaml"))
         let policyFile = configuration.deletingLastPathComponent().appendingPathComponent("policy.yaml")
         try "version: 1\nrules:\n  - id: no-glacier\n    storage_class: {deny: [GLACIER]}\n"
@@ -157,7 +166,7 @@ import Testing
     /// too (a socket option that needs CAP_NET_ADMIN once closed every connection).
     @Test func anUnprivilegedGatewayServesRequests() async throws {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)"))
+        let configuration = try writeConfiguration(TestSetup.configurationYAML(upstream: "http://127.0.0.1:\(upstream.port)"))
         // The unprivileged user must be able to read the configuration.
         for file in [configuration, configuration.deletingLastPathComponent().appendingPathComponent("clients.yaml")] {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
@@ -181,7 +190,7 @@ import Testing
     @Test(arguments: [(nil, 1), (3, 3)] as [(Int?, Int)])
     func aGatewayPinnedToOneCPURunsOneEventLoopUnlessToldOtherwise(_ configured: Int?, _ expected: Int) async throws {
         let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        let configuration = try Self.writeConfiguration(TestSetup.configurationYAML(
+        let configuration = try writeConfiguration(TestSetup.configurationYAML(
             upstream: "http://127.0.0.1:\(upstream.port)", extra: configured.map { "event_loops: \($0)" } ?? ""))
         let gateway = try await ServeProcess.start(configuration: configuration, launcher: ["/usr/bin/taskset", "-c", "0"])
         defer { gateway.stop() }
