@@ -42,7 +42,6 @@ public struct CivilTime: Sendable {
         default: return 31
         }
     }
-
 }
 
 /// A timestamp's text, written field by field straight into its string: the amz-date,

@@ -19,6 +19,7 @@ struct UpstreamResponseLabels: Hashable, Sendable {
 /// Label values are few (operations, decisions, status classes, rule ids), but a policy
 /// reload can bring new rule ids, so the handles are dropped when there are `capacity` of
 /// them (the registry keeps the series; a handle made again finds it).
+///
 /// `Labels` is a metric's label values: a struct of them, or the one value of a metric with
 /// one label.
 final class LabelledMetrics<Labels: Hashable & Sendable, Handle: Sendable>: Sendable {

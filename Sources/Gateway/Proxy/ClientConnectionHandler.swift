@@ -54,18 +54,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// `setTimer`).
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     /// The upstream connections of this connection's event loop, found at their first use.
-    private var loopUpstreamPool: UpstreamPool?
+    private(set) lazy var upstreamPool: UpstreamPool? = context.map { environment.pools.pool(for: $0.eventLoop) }
     /// The client's address as log lines and audit records give it: the same for every
     /// request of the connection, so written once.
     private(set) lazy var clientAddress: String? = context.flatMap { Exchange.auditAddress($0.channel.remoteAddress) }
 
     init(environment: ClientEnvironment) {
         self.environment = environment
-    }
-
-    var upstreamPool: UpstreamPool? {
-        if loopUpstreamPool == nil, let context { loopUpstreamPool = environment.pools.pool(for: context.eventLoop) }
-        return loopUpstreamPool
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
