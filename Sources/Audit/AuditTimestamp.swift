@@ -29,11 +29,11 @@ public struct AuditTimestamp: Sendable, Hashable, Comparable, Codable, CustomStr
     public var description: String {
         let (seconds, milliseconds) = millisecondsSince1970.floorDivided(by: 1000)
         let c = CivilTime(epochSeconds: seconds)
-        return TimeText.write { text in
-            text.dateAndTime(c, extended: true)
-            text.literal(".")
-            text.number(Int(milliseconds), width: 3)
-            text.literal("Z")
+        return BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { text in
+            text.write(dateAndTime: c, extended: true)
+            text.write(".")
+            text.write(Int(milliseconds), width: 3)
+            text.write("Z")
         }
     }
 

@@ -44,70 +44,23 @@ public struct CivilTime: Sendable {
     }
 }
 
-/// A timestamp's text, written field by field straight into its string: the amz-date,
-/// ISO 8601, IMF-fixdate and audit forms are all numbers of a fixed width with literals
-/// between them, and are written with no `DateFormatter` and no string per field.
-///
-///     TimeText.write { text in text.dateAndTime(c, extended: true); text.literal("Z") }
-public struct TimeText: ~Copyable {
-    /// Room for any of the forms: a year from an Int64 of seconds has at most 12 digits.
-    static let capacity = 64
-    private let buffer: UnsafeMutableBufferPointer<UInt8>
-    private var count = 0
-
-    private init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
-        self.buffer = buffer
-    }
-
-    /// The string `body` writes.
-    public static func write(_ body: (inout TimeText) -> Void) -> String {
-        String(unsafeUninitializedCapacity: capacity) { buffer in
-            var text = TimeText(buffer)
-            body(&text)
-            return text.count
-        }
-    }
-
-    /// `value` in decimal, zero-padded on the left to `width` digits; a value with more
-    /// digits keeps all of them, a negative one gets a `-` before its padded digits.
-    public mutating func number(_ value: Int, width: Int) {
-        if value < 0 { literal("-") }
-        var magnitude = value.magnitude
-        var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        let end = count + max(width, digits)
-        var index = end - 1
-        while index >= count {
-            buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            index -= 1
-        }
-        count = end
-    }
+extension BufferTextStream {
+    /// Room for any timestamp form: a year from an Int64 of seconds has at most 12 digits.
+    public static let timestampCapacity = 64
 
     /// ISO 8601's date and time of day: `YYYY-MM-DDTHH:MM:SS` (`extended`, the audit
     /// trail's and S3's error details) or `YYYYMMDDTHHMMSS` (basic, SigV4's amz-date).
-    public mutating func dateAndTime(_ time: CivilTime, extended: Bool) {
-        number(time.year, width: 4)
-        if extended { literal("-") }
-        number(time.month, width: 2)
-        if extended { literal("-") }
-        number(time.day, width: 2)
-        literal("T")
-        number(time.hour, width: 2)
-        if extended { literal(":") }
-        number(time.minute, width: 2)
-        if extended { literal(":") }
-        number(time.second, width: 2)
-    }
-
-    public mutating func literal(_ text: StaticString) {
-        text.withUTF8Buffer { bytes in
-            for byte in bytes {
-                buffer[count] = byte
-                count += 1
-            }
-        }
+    public mutating func write(dateAndTime time: CivilTime, extended: Bool) {
+        write(time.year, width: 4)
+        if extended { write("-" as StaticString) }
+        write(time.month, width: 2)
+        if extended { write("-" as StaticString) }
+        write(time.day, width: 2)
+        write("T" as StaticString)
+        write(time.hour, width: 2)
+        if extended { write(":" as StaticString) }
+        write(time.minute, width: 2)
+        if extended { write(":" as StaticString) }
+        write(time.second, width: 2)
     }
 }

@@ -296,41 +296,6 @@ struct SHA256TextStream: TextOutputStream {
     }
 }
 
-/// Text and bytes written into a buffer the caller sized for them.
-struct BufferTextStream: TextOutputStream {
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var count = 0
-
-    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
-
-    /// What has been written.
-    var written: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[..<count]) }
-    /// The part of the buffer not written yet.
-    var unwritten: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: buffer[count...]) }
-
-    mutating func write(_ string: String) {
-        string.withUTF8Bytes { write(bytes: UnsafeRawBufferPointer($0)) }
-    }
-
-    mutating func write(bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count <= unwritten.count, "BufferTextStream: the buffer was sized too small")
-        unwritten.copyMemory(from: bytes)
-        count += bytes.count
-    }
-
-    /// Lowercase hexadecimal of `bytes` (a digest, a MAC), two characters per byte.
-    mutating func write(hexOf bytes: some ContiguousBytes) {
-        bytes.withUnsafeBytes { bytes in
-            precondition(bytes.count * 2 <= unwritten.count, "BufferTextStream: the buffer was sized too small")
-            writeHex(bytes, into: unwritten)
-            count += bytes.count * 2
-        }
-    }
-
-    /// Empties the buffer for the next text.
-    mutating func removeAll() { count = 0 }
-}
-
 /// A derived SigV4 signing key with HMAC-SHA256's key schedule already run: the key's
 /// inner and outer pad blocks are hashed once, when the key is derived, so a signature
 /// costs the hashing of its own text only (keying an HMAC is two SHA-256 blocks and half

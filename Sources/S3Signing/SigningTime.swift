@@ -13,39 +13,39 @@ import S3Core
 public enum SigningTime {
     /// `20130524T000000Z` for the given instant.
     public static func amzDate(_ date: Date) -> String {
-        TimeText.write { text in
-            text.dateAndTime(civil(date), extended: false)
-            text.literal("Z")
+        BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { text in
+            text.write(dateAndTime: civil(date), extended: false)
+            text.write("Z")
         }
     }
 
     /// `2013-05-24T00:00:00Z` for the given instant: how S3 writes `Expires` and
     /// `ServerTime` in an expired URL's error.
     public static func iso8601(_ date: Date) -> String {
-        TimeText.write { text in
-            text.dateAndTime(civil(date), extended: true)
-            text.literal("Z")
+        BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { text in
+            text.write(dateAndTime: civil(date), extended: true)
+            text.write("Z")
         }
     }
 
     /// `Fri, 24 May 2013 00:00:00 GMT` for the given instant.
     public static func httpDate(_ date: Date) -> String {
         let c = civil(date)
-        return TimeText.write { text in
-            text.literal(dayNames[c.weekday])
-            text.literal(", ")
-            text.number(c.day, width: 2)
-            text.literal(" ")
-            text.literal(monthNames[c.month - 1])
-            text.literal(" ")
-            text.number(c.year, width: 4)
-            text.literal(" ")
-            text.number(c.hour, width: 2)
-            text.literal(":")
-            text.number(c.minute, width: 2)
-            text.literal(":")
-            text.number(c.second, width: 2)
-            text.literal(" GMT")
+        return BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { text in
+            text.write(dayNames[c.weekday])
+            text.write(", ")
+            text.write(c.day, width: 2)
+            text.write(" ")
+            text.write(monthNames[c.month - 1])
+            text.write(" ")
+            text.write(c.year, width: 4)
+            text.write(" ")
+            text.write(c.hour, width: 2)
+            text.write(":")
+            text.write(c.minute, width: 2)
+            text.write(":")
+            text.write(c.second, width: 2)
+            text.write(" GMT")
         }
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import S3Core
 
 /// Upload ids bound to their initiation, without state (any replica with the same keys
 /// checks them): the id a client sees is the upstream's id followed by what binds it,

@@ -75,8 +75,7 @@ public struct UpstreamSigner: Sendable {
             + scope.textLength + signedHeadersLabel.utf8.count
             + signedHeaders.reduce(max(signedHeaders.count - 1, 0)) { $0 + $1.utf8.count }
             + signatureLabel.utf8.count + SHA256.byteCount * 2
-        return String(unsafeUninitializedCapacity: length) { buffer in
-            var text = BufferTextStream(UnsafeMutableRawBufferPointer(buffer))
+        return BufferTextStream.string(capacity: length) { text in
             text.write(SigV4.algorithm)
             text.write(credentialLabel)
             text.write(accessKeyId)
@@ -86,7 +85,6 @@ public struct UpstreamSigner: Sendable {
             SigV4.writeSignedHeaders(signedHeaders, into: &text)
             text.write(signatureLabel)
             text.write(hexOf: signature)
-            return text.written.count
         }
     }
 

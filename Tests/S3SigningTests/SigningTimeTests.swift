@@ -48,7 +48,7 @@ import Testing
     /// send) is written whole.
     @Test func theWidestYearsFitTheirText() {
         #expect(SigningTime.iso8601(Date(timeIntervalSince1970: 9.2e18)).hasPrefix("291"))
-        #expect(TimeText.write { $0.number(Int.min, width: 4) } == "-9223372036854775808")
-        #expect(TimeText.write { $0.number(7, width: 3); $0.literal("|"); $0.number(12_345, width: 2) } == "007|12345")
+        #expect(BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { $0.write(Int.min, width: 4) } == "-9223372036854775808")
+        #expect(BufferTextStream.string(capacity: BufferTextStream.timestampCapacity) { $0.write(7, width: 3); $0.write("|"); $0.write(12_345, width: 2) } == "007|12345")
     }
 }
