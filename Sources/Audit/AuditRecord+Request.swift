@@ -10,8 +10,8 @@ extension AuditRecord {
 
     /// The multipart upload a request names in its `uploadId` query parameter: UploadPart,
     /// UploadPartCopy, CompleteMultipartUpload, AbortMultipartUpload and ListParts. (For
-    /// CreateMultipartUpload the id comes back in the response body instead:
-    /// `InitiateMultipartUploadResult.uploadId(fromXMLPrefix:)`.)
+    /// CreateMultipartUpload the id comes back in the response body instead, and the
+    /// gateway records the one it bound.)
     public static func uploadId(of operation: S3Operation, target: RequestTarget) -> String? {
         switch operation {
         case .uploadPart, .uploadPartCopy, .completeMultipartUpload, .abortMultipartUpload, .listParts:

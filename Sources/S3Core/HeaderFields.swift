@@ -138,6 +138,24 @@ extension StringProtocol {
         withUTF8Bytes { a in other.withUTF8Bytes { b in a.elementsEqual(b) } }
     }
 
+    /// Whether any element of the comma-separated list the string holds (`#element`,
+    /// RFC 9110 §5.6.1: `element *( OWS "," OWS element )`) satisfies `predicate`. Each
+    /// element is given without its optional whitespace, and empty elements are skipped
+    /// as the RFC tells recipients to; nothing is copied or collected.
+    @inlinable
+    public func containsListElement(where predicate: (Substring) throws -> Bool) rethrows -> Bool {
+        let text = Substring(self)
+        var start = text.startIndex
+        while start < text.endIndex {
+            // A comma is one byte, so the UTF-8 index falls on a character boundary.
+            let comma = text.utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? text.endIndex
+            let element = text[start..<comma].trimmingOWS
+            if !element.isEmpty, try predicate(element) { return true }
+            start = comma < text.endIndex ? text.utf8.index(after: comma) : comma
+        }
+        return false
+    }
+
     /// `body` over the string's UTF-8 bytes: in place, or copied once when they are not
     /// stored contiguously.
     @inlinable

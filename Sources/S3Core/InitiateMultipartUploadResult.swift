@@ -5,14 +5,11 @@
 ///       <Bucket>bucket</Bucket><Key>key</Key><UploadId>upload-id</UploadId>
 ///     </InitiateMultipartUploadResult>
 ///
-/// The gateway streams response bodies and never parses them whole; the audit record only
-/// needs the upload id, which comes within the first few hundred bytes. So this reads a
-/// prefix of the body, collected up to a bound, and finds the id without an XML parser.
+/// The gateway rewrites this answer by splicing its own id in (`splicingUploadId`, which
+/// also hands the audit record the id the client got). `uploadId(fromXMLPrefix:)` reads
+/// the id from a client's copy of the body without an XML parser, as a client would; the
+/// fuzz harness holds it to the parser's reading.
 public enum InitiateMultipartUploadResult {
-    /// How much of the body is worth collecting: the id follows the bucket name (≤ 63
-    /// bytes) and the key (≤ 1024 bytes, up to 6× longer when escaped).
-    public static let prefixLimit = 8192
-
     /// The `UploadId` of an InitiateMultipartUploadResult document, from the first bytes of
     /// the body. nil when the prefix holds no complete `<UploadId>…</UploadId>` element
     /// after the root element's start tag (a cut-off body, an `<Error>` document, anything
@@ -35,26 +32,6 @@ public enum InitiateMultipartUploadResult {
         else { return nil }
         let trimmed = value.trimmingXMLWhitespace()
         return trimmed.isEmpty ? nil : String(trimmed)
-    }
-
-    /// Collects the first `limit` bytes of a response body as it streams past, for
-    /// `uploadId(fromXMLPrefix:)` at the end of the response.
-    public struct PrefixCollector: Sendable {
-        public let limit: Int
-        public private(set) var bytes: [UInt8] = []
-
-        public init(limit: Int = InitiateMultipartUploadResult.prefixLimit) {
-            self.limit = limit
-        }
-
-        /// Keeps as much of `chunk` as still fits under the limit; the rest is ignored.
-        public mutating func append(contentsOf chunk: some Collection<UInt8>) {
-            let room = limit - bytes.count
-            guard room > 0 else { return }
-            bytes.append(contentsOf: chunk.prefix(room))
-        }
-
-        public var uploadId: String? { InitiateMultipartUploadResult.uploadId(fromXMLPrefix: bytes) }
     }
 
     private static let rootTag = Array("<InitiateMultipartUploadResult".utf8)

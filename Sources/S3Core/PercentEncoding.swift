@@ -62,8 +62,8 @@ public enum PercentEncoding {
         return String(validating: out, as: UTF8.self)
     }
 
-    @usableFromInline
-    static let hexDigitsUpper = Array("0123456789ABCDEF".utf8)
+    /// The sixteen digits of upper-case hex (also the gateway's request ids).
+    public static let hexDigitsUpper = Array("0123456789ABCDEF".utf8)
 
     /// The value of one hex digit, either case.
     @inline(__always)

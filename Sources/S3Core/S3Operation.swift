@@ -129,18 +129,20 @@ public enum S3OperationClassifier {
     public static func row(method: String, address: S3Address, target: RequestTarget, headers: HeaderFields,
                            acceptsOBSOperations: Bool) -> Result<S3OperationRow, UnmatchedRequest> {
         var queryNames = Set<String>()
-        var headerNames = Set(headers.map { $0.name.asciiLowercased })
+        var liftedHeaderNames: [String] = []
         for parameter in target.query where !authenticationParameters.contains(parameter.name) {
             if isHeaderParameter(parameter.name) {
-                headerNames.insert(parameter.name.asciiLowercased)
+                liftedHeaderNames.append(parameter.name)
             } else {
                 queryNames.insert(parameter.name)
             }
         }
         let level: S3APIOperation.Level = address.bucket == nil ? .service : address.key == nil ? .bucket : .object
         return S3OperationTable.match(method: method, level: level, query: target.query, queryNames: queryNames,
-                                      headerNames: headerNames, contentType: headers[S3HeaderName.contentType],
-                                      acceptsOBSOperations: acceptsOBSOperations)
+                                      contentType: headers[S3HeaderName.contentType],
+                                      acceptsOBSOperations: acceptsOBSOperations) { name in
+            headers.contains(name) || liftedHeaderNames.contains { $0.asciiCaseInsensitiveEquals(name) }
+        }
     }
 
     /// `x-amz-*` / `x-obs-*` parameters: presigned URLs carry headers such as `x-amz-acl`

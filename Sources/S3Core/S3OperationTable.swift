@@ -196,15 +196,17 @@ public enum S3OperationTable {
     ///
     /// - `queryNames`: the request's query keys less authentication parameters and headers
     ///   carried in the query (`S3OperationClassifier.isLiftedHeaderParameter`);
-    /// - `headerNames`: its header names, lowercase, with those carried in the query.
+    /// - `hasHeader`: whether it carries a header of that (lowercase) name, counting those
+    ///   carried in the query (asked of the few rows that require a header, so that no set
+    ///   of names is built per request).
     ///
     /// Of the rows of the method and level whose selectors the query holds (with the fixed
     /// values) and whose parameters cover the rest of the query, the most specific wins:
     /// the most selectors, then the most required headers present (CopyObject over
     /// PutObject when `x-amz-copy-source` is sent).
     public static func match(method: String, level: S3APIOperation.Level, query: [QueryParameter],
-                             queryNames: Set<String>, headerNames: Set<String>, contentType: String?,
-                             acceptsOBSOperations: Bool) -> Result<S3OperationRow, UnmatchedRequest> {
+                             queryNames: Set<String>, contentType: String?, acceptsOBSOperations: Bool,
+                             hasHeader: (String) -> Bool) -> Result<S3OperationRow, UnmatchedRequest> {
         var best: S3OperationRow?
         for row in rowsByMethodAndLevel[MethodAndLevel(method: method, level: level)] ?? [] {
             if row.obsOnly && !acceptsOBSOperations { continue }
@@ -213,8 +215,7 @@ public enum S3OperationTable {
                       query.contains { $0.name == selector.key && $0.value == selector.value } }),
                   queryNames.allSatisfy(row.admitsParameter),
                   row.shape.requiredHeaders.allSatisfy({ required in
-                      headerNames.contains(required)
-                          || HeaderDialect.s3.translateName(required, to: .obs).map(headerNames.contains) ?? false })
+                      hasHeader(required) || HeaderDialect.s3.translateName(required, to: .obs).map(hasHeader) ?? false })
             else { continue }
             if row.operation == .postObject, !(contentType?.asciiLowercased.hasPrefix("multipart/form-data") ?? false) {
                 continue

@@ -30,7 +30,27 @@ import Testing
         let id = try #require(root.child("UploadId")?.text)
         guard case .bound(let upload) = Self.verdict(id, key: "a & b") else { Issue.record("not bound: \(id)"); return }
         #expect(upload.upstreamId == "2~up" && upload.initiator == "alice")
-        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(text.utf8)) == id, "the audit record reads the bound id")
+        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: Array(text.utf8)) == id)
+        let result = try MultipartAnswerRewriter(binder: Self.binder, answer: .initiate(binding)).rewrite(Array(body.utf8))
+        #expect(result.uploadId == id, "the audit record gets the id the client got")
+    }
+
+    /// The answer a tree is built for (not the plain shape the splice takes), and one
+    /// after keep-alive white space: the id the client got comes back for the record too.
+    @Test(arguments: [
+        "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId> 2~t </UploadId></InitiateMultipartUploadResult>",
+        "\n \t<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>2~t</UploadId></InitiateMultipartUploadResult>",
+    ])
+    func everyInitiationAnswerGivesBackTheIdItBound(_ body: String) throws {
+        let binding = UploadIdBinder.Binding(upstreamId: "", bucket: "b", key: "k", initiator: "alice")
+        let result = try MultipartAnswerRewriter(binder: Self.binder, answer: .initiate(binding)).rewrite(Array(body.utf8))
+        let id = try #require(try XMLTreeElement.parse(result.body).child("UploadId")?.text)
+        #expect(result.uploadId == id)
+        guard case .bound(let upload) = Self.verdict(id, key: "k") else { Issue.record("not bound: \(id)"); return }
+        #expect(upload.upstreamId == "2~t")
+        let listing = try MultipartAnswerRewriter(binder: Self.binder, answer: .listParts(clientUploadId: "c"))
+            .rewrite(Array("<ListPartsResult><UploadId>2~t</UploadId></ListPartsResult>".utf8))
+        #expect(listing.uploadId == nil, "only an initiation gives an id back")
     }
 
     @Test func aListingBindsEveryIdAndMarkerAndDropsWhatThePrincipalMayNotSee() throws {

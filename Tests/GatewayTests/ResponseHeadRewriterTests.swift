@@ -21,6 +21,15 @@ import YAMLConfig
         #expect(rewritten.headers["x-obsgate-request-id"] == ["GW-1"])
     }
 
+    @Test func connectionNamesOnlyTheEndToEndFieldsItLists() {
+        #expect(HopByHop.endToEndNamesInConnection(HeaderFields([("Host", "h")])).isEmpty)
+        #expect(HopByHop.endToEndNamesInConnection(HeaderFields([("Connection", "keep-alive"), ("connection", "Close, TE")]))
+            .isEmpty, "options and hop-by-hop fields are not end-to-end names")
+        #expect(HopByHop.endToEndNamesInConnection(HeaderFields([("CONNECTION", " X-Amz-Acl ,, upgrade"), ("Connection", "x-b")]))
+            == ["x-amz-acl", "x-b"])
+        #expect(HopByHop.endToEndNamesInConnection(HTTPHeaders([("connection", "x-hop")])) == ["x-hop"])
+    }
+
     @Test func obsResponsesAreTranslatedForS3ClientsAndKeptForOBSClients() {
         let upstream = Self.head([("x-obs-request-id", "R"), ("x-obs-id-2", "H"), ("x-obs-storage-class", "WARM"),
                                   ("x-obs-server-side-encryption", "kms"),

@@ -262,4 +262,30 @@ struct HeaderFieldsTests {
     func hasPrefix(_ text: String, _ prefix: String, _ expected: Bool) {
         #expect(text.hasASCIICaseInsensitivePrefix(prefix) == expected)
     }
+
+    @Test("containsListElement: elements without OWS, empty ones skipped", arguments: [
+        ("a", ["a"]),
+        (" a ,\tb ", ["a", "b"]),
+        ("a,,b", ["a", "b"]),
+        (", ,a, ", ["a"]),
+        ("", []),
+        (" , ", []),
+        ("gzip, aws-chunked", ["gzip", "aws-chunked"]),
+        ("é, ü ,x", ["é", "ü", "x"]),
+    ])
+    func listElements(_ value: String, _ expected: [String]) {
+        var seen: [String] = []
+        let found = value.containsListElement { element in
+            seen.append(String(element))
+            return false
+        }
+        #expect(!found)
+        #expect(seen == expected)
+        #expect(value.containsListElement { $0 == expected.last ?? "" } == !expected.isEmpty)
+        if let first = expected.first {
+            var visited = 0
+            #expect(value.containsListElement { visited += 1; return $0 == first })
+            #expect(visited == 1, "the walk stops at the first match")
+        }
+    }
 }

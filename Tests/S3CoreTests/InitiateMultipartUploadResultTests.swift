@@ -93,29 +93,4 @@ struct InitiateMultipartUploadResultTests {
         let bytes = Array("<InitiateMultipartUploadResult><UploadId>a".utf8) + [0xFF] + Array("</UploadId>".utf8)
         #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: bytes) == nil)
     }
-
-    @Test func theCollectorKeepsOnlyItsBoundAcrossChunks() {
-        let bytes = Array(document(key: String(repeating: "k", count: 100), uploadId: "id-1").utf8)
-        var collector = InitiateMultipartUploadResult.PrefixCollector(limit: bytes.count)
-        for chunk in stride(from: 0, to: bytes.count, by: 7) {
-            collector.append(contentsOf: bytes[chunk..<min(chunk + 7, bytes.count)])
-        }
-        collector.append(contentsOf: Array("trailing bytes past the bound".utf8))
-        #expect(collector.bytes == bytes)
-        #expect(collector.uploadId == "id-1")
-
-        var short = InitiateMultipartUploadResult.PrefixCollector(limit: 40)
-        short.append(contentsOf: bytes)
-        #expect(short.bytes.count == 40)
-        #expect(short.uploadId == nil)
-        #expect(InitiateMultipartUploadResult.PrefixCollector().limit == 8192)
-    }
-
-    /// The longest legal key, escaped at its worst, still leaves the id inside the bound.
-    @Test func theDefaultBoundCoversTheLongestKey() {
-        let key = String(repeating: "\"", count: 1024)
-        let bytes = Array(document(key: key, uploadId: "after-a-long-key").utf8)
-        #expect(bytes.count < InitiateMultipartUploadResult.prefixLimit)
-        #expect(InitiateMultipartUploadResult.uploadId(fromXMLPrefix: bytes.prefix(InitiateMultipartUploadResult.prefixLimit)) == "after-a-long-key")
-    }
 }

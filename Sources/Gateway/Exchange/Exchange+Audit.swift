@@ -41,7 +41,7 @@ extension Exchange {
         record.status = status
         record.errorCode = outcome?.errorCode
         if let operation, let target = classified?.target {
-            record.uploadId = uploadIdCollector?.uploadId ?? AuditRecord.uploadId(of: operation, target: target)
+            record.uploadId = clientUploadId ?? AuditRecord.uploadId(of: operation, target: target)
         }
         record.uploadBinding = facts.uploadBinding?.state.rawValue
         record.uploadInitiator = facts.uploadBinding?.initiator

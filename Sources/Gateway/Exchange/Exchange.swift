@@ -42,8 +42,8 @@ final class Exchange {
     /// When the upstream request head went out.
     var upstreamStarted: NIODeadline?
     var upstreamRequestId: String?
-    /// The start of a CreateMultipartUpload's successful response body, for its upload id.
-    var uploadIdCollector: InitiateMultipartUploadResult.PrefixCollector?
+    /// The upload id a CreateMultipartUpload's answer gave the client (the bound one).
+    var clientUploadId: String?
 
     // The client's side.
     /// The status the client got.

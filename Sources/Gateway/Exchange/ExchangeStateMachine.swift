@@ -362,7 +362,7 @@ struct ExchangeStateMachine {
         switch response {
         case .collectingError(let head, var collected):
             response = .awaiting  // releases the buffer, so that writing does not copy it
-            collected.writeImmutableBuffer(buffer)
+            collected.append(buffer)
             response = .collectingError(head, collected)
             if collected.readableBytes > UpstreamErrorSanitizer.maxBodyBytes {
                 return failUpstream(S3Error.badGateway("The upstream answered with an oversized error body."))
@@ -370,7 +370,7 @@ struct ExchangeStateMachine {
             return []
         case .collectingAnswer(let head, var collected):
             response = .awaiting
-            collected.writeImmutableBuffer(buffer)
+            collected.append(buffer)
             response = .collectingAnswer(head, collected)
             if collected.readableBytes > MultipartAnswerRewriter.maxBodyBytes {
                 return failUpstream(S3Error.badGateway("The upstream's answer is longer than the gateway rewrites (\(MultipartAnswerRewriter.maxBodyBytes) bytes)."))
@@ -575,5 +575,13 @@ struct ExchangeStateMachine {
     private func isComplete(_ response: Response) -> Bool {
         if case .complete = response { return true }
         return false
+    }
+}
+
+extension ByteBuffer {
+    /// Appends `buffer` to a collected body; the first part is kept as it is, not copied
+    /// (an answer nearly always comes in one read).
+    fileprivate mutating func append(_ buffer: ByteBuffer) {
+        if readableBytes == 0 { self = buffer } else { writeImmutableBuffer(buffer) }
     }
 }

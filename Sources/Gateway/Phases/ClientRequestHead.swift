@@ -49,18 +49,26 @@ extension ClientRequestHead {
     ///
     /// A head that fails them is refused and its connection closed.
     public func checkFields() throws(S3Error) {
-        guard headers.values(S3HeaderName.host).count == 1, headers.contains(S3HeaderName.host) else {
+        guard headers.first(S3HeaderName.host)?.occurrences == 1 else {
             throw S3Error.invalidRequest("A request must carry exactly one Host header")
         }
         for field in headers where field.name.utf8.contains(UInt8(ascii: "_")) {
             throw S3Error.invalidArgument("The header name \(field.name) contains '_', which obsgate does not accept in field names")
         }
-        let codings = headers.values("transfer-encoding").flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS }
-        guard codings.isEmpty || (codings.count == 1 && codings[0].asciiCaseInsensitiveEquals("chunked")) else {
-            throw S3Error.invalidRequest("Transfer-Encoding must be chunked alone; \(codings.joined(separator: ", ")) is not")
+        var codings = 0
+        var chunkedAlone = true
+        for field in headers where field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
+            _ = field.value.containsListElement { coding in
+                codings += 1
+                chunkedAlone = chunkedAlone && coding.asciiCaseInsensitiveEquals("chunked")
+                return false
+            }
         }
-        for token in HopByHop.connectionTokens(headers.values("connection"))
-        where !HopByHop.names.contains(token) && !HopByHop.connectionOptions.contains(token) {
+        guard codings == 0 || (codings == 1 && chunkedAlone) else {
+            let given = headers.values("transfer-encoding").joined(separator: ", ")
+            throw S3Error.invalidRequest("Transfer-Encoding must be chunked alone; \(given) is not")
+        }
+        if let token = HopByHop.endToEndNamesInConnection(headers).first {
             throw S3Error.invalidArgument("Connection names \(token), which is not a hop-by-hop field")
         }
     }

@@ -20,12 +20,25 @@ extension RequestPreparer {
     /// their upstream length is `x-amz-decoded-content-length`; a body of unknown length
     /// is refused with 411 as S3 does (the gateway never forwards unframed bytes).
     func upstreamBodyLength(method: String, headers: HeaderFields, payload: PayloadExpectation) throws(S3Error) -> UpstreamBodyLength {
-        let lengths = Set(headers.values(S3HeaderName.contentLength).flatMap { $0.split(separator: ",") }
-            .map { String($0.trimmingOWS) })
-        guard lengths.count <= 1 else { throw S3Error.badRequest("Conflicting Content-Length values") }
-        let chunkedTransfer = headers.values("transfer-encoding").contains { $0.asciiLowercased.contains("chunked") }
-        let awsChunkedEncoding = headers.values(S3HeaderName.contentEncoding)
-            .flatMap { $0.split(separator: ",") }.contains { $0.trimmingOWS.asciiCaseInsensitiveEquals("aws-chunked") }
+        // Content-Length may be repeated, or be a list, only of one value (RFC 9112 §6.3).
+        var length: Substring?
+        var chunkedTransfer = false
+        var awsChunkedEncoding = false
+        for field in headers {
+            if field.name.asciiCaseInsensitiveEquals(S3HeaderName.contentLength) {
+                let conflicting = field.value.containsListElement { element in
+                    if let length { return length != element }
+                    length = element
+                    return false
+                }
+                if conflicting { throw S3Error.badRequest("Conflicting Content-Length values") }
+            } else if field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
+                chunkedTransfer = chunkedTransfer || field.value.asciiLowercased.contains("chunked")
+            } else if field.name.asciiCaseInsensitiveEquals(S3HeaderName.contentEncoding) {
+                awsChunkedEncoding = awsChunkedEncoding
+                    || field.value.containsListElement { $0.asciiCaseInsensitiveEquals("aws-chunked") }
+            }
+        }
         switch payload {
         case .signedChunks, .unsignedChunksWithTrailer:
             guard let text = headers[S3HeaderName.decodedContentLength], let decoded = Int(text), decoded >= 0 else {
@@ -36,9 +49,9 @@ extension RequestPreparer {
             guard !awsChunkedEncoding else {
                 throw S3Error.invalidRequest("Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256")
             }
-            if let text = lengths.first {
-                guard let length = Int(text), length >= 0 else { throw S3Error.badRequest("Invalid Content-Length") }
-                return .exactly(length)
+            if let length {
+                guard let value = Int(length), value >= 0 else { throw S3Error.badRequest("Invalid Content-Length") }
+                return .exactly(value)
             }
             if chunkedTransfer { throw S3Error.missingContentLength() }
             return .none
@@ -86,6 +99,7 @@ extension RequestPreparer {
     /// Transport fields stay for the framing and signing phases, which consume them.
     static func admittedFields(_ headers: HeaderFields, of row: S3OperationRow) throws(S3Error) -> HeaderFields {
         var admitted = HeaderFields()
+        admitted.reserveCapacity(headers.count)
         for field in headers {
             let name = field.name.asciiLowercased
             if transportFields.contains(name) || row.admitsHeader(name) || informationalFields.contains(name) {

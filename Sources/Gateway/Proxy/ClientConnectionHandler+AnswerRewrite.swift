@@ -21,6 +21,7 @@ extension ClientConnectionHandler {
                 head.headers.replaceOrAdd(name: "Content-Length", value: String(rewritten.body.count))
             }
             head.headers.remove(name: "Content-MD5")
+            exchange.clientUploadId = rewritten.uploadId
             var buffer = context?.channel.allocator.buffer(capacity: rewritten.body.count) ?? ByteBuffer()
             buffer.writeBytes(rewritten.body)
             return exchange.machine.answerRewritten(head, buffer, errorCode: rewritten.errorCode)

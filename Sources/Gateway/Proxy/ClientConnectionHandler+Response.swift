@@ -20,7 +20,6 @@ extension ClientConnectionHandler {
 
     func writeResponseBody(_ buffer: ByteBuffer, of exchange: Exchange) {
         exchange.bytesOut += buffer.readableBytes
-        exchange.uploadIdCollector?.append(contentsOf: buffer.readableBytesView)
         context?.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
     }
 

@@ -166,9 +166,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 environment.metrics?.upstreamResponded(operation: exchange.operation?.name ?? "Unknown",
                                                        status: Int(head.status.code))
                 exchange.upstreamRequestId = head.headers.first(name: "x-amz-request-id") ?? head.headers.first(name: "x-obs-request-id")
-                if exchange.prepared?.operation == .createMultipartUpload, (200..<300).contains(head.status.code) {
-                    exchange.uploadIdCollector = InitiateMultipartUploadResult.PrefixCollector()
-                }
             }
             let rewritesAnswer = exchange.prepared.map { MultipartAnswerRewriter.rewrites($0.operation) } ?? false
             handle(exchange.machine.upstreamResponseHead(head, rewritesAnswer: rewritesAnswer, now: now), of: exchange)
@@ -299,7 +296,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     /// Sixteen uppercase hex digits (no Foundation formatting on the request path).
     static func requestId(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 16 - digits.utf8.count) + digits
+        String(unsafeUninitializedCapacity: 16) { digits in
+            for index in 0..<16 {
+                digits[index] = PercentEncoding.hexDigitsUpper[Int(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF]
+            }
+            return 16
+        }
     }
 }

@@ -12,13 +12,24 @@ enum HopByHop {
     /// `Connection` options that are not field names (RFC 9112 §9.3, §9.6).
     static let connectionOptions: Set<String> = ["close", "keep-alive"]
 
-    /// The field names listed in a message's `Connection` values, lowercase
-    /// (`Connection = #connection-option`).
-    static func connectionTokens(_ values: [String]) -> Set<String> {
-        var tokens = Set<String>()
-        for value in values {
-            for token in value.split(separator: ",") { tokens.insert(token.trimmingOWS.asciiLowercased) }
+    /// The names a message's `Connection` values list (`Connection = #connection-option`)
+    /// other than the hop-by-hop fields themselves and the options `close` and
+    /// `keep-alive`, lowercase: the end-to-end fields the sender asks to drop. Nearly every
+    /// message lists none, and then nothing is allocated.
+    static func endToEndNamesInConnection(_ fields: some Sequence<(name: String, value: String)>) -> [String] {
+        var listed: [String] = []
+        for field in fields where field.name.asciiCaseInsensitiveEquals("connection") {
+            _ = field.value.containsListElement { token in
+                if !isHopByHopOrOption(token) { listed.append(String(token).asciiLowercased) }
+                return false
+            }
         }
-        return tokens
+        return listed
+    }
+
+    /// Whether a `Connection` token names a hop-by-hop field or is an option (any case).
+    private static func isHopByHopOrOption(_ token: Substring) -> Bool {
+        names.contains { token.asciiCaseInsensitiveEquals($0) }
+            || connectionOptions.contains { token.asciiCaseInsensitiveEquals($0) }
     }
 }

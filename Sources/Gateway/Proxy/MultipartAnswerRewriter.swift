@@ -46,19 +46,25 @@ public struct MultipartAnswerRewriter {
         }
     }
 
-    /// The rewritten body, and the error code of an `Error` document passed through.
-    public func rewrite(_ body: [UInt8]) throws(S3Error) -> (body: [UInt8], errorCode: String?) {
+    /// The rewritten body; the error code of an `Error` document passed through; and for
+    /// an initiation, the upload id the client got (for the audit record, which would
+    /// otherwise have to find it in the body again).
+    public func rewrite(_ body: [UInt8]) throws(S3Error) -> (body: [UInt8], errorCode: String?, uploadId: String?) {
         // A store may send white space while a long CompleteMultipartUpload runs, to keep the
         // connection alive (S3 does), before the document and its XML declaration.
-        let document = Array(body.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D })
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        let document = body.first.map(isSpace) == true ? Array(body.drop(while: isSpace)) : body
         // The plain initiate answer, as stores write it, has its id replaced in place: a
         // tree of it costs more than the rest of the request (bench/README.md, #14).
-        if case .initiate(var binding) = answer,
-           let spliced = InitiateMultipartUploadResult.splicingUploadId(document, { upstreamId in
-               binding.upstreamId = upstreamId
-               return binder.bind(binding)
-           }) {
-            return (spliced, nil)
+        if case .initiate(var binding) = answer {
+            var bound: String?
+            if let spliced = InitiateMultipartUploadResult.splicingUploadId(document, { upstreamId in
+                binding.upstreamId = upstreamId
+                bound = binder.bind(binding)
+                return bound ?? ""
+            }) {
+                return (spliced, nil, bound)
+            }
         }
         let parsed: XMLTreeElement?
         do throws(S3Error) { parsed = try XMLTreeElement.parseOptional(document) } catch {
@@ -66,13 +72,14 @@ public struct MultipartAnswerRewriter {
         }
         guard var root = parsed else {
             // Nothing to rewrite (a form's 204): only a document could carry upstream ids.
-            if case .objectLocation = answer { return (body, nil) }
+            if case .objectLocation = answer { return (body, nil, nil) }
             throw Self.unreadable("an empty body")
         }
         if root.name == "Error" {
             let text = String(decoding: document, as: UTF8.self)
-            return (Array(UpstreamErrorSanitizer.sanitize(text).utf8), UpstreamErrorSanitizer.code(of: text))
+            return (Array(UpstreamErrorSanitizer.sanitize(text).utf8), UpstreamErrorSanitizer.code(of: text), nil)
         }
+        var uploadId: String?
         switch answer {
         case .initiate(var binding):
             try expect(root, "InitiateMultipartUploadResult")
@@ -80,7 +87,8 @@ public struct MultipartAnswerRewriter {
                 throw Self.unreadable("an InitiateMultipartUploadResult without an UploadId")
             }
             binding.upstreamId = upstreamId
-            root.setChildText("UploadId", binder.bind(binding))
+            uploadId = binder.bind(binding)
+            root.setChildText("UploadId", uploadId ?? "")
         case .listUploads(let bucket, let visible):
             try expect(root, "ListMultipartUploadsResult")
             let encoded = root.child("EncodingType")?.value == "url"
@@ -120,7 +128,7 @@ public struct MultipartAnswerRewriter {
                 root.setChildText("Location", url(key))
             }
         }
-        return (root.document(), nil)
+        return (root.document(), nil, uploadId)
     }
 
     private func expect(_ root: XMLTreeElement, _ name: String) throws(S3Error) {

@@ -20,8 +20,9 @@ struct ResponseHeadRewriter: Sendable {
 
     func rewrite(_ head: HTTPResponseHead, requestId: String, clientDialect: HeaderDialect,
                  operation: String?, location: UpstreamLocationRewriter? = nil) -> HTTPResponseHead {
-        let named = HopByHop.connectionTokens(head.headers["connection"])
+        let named = HopByHop.endToEndNamesInConnection(head.headers)
         var fields = HeaderFields()
+        fields.reserveCapacity(head.headers.count + 1)  // + the gateway's request id
         for (name, value) in head.headers {
             let lower = name.asciiLowercased
             if HopByHop.names.contains(lower) || named.contains(lower) || Self.revealing.contains(lower) { continue }
