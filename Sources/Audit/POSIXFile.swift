@@ -25,7 +25,7 @@ public struct AuditIOError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Thin wrappers over the system calls the audit files need. Foundation's FileHandle hides
 /// `O_APPEND`, `fsync` results and short writes, which are exactly what matters here.
-enum POSIXFile {
+public enum POSIXFile {
     static func openForReading(_ path: String) throws(AuditIOError) -> Int32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .last("open", path) }
@@ -64,8 +64,9 @@ enum POSIXFile {
     }
 
     /// Writes as much of `bytes` as the system takes; returns how many bytes were written
-    /// before an error, and the error (nil when everything was written).
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) -> (written: Int, error: AuditIOError?) {
+    /// before an error, and the error (nil when everything was written). The gateway's log
+    /// lines are written with it too.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) -> (written: Int, error: AuditIOError?) {
         var written = 0
         while written < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }

@@ -81,11 +81,7 @@ enum GatewayLoader {
 
     static func run(_ loaded: Loaded, onStarted: @escaping @Sendable (GatewayServer) -> Void = { _ in }) async throws {
         let level = loaded.configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return EscapingLogHandler(wrapping: handler)
-        }
+        LoggingSystem.bootstrap { label in LogLineHandler(label: label, level: level) }
         let logger = Logger(label: "obsgate")
         let loops = loaded.configuration.eventLoops.resolved()
         logger.info("event loops", metadata: ["count": "\(loops)"])
