@@ -74,10 +74,18 @@ public struct S3AddressResolver: Sendable {
     /// (`example.com`, `s3.example.com`) the longest one that matches wins.
     public func virtualHostedBucket(host: String) -> String? {
         let name = Self.hostWithoutPort(host).asciiLowercased
-        if baseDomains.contains(name) { return nil }
-        let base = baseDomains.filter { name.count > $0.count + 1 && name.hasSuffix("." + $0) }
-            .max { $0.count < $1.count }
-        return base.map { String(name.dropLast($0.count + 1)) }
+        // Compared as bytes in place (this runs for every request): the longest base that
+        // ends the name after a ".", unless the name is a base itself.
+        var longest: Int?
+        for base in baseDomains {
+            let length = base.utf8.count
+            if name.utf8Equals(base) { return nil }
+            guard name.utf8.count > length + 1, length > longest ?? -1,
+                  name.utf8.suffix(length + 1).first == UInt8(ascii: "."), name.utf8.suffix(length).elementsEqual(base.utf8)
+            else { continue }
+            longest = length
+        }
+        return longest.map { String(decoding: name.utf8.dropLast($0 + 1), as: UTF8.self) }
     }
 
     /// `host[:port]` or `[v6]:port` without the port.
