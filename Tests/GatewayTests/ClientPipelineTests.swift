@@ -20,7 +20,7 @@ import Testing
         let inForce: NIOLockedValueBox<RequestPreparer>
 
         init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil,
-             refusalLimit: AuditRefusalThrottle.Limit? = nil) throws {
+             refusalLimit: AuditRefusalThrottle.Limit? = nil, logger: Logger = Logger(label: "test")) throws {
             loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
             let inForce = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials()))
@@ -40,7 +40,7 @@ import Testing
                 pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
                 timeouts: configuration.timeouts, limits: configuration.limits,
                 responseHeaderRules: configuration.responseHeaderRules, audit: audit,
-                refusalThrottle: refusalLimit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0)) }, logger: Logger(label: "test"),
+                refusalThrottle: refusalLimit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0)) }, logger: logger,
                 isTLS: false)
             try GatewayServer.configureClientPipeline(channel, tls: nil, limits: configuration.limits,
                                                       timeouts: configuration.timeouts, environment: environment)
@@ -93,6 +93,30 @@ import Testing
             try upstream.writeInbound(upstream.allocator.buffer(string: text))
             loop.run()
         }
+    }
+
+    /// The request's line at `info`, as `obsgate serve` writes it: its fields, the path
+    /// without the query (a presigned URL's signature is in it), values escaped.
+    @Test func aRequestLeavesOneLogLineNamingWhatHappened() throws {
+        var requestId = ""
+        let lines = try LogLineHandlerTests.lines { logger in
+            let harness = try Harness(logger: logger)
+            try harness.send("GET /bucket/some%20key?X-Amz-Signature=secret HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
+                             + "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n")
+            let response = try harness.output()
+            requestId = response.components(separatedBy: "x-amz-request-id: ").dropFirst().first?.prefix(16).description ?? ""
+        }
+        let line = try #require(lines.first { $0.hasSuffix("[Gateway] request") }, "\(lines)")
+        #expect(line.contains(" info test: "))
+        let fields = line.split(separator: " ").filter { $0.contains("=") }.map(String.init)
+        #expect(fields.contains("request_id=\(requestId)") && requestId.utf8.count == 16, "\(line)")
+        for expected in ["method=GET", "path=/bucket/some%20key", "resource=\"/bucket/some key\"", "status=400",
+                         "error=AuthorizationQueryParametersError", "refused_in=authenticate", "bytes_in=0",
+                         "traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"] {
+            #expect(line.contains(" \(expected)"), "\(expected) in \(line)")
+        }
+        #expect(!line.contains("secret"), "the query is not logged")
+        #expect(fields.map { $0.prefix { $0 != "=" } } == fields.map { $0.prefix { $0 != "=" } }.sorted(), "in key order")
     }
 
     @Test func anUnsignedRequestGetsAnS3AccessDeniedError() throws {

@@ -50,7 +50,7 @@ import Testing
     }
 
     /// The lines a handler writes into a pipe.
-    static func lines(_ log: (Logger) -> Void, metadata: Logger.Metadata = [:],
+    static func lines(_ log: (Logger) throws -> Void, metadata: Logger.Metadata = [:],
                       provider: Logger.MetadataProvider? = nil) throws -> [String] {
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
@@ -59,7 +59,7 @@ import Testing
         var logger = Logger(label: "test") { label in LogLineHandler(label: label, level: .info, output: output) }
         for (key, value) in metadata { logger[metadataKey: key] = value }
         if let provider { logger.handler.metadataProvider = provider }
-        log(logger)
+        try log(logger)
         close(ends[1])
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -53,32 +53,33 @@ extension Exchange {
 
     /// The request's log line (`info`, message `request`).
     func logMetadata(now: NIODeadline) -> Logger.Metadata {
-        var metadata: Logger.Metadata = [
-            "request_id": "\(requestId)",
-            "method": "\(head.method.rawValue)",
-            "status": "\(status.map(String.init) ?? "-")",
-            "decision": "\(decision.rawValue)",
-            "bytes_in": "\(bytesIn)",
-            "bytes_out": "\(bytesOut)",
-            "duration_ms": "\((now - started).nanoseconds / 1_000_000)",
-        ]
+        // Values given as they are (`.string`), not interpolated: an interpolation makes a
+        // new string of each, and this runs for every request at `info`.
+        var metadata = Logger.Metadata(minimumCapacity: 18)
+        metadata["request_id"] = .string(requestId)
+        metadata["method"] = .string(head.method.rawValue)
+        metadata["status"] = .string(status.map(String.init) ?? "-")
+        metadata["decision"] = .string(decision.rawValue)
+        metadata["bytes_in"] = .string(String(bytesIn))
+        metadata["bytes_out"] = .string(String(bytesOut))
+        metadata["duration_ms"] = .string(String((now - started).nanoseconds / 1_000_000))
         // The path as sent, never the query: a presigned URL's query carries its signature.
-        metadata["path"] = "\(head.uri.prefix { $0 != "?" })"
-        if let operation { metadata["operation"] = "\(operation.name)" }
-        if let address { metadata["resource"] = "\(address.resource)" }
+        metadata["path"] = .string(String(decoding: head.uri.utf8.prefix { $0 != UInt8(ascii: "?") }, as: UTF8.self))
+        if let operation { metadata["operation"] = .string(operation.name) }
+        if let address { metadata["resource"] = .string(address.resource) }
         if prepared != nil || facts.identity != nil {
-            metadata["principal"] = "\(facts.identity?.principal ?? "anonymous")"
+            metadata["principal"] = .string(facts.identity?.principal ?? "anonymous")
         }
-        if let accessKeyId = facts.accessKeyId { metadata["access_key_id"] = "\(accessKeyId)" }
-        if let accessRule = facts.decision?.accessRule { metadata["access_rule"] = "\(accessRule)" }
+        if let accessKeyId = facts.accessKeyId { metadata["access_key_id"] = .string(accessKeyId) }
+        if let accessRule = facts.decision?.accessRule { metadata["access_rule"] = .string(accessRule) }
         if let rules = facts.decision?.matchedRules, !rules.isEmpty {
-            metadata["rules"] = "\(rules.joined(separator: ","))"
+            metadata["rules"] = .string(rules.joined(separator: ","))
         }
-        if let code = outcome?.errorCode { metadata["error"] = "\(code)" }
-        if let phase = outcome?.refusingPhase { metadata["refused_in"] = "\(phase.rawValue)" }
-        if let upstreamRequestId { metadata["upstream_request_id"] = "\(upstreamRequestId)" }
+        if let code = outcome?.errorCode { metadata["error"] = .string(code) }
+        if let phase = outcome?.refusingPhase { metadata["refused_in"] = .string(phase.rawValue) }
+        if let upstreamRequestId { metadata["upstream_request_id"] = .string(upstreamRequestId) }
         // W3C Trace Context (passed upstream unchanged): joins this line to the client's trace.
-        if let traceparent = head.headers.first(name: "traceparent") { metadata["traceparent"] = "\(traceparent)" }
+        if let traceparent = head.headers.first(name: "traceparent") { metadata["traceparent"] = .string(traceparent) }
         return metadata
     }
 
