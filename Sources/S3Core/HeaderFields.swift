@@ -138,23 +138,12 @@ extension StringProtocol {
         withUTF8Bytes { a in other.withUTF8Bytes { b in a.elementsEqual(b) } }
     }
 
-    /// Whether any element of the comma-separated list the string holds (`#element`,
-    /// RFC 9110 §5.6.1: `element *( OWS "," OWS element )`) satisfies `predicate`. Each
-    /// element is given without its optional whitespace, and empty elements are skipped
-    /// as the RFC tells recipients to; nothing is copied or collected.
+    /// The elements of the comma-separated list the string holds (`#element`, RFC 9110
+    /// §5.6.1: `element *( OWS "," OWS element )`), each without its optional whitespace;
+    /// empty elements are skipped, as the RFC tells recipients to. A lazy view: nothing is
+    /// split, copied or collected.
     @inlinable
-    public func containsListElement(where predicate: (Substring) throws -> Bool) rethrows -> Bool {
-        let text = Substring(self)
-        var start = text.startIndex
-        while start < text.endIndex {
-            // A comma is one byte, so the UTF-8 index falls on a character boundary.
-            let comma = text.utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? text.endIndex
-            let element = text[start..<comma].trimmingOWS
-            if !element.isEmpty, try predicate(element) { return true }
-            start = comma < text.endIndex ? text.utf8.index(after: comma) : comma
-        }
-        return false
-    }
+    public var listElements: ListElements { ListElements(Substring(self)) }
 
     /// `body` over the string's UTF-8 bytes: in place, or copied once when they are not
     /// stored contiguously.
@@ -180,4 +169,24 @@ extension UnsafeBufferPointer<UInt8> {
 @inlinable @inline(__always)
 public func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+}
+
+/// The elements of a comma-separated field value (`StringProtocol.listElements`).
+public struct ListElements: Sequence, IteratorProtocol {
+    @usableFromInline var rest: Substring
+
+    @inlinable
+    init(_ text: Substring) { rest = text }
+
+    @inlinable
+    public mutating func next() -> Substring? {
+        while !rest.isEmpty {
+            // A comma is one byte, so the UTF-8 index falls on a character boundary.
+            let comma = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            let element = rest[..<comma].trimmingOWS
+            rest = comma < rest.endIndex ? rest[rest.utf8.index(after: comma)...] : rest[rest.endIndex...]
+            if !element.isEmpty { return element }
+        }
+        return nil
+    }
 }

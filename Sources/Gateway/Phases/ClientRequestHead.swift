@@ -58,10 +58,9 @@ extension ClientRequestHead {
         var codings = 0
         var chunkedAlone = true
         for field in headers where field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
-            _ = field.value.containsListElement { coding in
+            for coding in field.value.listElements {
                 codings += 1
                 chunkedAlone = chunkedAlone && coding.asciiCaseInsensitiveEquals("chunked")
-                return false
             }
         }
         guard codings == 0 || (codings == 1 && chunkedAlone) else {

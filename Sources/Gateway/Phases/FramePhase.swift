@@ -26,17 +26,15 @@ extension RequestPreparer {
         var awsChunkedEncoding = false
         for field in headers {
             if field.name.asciiCaseInsensitiveEquals(S3HeaderName.contentLength) {
-                let conflicting = field.value.containsListElement { element in
-                    if let length { return length != element }
+                for element in field.value.listElements {
+                    if let length, length != element { throw S3Error.badRequest("Conflicting Content-Length values") }
                     length = element
-                    return false
                 }
-                if conflicting { throw S3Error.badRequest("Conflicting Content-Length values") }
             } else if field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
                 chunkedTransfer = chunkedTransfer || field.value.asciiLowercased.contains("chunked")
             } else if field.name.asciiCaseInsensitiveEquals(S3HeaderName.contentEncoding) {
                 awsChunkedEncoding = awsChunkedEncoding
-                    || field.value.containsListElement { $0.asciiCaseInsensitiveEquals("aws-chunked") }
+                    || field.value.listElements.contains { $0.asciiCaseInsensitiveEquals("aws-chunked") }
             }
         }
         switch payload {

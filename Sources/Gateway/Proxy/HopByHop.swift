@@ -19,9 +19,8 @@ enum HopByHop {
     static func endToEndNamesInConnection(_ fields: some Sequence<(name: String, value: String)>) -> [String] {
         var listed: [String] = []
         for field in fields where field.name.asciiCaseInsensitiveEquals("connection") {
-            _ = field.value.containsListElement { token in
-                if !isHopByHopOrOption(token) { listed.append(String(token).asciiLowercased) }
-                return false
+            for token in field.value.listElements where !isHopByHopOrOption(token) {
+                listed.append(String(token).asciiLowercased)
             }
         }
         return listed
