@@ -98,7 +98,9 @@ public struct LogLineHandler: LogHandler {
         output.write(line)
     }
 
-    /// `seconds` since the epoch as local time, `%Y-%m-%dT%H:%M:%S%z` (2026-12-04T21:51:10+0000).
+    /// `seconds` since the epoch as local time, `%Y-%m-%dT%H:%M:%S%z` (2026-12-04T21:51:10+0000):
+    /// the civil time of the seconds moved by the zone's offset at that instant, written by
+    /// the same writer as the signing and audit timestamps.
     static func appendTimestamp(_ seconds: time_t, to line: inout [UInt8]) {
         var clock = seconds
         var local = tm()
@@ -106,19 +108,9 @@ public struct LogLineHandler: LogHandler {
             line.append(contentsOf: "<unknown>".utf8)
             return
         }
-        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { storage in
+        withUnsafeTemporaryAllocation(byteCount: BufferTextStream.timestampCapacity, alignment: 1) { storage in
             var text = BufferTextStream(storage)
-            text.write(Int(local.tm_year) + 1900, width: 4)
-            text.write("-" as StaticString)
-            text.write(Int(local.tm_mon) + 1, width: 2)
-            text.write("-" as StaticString)
-            text.write(Int(local.tm_mday), width: 2)
-            text.write("T" as StaticString)
-            text.write(Int(local.tm_hour), width: 2)
-            text.write(":" as StaticString)
-            text.write(Int(local.tm_min), width: 2)
-            text.write(":" as StaticString)
-            text.write(Int(local.tm_sec), width: 2)
+            text.write(dateAndTime: CivilTime(epochSeconds: Int64(seconds) + Int64(local.tm_gmtoff)), extended: true)
             let offset = Int(local.tm_gmtoff) / 60
             text.write(offset < 0 ? "-" as StaticString : "+")
             text.write(abs(offset) / 60 * 100 + abs(offset) % 60, width: 4)

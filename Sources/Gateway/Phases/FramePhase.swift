@@ -31,7 +31,7 @@ extension RequestPreparer {
                     length = element
                 }
             } else if field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
-                chunkedTransfer = chunkedTransfer || field.value.asciiLowercased.contains("chunked")
+                chunkedTransfer = chunkedTransfer || field.value.listElements.contains { $0.asciiCaseInsensitiveEquals("chunked") }
             } else if field.name.asciiCaseInsensitiveEquals(S3HeaderName.contentEncoding) {
                 awsChunkedEncoding = awsChunkedEncoding
                     || field.value.listElements.contains { $0.asciiCaseInsensitiveEquals("aws-chunked") }

@@ -60,8 +60,9 @@ public struct MultipartAnswerRewriter {
             var bound: String?
             if let spliced = InitiateMultipartUploadResult.splicingUploadId(document, { upstreamId in
                 binding.upstreamId = upstreamId
-                bound = binder.bind(binding)
-                return bound ?? ""
+                let id = binder.bind(binding)
+                bound = id
+                return id
             }) {
                 return (spliced, nil, bound)
             }
@@ -87,8 +88,9 @@ public struct MultipartAnswerRewriter {
                 throw Self.unreadable("an InitiateMultipartUploadResult without an UploadId")
             }
             binding.upstreamId = upstreamId
-            uploadId = binder.bind(binding)
-            root.setChildText("UploadId", uploadId ?? "")
+            let bound = binder.bind(binding)
+            uploadId = bound
+            root.setChildText("UploadId", bound)
         case .listUploads(let bucket, let visible):
             try expect(root, "ListMultipartUploadsResult")
             let encoded = root.child("EncodingType")?.value == "url"
