@@ -387,19 +387,18 @@ struct ExchangeStateMachine {
         guard lifecycle == .active, case .connected = upstream else { return [] }
         deadlines.disarm(.upstreamIdle)
         deadlines.disarm(.upstreamFirstByte)
-        var actions: [Action]
+        var actions = Self.actions()
         let upstreamKeepAlive: Bool
         switch response {
         case .collectingError(let head, let body):
             outcome = .answered(errorCode: UpstreamErrorSanitizer.code(of: String(buffer: body)))
-            actions = [.writeSanitizedError(head, body)]
+            actions.append(.writeSanitizedError(head, body))
             upstreamKeepAlive = head.isKeepAlive
         case .streaming(let keepAlive):
             outcome = .answered(errorCode: nil)
-            actions = [.writeResponseEnd]
+            actions.append(.writeResponseEnd)
             upstreamKeepAlive = keepAlive
         case .collectingAnswer(let head, _):
-            actions = []
             upstreamKeepAlive = head.isKeepAlive
         case .awaiting, .rewriting, .complete:
             return []
@@ -421,7 +420,8 @@ struct ExchangeStateMachine {
             request = .discarding
             if fate == .keepAlive { fate = .closeAfterResponse }
         }
-        return actions + finishIfDone()
+        finishIfDone(into: &actions)
+        return actions
     }
 
     /// The upstream connection closed or failed while this exchange used it.
@@ -456,7 +456,12 @@ struct ExchangeStateMachine {
         guard lifecycle == .active, case .rewriting = response else { return [] }
         outcome = .answered(errorCode: errorCode)
         response = .complete
-        return [.writeResponseHead(head), .writeResponseBody(body), .writeResponseEnd] + finishIfDone()
+        var actions = Self.actions()
+        actions.append(.writeResponseHead(head))
+        actions.append(.writeResponseBody(body))
+        actions.append(.writeResponseEnd)
+        finishIfDone(into: &actions)
+        return actions
     }
 
     /// The collected answer could not be read for rewriting: the client gets the gateway's
@@ -532,7 +537,7 @@ struct ExchangeStateMachine {
     private mutating func respond(outcome: ExchangeOutcome, with write: (_ close: Bool) -> Action) -> [Action] {
         guard lifecycle == .active else { return [] }
         self.outcome = outcome
-        var actions: [Action] = []
+        var actions = Self.actions()
         if upstream.inUse {
             if case .connected = upstream { actions.append(.closeUpstream) }
             upstream = .released
@@ -545,30 +550,53 @@ struct ExchangeStateMachine {
             request = .discarding
             if announcesBody { fate = .closeAfterResponse }
         }
-        guard !response.headSent else { return actions + end(.abort) }
+        if response.headSent {
+            end(.abort, into: &actions)
+            return actions
+        }
         response = .complete
         actions.append(write(fate != .keepAlive))
-        return actions + finishIfDone()
+        finishIfDone(into: &actions)
+        return actions
     }
 
     /// The exchange is over once its response is complete and its request has ended, or
     /// the connection closes after the response anyway.
+    private mutating func finishIfDone(into actions: inout [Action]) {
+        guard lifecycle == .active, isComplete(response) else { return }
+        guard request.clientEnded || fate != .keepAlive else { return }
+        end(fate, into: &actions)
+    }
+
     private mutating func finishIfDone() -> [Action] {
-        guard lifecycle == .active, isComplete(response) else { return [] }
-        guard request.clientEnded || fate != .keepAlive else { return [] }
-        return end(fate)
+        var actions: [Action] = []
+        finishIfDone(into: &actions)
+        return actions
     }
 
     private mutating func end(_ fate: Fate) -> [Action] {
+        var actions: [Action] = []
+        end(fate, into: &actions)
+        return actions
+    }
+
+    private mutating func end(_ fate: Fate, into actions: inout [Action]) {
         lifecycle = .finished
         self.fate = fate
         deadlines.disarmAll()
-        var actions: [Action] = []
         if upstream.inUse {
             if case .connected = upstream { actions.append(.closeUpstream) }
             upstream = .released
         }
         actions.append(.finish(fate))
+    }
+
+    /// An empty action list with room for the most one event returns (an answer rewritten:
+    /// head, body, end, finish), so that an event's actions take one allocation, not one
+    /// per action appended and one more to join two lists.
+    private static func actions() -> [Action] {
+        var actions: [Action] = []
+        actions.reserveCapacity(4)
         return actions
     }
 
