@@ -102,18 +102,24 @@ public struct QueryParameter: Sendable, Equatable {
     }
 
     /// Splits `a=1&b&c=` into its parameters; empty elements (`a&&b`) carry nothing and are
-    /// dropped, as every S3 implementation does.
+    /// dropped, as every S3 implementation does. Walked over the bytes: `&` and `=` are
+    /// ASCII, so every element starts and ends on a character boundary.
     static func parse(_ query: String) throws(S3Error) -> [QueryParameter] {
+        let bytes = query.utf8
         var parameters: [QueryParameter] = []
-        parameters.reserveCapacity(query.utf8.reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 })
-        for element in query.split(separator: "&", omittingEmptySubsequences: true) {
-            if let equals = element.firstIndex(of: "=") {
-                parameters.append(try QueryParameter(
-                    rawName: String(element[..<equals]),
-                    rawValue: String(element[element.index(after: equals)...])))
-            } else {
-                parameters.append(try QueryParameter(rawName: String(element), rawValue: nil))
+        parameters.reserveCapacity(bytes.reduce(1) { $1 == UInt8(ascii: "&") ? $0 + 1 : $0 })
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.endIndex
+            if start < end {
+                if let equals = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) {
+                    parameters.append(try QueryParameter(rawName: String(query[start..<equals]),
+                                                         rawValue: String(query[bytes.index(after: equals)..<end])))
+                } else {
+                    parameters.append(try QueryParameter(rawName: String(query[start..<end]), rawValue: nil))
+                }
             }
+            start = end < bytes.endIndex ? bytes.index(after: end) : end
         }
         return parameters
     }

@@ -6,7 +6,10 @@ import S3Signing
 
 /// A request that passed every phase before forwarding: who sent it, what it does, what
 /// its body must still prove, and the signed upstream request head.
-public struct PreparedRequest: Sendable {
+///
+/// A class: the exchange hands it to every step of its response and its record, and as a
+/// value each hand-over copied (and released again) its dozen strings, arrays and headers.
+public final class PreparedRequest: Sendable {
     public let operation: S3Operation
     public let address: S3Address
     /// nil for an anonymous request allowed by configuration.
@@ -28,9 +31,28 @@ public struct PreparedRequest: Sendable {
     /// The client asked for `100 Continue` before sending its body.
     public let expectsContinue: Bool
     /// How the upload id the request used was judged (multipart operations only).
-    public var uploadBinding: UploadBindingOutcome?
+    public let uploadBinding: UploadBindingOutcome?
     /// How long each phase took, when the exchange is traced.
-    var phaseTimes: [PhaseTime] = []
+    let phaseTimes: [PhaseTime]
+
+    init(operation: S3Operation, address: S3Address, identity: ClientIdentity?, scheme: SignatureScheme?,
+         decision: PolicyDecision?, payload: PayloadExpectation, trailerHeader: String?, upstream: UpstreamRequestHead,
+         objectFields: HeaderFields, upstreamBody: UpstreamBodyLength, expectsContinue: Bool,
+         uploadBinding: UploadBindingOutcome?, phaseTimes: [PhaseTime]) {
+        self.operation = operation
+        self.address = address
+        self.identity = identity
+        self.scheme = scheme
+        self.decision = decision
+        self.payload = payload
+        self.trailerHeader = trailerHeader
+        self.upstream = upstream
+        self.objectFields = objectFields
+        self.upstreamBody = upstreamBody
+        self.expectsContinue = expectsContinue
+        self.uploadBinding = uploadBinding
+        self.phaseTimes = phaseTimes
+    }
 
     /// Whether the body's verification concludes only at its end, so the gateway must
     /// hold back the last bytes until then.

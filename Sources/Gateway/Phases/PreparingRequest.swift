@@ -79,12 +79,10 @@ struct PreparingRequest {
         } else {
             objectFields = headers
         }
-        var prepared = PreparedRequest(
+        return PreparedRequest(
             operation: operation, address: address, identity: identity, scheme: scheme, decision: decision,
             payload: payload, trailerHeader: trailerHeader, upstream: upstream, objectFields: objectFields,
-            upstreamBody: body, expectsContinue: expectsContinue)
-        prepared.uploadBinding = facts.uploadBinding
-        prepared.phaseTimes = facts.phaseTimes
-        return prepared
+            upstreamBody: body, expectsContinue: expectsContinue, uploadBinding: facts.uploadBinding,
+            phaseTimes: facts.phaseTimes)
     }
 }
