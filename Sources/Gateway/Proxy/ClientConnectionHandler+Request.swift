@@ -15,7 +15,7 @@ extension ClientConnectionHandler {
         context.triggerUserOutboundEvent(RequestHeadEvent.headReceived, promise: nil)
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
-            headers: HeaderFields(head.headers.map { ($0.name, $0.value) }), isTLS: environment.isTLS)
+            headers: HeaderFields(head.headers), isTLS: environment.isTLS)
         let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
                                 preparer: environment.preparer(), timeouts: environment.timeouts, now: context.eventLoop.now)
         exchange.clientAddress = clientAddress

@@ -9,3 +9,12 @@ extension HTTPHeaders {
         for field in fields { add(name: field.name, value: field.value) }
     }
 }
+
+extension HeaderFields {
+    /// The fields of NIO's header block, in their order, in one array grown once.
+    init(_ headers: HTTPHeaders) {
+        self.init()
+        reserveCapacity(headers.count)
+        for field in headers { add(field.name, field.value) }
+    }
+}
