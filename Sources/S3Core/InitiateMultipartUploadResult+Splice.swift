@@ -33,7 +33,7 @@ extension InitiateMultipartUploadResult {
         guard reader.atEnd, let uploadId, !uploadId.isEmpty else { return nil }
         let text = document[uploadId]
         guard !text.contains(UInt8(ascii: "&")), let first = text.first, let last = text.last,
-              !ShapeReader.isWhitespace(first), !ShapeReader.isWhitespace(last),
+              !first.isXMLWhitespace, !last.isXMLWhitespace,
               let upstreamId = String(validating: text, as: UTF8.self)
         else { return nil }
         let bound = replacement(upstreamId).utf8
@@ -62,11 +62,9 @@ extension InitiateMultipartUploadResult {
 
         var atEnd: Bool { index == bytes.count }
 
-        static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
-
         @discardableResult
         mutating func skipWhitespace() -> Bool {
-            while index < bytes.count, Self.isWhitespace(bytes[index]) { index += 1 }
+            while index < bytes.count, bytes[index].isXMLWhitespace { index += 1 }
             return true
         }
 
@@ -94,7 +92,7 @@ extension InitiateMultipartUploadResult {
 
         mutating func skipNamespace() -> Bool {
             let start = index
-            guard skip(while: Self.isWhitespace) > 0, consume("xmlns=\"".utf8) else {
+            guard skip(while: \.isXMLWhitespace) > 0, consume("xmlns=\"".utf8) else {
                 index = start
                 return true
             }
@@ -141,7 +139,7 @@ extension InitiateMultipartUploadResult {
             let name = bytes[nameStart..<index]
             guard consume(">".utf8) else { return nil }
             let textStart = index
-            _ = skip { ($0 >= 0x20 || Self.isWhitespace($0)) && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
+            _ = skip { ($0 >= 0x20 || $0.isXMLWhitespace) && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
             let text = textStart..<index
             guard Self.referencesAreWellFormed(bytes[text]), consume("</".utf8), consume(name),
                   consume(">".utf8)

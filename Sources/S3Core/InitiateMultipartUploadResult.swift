@@ -21,8 +21,7 @@ public enum InitiateMultipartUploadResult {
         let bytes = Array(prefix)
         guard let root = firstIndex(of: rootTag, in: bytes, from: 0),
               root + rootTag.count < bytes.count,
-              [UInt8(ascii: ">"), UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n")]
-                .contains(bytes[root + rootTag.count]),
+              bytes[root + rootTag.count] == UInt8(ascii: ">") || bytes[root + rootTag.count].isXMLWhitespace,
               let open = firstIndex(of: openTag, in: bytes, from: root + rootTag.count),
               let close = firstIndex(of: closeTag, in: bytes, from: open + openTag.count)
         else { return nil }
@@ -81,8 +80,7 @@ extension String {
     /// Without leading and trailing XML white space (space, tab, CR, LF), as a view of it.
     fileprivate func trimmingXMLWhitespace() -> Substring {
         // All four are single bytes, so both ends fall on character boundaries.
-        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) })
+        guard let first = utf8.firstIndex(where: { !$0.isXMLWhitespace }), let last = utf8.lastIndex(where: { !$0.isXMLWhitespace })
         else { return "" }
         return self[first...last]
     }

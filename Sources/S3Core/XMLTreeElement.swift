@@ -73,7 +73,7 @@ public struct XMLTreeElement: Equatable, Sendable {
     /// nothing else, so the value judged is the value the store reads.
     public var value: String {
         let scalars = text.unicodeScalars
-        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        let isSpace = { (scalar: Unicode.Scalar) in scalar.isASCII && UInt8(scalar.value).isXMLWhitespace }
         guard let first = scalars.firstIndex(where: { !isSpace($0) }),
               let last = scalars.lastIndex(where: { !isSpace($0) })
         else { return "" }
@@ -124,7 +124,7 @@ public struct XMLTreeElement: Equatable, Sendable {
     /// An optional document (S3 takes an empty body for some of them): nil when the body
     /// is empty or only whitespace, otherwise `parse(_:)`.
     public static func parseOptional(_ bytes: [UInt8]) throws(S3Error) -> XMLTreeElement? {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return nil }
+        if bytes.allSatisfy(\.isXMLWhitespace) { return nil }
         return try parse(bytes)
     }
 
@@ -135,7 +135,7 @@ public struct XMLTreeElement: Equatable, Sendable {
         let declaration = Array("<?xml".utf8)
         for index in bytes.indices.dropLast() where bytes[index] == UInt8(ascii: "<") && bytes[index + 1] == UInt8(ascii: "?") {
             let isDeclaration = index == 0 && bytes.count > declaration.count && bytes.starts(with: declaration)
-                && [0x20, 0x09, 0x0D, 0x0A].contains(bytes[declaration.count])
+                && bytes[declaration.count].isXMLWhitespace
             if !isDeclaration { return true }
         }
         return false
@@ -149,7 +149,8 @@ public struct XMLTreeElement: Equatable, Sendable {
         guard bytes.starts(with: Array("<?xml".utf8)) else { return false }
         let declaration = String(decoding: bytes[..<(bytes.firstIndex(of: UInt8(ascii: ">")) ?? bytes.endIndex)], as: UTF8.self)
         guard let name = declaration.range(of: "encoding") else { return false }
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        // A CR LF pair is one Character, whose ASCII value Swift gives as LF's.
+        let isSpace = { (character: Character) in character.asciiValue?.isXMLWhitespace == true }
         var rest = declaration[name.upperBound...].drop(while: isSpace)
         guard rest.first == "=" else { return true }
         rest = rest.dropFirst().drop(while: isSpace)

@@ -21,7 +21,9 @@ import Testing
     }
 
     @Test(arguments: ["<a/>", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>x</a>", "<?xml version='1.0' encoding = 'utf-8'?><a/>",
-                      "<?xml version=\"1.0\"?><a/>", "<a><![CDATA[y]]></a>"])
+                      "<?xml version=\"1.0\"?><a/>", "<a><![CDATA[y]]></a>",
+                      // XML's `Eq ::= S? '=' S?`, where a CR LF pair (one Swift Character) is white space.
+                      "<?xml version=\"1.0\" encoding\r\n=\r\n\"UTF-8\"?><a/>"])
     func aPlainDocumentStillParses(_ body: String) throws {
         #expect(try XMLTreeElement.parse(Array(body.utf8)).name == "a")
     }

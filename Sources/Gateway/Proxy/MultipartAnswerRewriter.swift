@@ -52,8 +52,7 @@ public struct MultipartAnswerRewriter {
     public func rewrite(_ body: [UInt8]) throws(S3Error) -> (body: [UInt8], errorCode: String?, uploadId: String?) {
         // A store may send white space while a long CompleteMultipartUpload runs, to keep the
         // connection alive (S3 does), before the document and its XML declaration.
-        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        let document = body.first.map(isSpace) == true ? Array(body.drop(while: isSpace)) : body
+        let document = body.first?.isXMLWhitespace == true ? Array(body.drop(while: \.isXMLWhitespace)) : body
         // The plain initiate answer, as stores write it, has its id replaced in place: a
         // tree of it costs more than the rest of the request (bench/README.md, #14).
         if case .initiate(var binding) = answer {
