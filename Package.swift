@@ -11,7 +11,8 @@ let package = Package(
         // The modules, for the micro-benchmarks of bench/micro (a package of its own, so
         // that the benchmark library stays out of this build).
         .library(name: "ObsgateModules",
-                 targets: ["S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "Audit", "FormUpload", "Gateway"]),
+                 targets: ["S3Core", "S3Signing", "Credentials", "YAMLConfig", "Policy", "Audit", "FormUpload", "Gateway",
+                           "EmbeddedGateway"]),
         // The fuzz targets' harness, for the libFuzzer executables of fuzz/ (a package of its
         // own: every module of it is built with the fuzzer's instrumentation).
         .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
@@ -96,12 +97,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A client connection's whole pipeline on embedded channels, for the pipeline tests,
+        // the pipeline fuzz target and bench/micro; not part of the obsgate executable.
+        .target(
+            name: "EmbeddedGateway",
+            dependencies: [
+                "Gateway", "Audit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         // The fuzz targets' entry functions (docs/fuzzing.md): here, so that their corpora run
         // as a regression test in this suite (FuzzHarnessTests) as well as under libFuzzer.
         .target(
             name: "FuzzHarness",
             dependencies: [
-                "S3Core", "S3Signing", "Credentials", "Policy", "FormUpload", "Gateway",
+                "S3Core", "S3Signing", "Credentials", "Policy", "FormUpload", "Gateway", "EmbeddedGateway",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +144,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig", "Audit", "TestSupport",
+                "Gateway", "EmbeddedGateway", "S3Core", "S3Signing", "Credentials", "DevUpstream", "Policy", "YAMLConfig", "Audit",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Audit
 import Credentials
+import EmbeddedGateway
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -13,38 +14,21 @@ import Testing
 /// out. These cover everything the gateway answers without an upstream.
 @Suite struct ClientPipelineTests {
     final class Harness {
-        let channel = EmbeddedChannel()
+        private let connection: EmbeddedClientConnection
+        var channel: EmbeddedChannel { connection.client }
         let loop: EmbeddedEventLoop
-        private let opened = NIOLockedValueBox<[EmbeddedChannel]>([])
         /// The credentials and policy in force; a test replaces them as a reload does.
         let inForce: NIOLockedValueBox<RequestPreparer>
 
         init(yaml: String = TestSetup.configurationYAML(), audit: AuditWriter? = nil,
              refusalLimit: AuditRefusalThrottle.Limit? = nil, logger: Logger = Logger(label: "test")) throws {
-            loop = channel.embeddedEventLoop
             let configuration = try TestSetup.configuration(yaml)
             let inForce = NIOLockedValueBox(try RequestPreparer(configuration: configuration, credentials: try TestSetup.credentials()))
             self.inForce = inForce
-            let opened = self.opened
-            let connect: UpstreamConnector = { loop in
-                let upstream = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
-                return loop.makeCompletedFuture {
-                    try UpstreamPools.addUpstreamHandlers(to: upstream)
-                    try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()
-                    opened.withLockedValue { $0.append(upstream) }
-                    return upstream
-                }
-            }
-            let environment = ClientEnvironment(
-                preparer: { inForce.withLockedValue { $0 } },
-                pools: UpstreamPools(group: loop, connect: connect, limits: configuration.limits),
-                timeouts: configuration.timeouts, limits: configuration.limits,
-                responseHeaderRules: configuration.responseHeaderRules, audit: audit,
-                refusalThrottle: refusalLimit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0)) }, logger: logger,
-                isTLS: false)
-            try GatewayServer.configureClientPipeline(channel, tls: nil, limits: configuration.limits,
-                                                      timeouts: configuration.timeouts, environment: environment)
-            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+            connection = try EmbeddedClientConnection(
+                preparer: { inForce.withLockedValue { $0 } }, audit: audit,
+                refusalThrottle: refusalLimit.map { NIOLockedValueBox(AuditRefusalThrottle(limit: $0)) }, logger: logger)
+            loop = connection.client.embeddedEventLoop
         }
 
         func send(_ text: String) throws {
@@ -69,7 +53,7 @@ import Testing
         /// The upstream connections the gateway opened, oldest first.
         var upstreams: [EmbeddedChannel] {
             loop.run()
-            return opened.withLockedValue { $0 }
+            return connection.upstreams
         }
 
         /// A request head signed with the test client's key, as the client sends it.
