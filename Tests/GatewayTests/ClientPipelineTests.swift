@@ -429,6 +429,25 @@ import Testing
         #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
     }
 
+    /// An answer's `Location` at the upstream is put at the gateway as the client addressed
+    /// it; an answer without one gets none.
+    @Test func anUpstreamLocationIsPutAtTheGateway() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/moved"))
+        let upstream = try #require(harness.upstreams.first)
+        _ = try harness.sentUpstream(upstream)
+        try harness.answer(upstream, "HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:8000/bkt/elsewhere\r\n"
+                           + "Content-Length: 0\r\n\r\n")
+        let moved = try harness.output()
+        #expect(moved.contains("\r\nLocation: http://127.0.0.1:9000/bkt/elsewhere\r\n"), "\(moved)")
+
+        try harness.send(harness.signedHead("GET", "/bkt/here"))
+        _ = try harness.sentUpstream(upstream)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let here = try harness.output()
+        #expect(here.hasPrefix("HTTP/1.1 200 OK\r\n") && !here.lowercased().contains("location:"), "\(here)")
+    }
+
     /// A pooled upstream connection that the upstream closed meanwhile: a GET that sent
     /// nothing yet is retried once on a fresh connection, and the client sees only the answer.
     @Test func anIdempotentRequestIsRetriedOnAFreshConnection() throws {

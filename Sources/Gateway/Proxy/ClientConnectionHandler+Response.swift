@@ -88,8 +88,10 @@ extension ClientConnectionHandler {
 
     private func responseHead(from head: HTTPResponseHead, of exchange: Exchange) -> HTTPResponseHead {
         let rewriter = ResponseHeadRewriter(rules: environment.responseHeaderRules)
+        // Most answers carry no Location: the rewriter for one is made only when it does.
+        let location = head.headers.contains(name: "location") ? locationRewriter(of: exchange) : nil
         var rewritten = rewriter.rewrite(head, requestId: exchange.requestId, clientDialect: clientDialect(of: exchange),
-                                         operation: exchange.prepared?.operation.name, location: locationRewriter(of: exchange))
+                                         operation: exchange.prepared?.operation.name, location: location)
         rewritten.version = exchange.head.version
         corsFields(of: exchange).map { rewritten.headers.setCORSFields($0) }
         if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }

@@ -27,8 +27,9 @@ enum HopByHop {
     }
 
     /// Whether a `Connection` token names a hop-by-hop field or is an option (any case).
+    /// The options first: nearly every `Connection` is `keep-alive` or `close`.
     private static func isHopByHopOrOption(_ token: Substring) -> Bool {
-        names.contains { token.asciiCaseInsensitiveEquals($0) }
-            || connectionOptions.contains { token.asciiCaseInsensitiveEquals($0) }
+        connectionOptions.contains { token.asciiCaseInsensitiveEquals($0) }
+            || names.contains { token.asciiCaseInsensitiveEquals($0) }
     }
 }
