@@ -448,6 +448,24 @@ import Testing
         #expect(here.hasPrefix("HTTP/1.1 200 OK\r\n") && !here.lowercased().contains("location:"), "\(here)")
     }
 
+    /// The upstream is asked for identity whatever the client accepts; an error answer that
+    /// comes compressed anyway could hide what the sanitiser removes, so none of it passes.
+    @Test func aCompressedErrorAnswerNeverReachesTheClient() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/k", headers: [("Accept-Encoding", "gzip")]))
+        let upstream = try #require(harness.upstreams.first)
+        let sent = try harness.sentUpstream(upstream)
+        #expect(sent.contains("\r\nAccept-Encoding: identity\r\n") && !sent.contains("gzip"), "\(sent)")
+        // Whatever its bytes, the gateway cannot see into them: here, a string to sign in clear.
+        let body = "\u{1F}\u{8B}\u{08}<StringToSign>AWS4-HMAC-SHA256 \(TestSetup.upstreamKey)</StringToSign>"
+        try harness.answer(upstream, "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Encoding: gzip\r\n"
+                           + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        let answered = try harness.output()
+        #expect(answered.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n") && answered.contains("<Code>BadGateway</Code>"), "\(answered)")
+        #expect(!answered.contains(TestSetup.upstreamKey) && !answered.lowercased().contains("content-encoding"))
+        #expect(harness.isOpen, "the client's connection is kept: its request was whole")
+    }
+
     /// A pooled upstream connection that the upstream closed meanwhile: a GET that sent
     /// nothing yet is retried once on a fresh connection, and the client sees only the answer.
     @Test func anIdempotentRequestIsRetriedOnAFreshConnection() throws {

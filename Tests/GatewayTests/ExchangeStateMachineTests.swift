@@ -158,6 +158,27 @@ import Testing
         #expect(failed.outcome == .answered(errorCode: nil))
     }
 
+    /// An answer the gateway must read that came compressed anyway: neither sanitised nor
+    /// rewritten blind, nor passed on; the upstream connection is closed, its body unread.
+    @Test(arguments: ["gzip", "identity, gzip", "br"])
+    func aCompressedAnswerTheGatewayMustReadIs502(_ coding: String) {
+        let coded = [("Content-Encoding", coding)]
+        for (head, rewrites) in [(Self.head(.forbidden, [("Content-Type", "application/xml")] + coded), false),
+                                 (Self.head(.ok, coded), true)] {
+            var machine = Self.forwardedGet()
+            let actions = machine.upstreamResponseHead(head, rewritesAnswer: rewrites, now: Self.start)
+            #expect(actions == [.closeUpstream, .writeError(Machine.contentCodedAnswer, close: false), .finish(.keepAlive)])
+            #expect(machine.outcome == .upstreamFailed(Machine.contentCodedAnswer))
+        }
+        // `identity` is no coding; an answer the gateway only streams may be coded.
+        var identity = Self.forwardedGet()
+        #expect(identity.upstreamResponseHead(Self.head(.ok, [("Content-Encoding", "Identity")]), rewritesAnswer: true,
+                                              now: Self.start).isEmpty)
+        var streamed = Self.forwardedGet()
+        let gzipped = Self.head(.ok, coded)
+        #expect(streamed.upstreamResponseHead(gzipped, now: Self.start) == [.writeResponseHead(gzipped)])
+    }
+
     @Test func anAnswerLongerThanTheRewriterReadsIs502() {
         var machine = Self.forwardedGet()
         _ = machine.upstreamResponseHead(Self.head(.ok), rewritesAnswer: true, now: Self.start)

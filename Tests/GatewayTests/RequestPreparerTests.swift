@@ -80,6 +80,17 @@ import Testing
         #expect(verified.accessKeyId == TestSetup.upstreamKey)
     }
 
+    /// The gateway reads error answers and rewrites others, so the upstream is asked for
+    /// its answers uncompressed, whatever the client would accept.
+    @Test func theUpstreamIsAskedForAnswersWithoutContentCoding() throws {
+        for clientAccepts in [nil, "gzip, deflate, br", "identity"] {
+            let head = try TestSetup.signedClientHead(method: "POST", target: "/bucket/key?uploads",
+                                                      headers: clientAccepts.map { [("Accept-Encoding", $0)] } ?? [], now: now)
+            let prepared = try TestSetup.preparer().prepare(head, now: now)
+            #expect(prepared.upstream.headers.values("accept-encoding") == ["identity"], "client sent \(clientAccepts ?? "none")")
+        }
+    }
+
     @Test func presignedAuthenticationParametersAreNotForwarded() throws {
         let target = try TestSetup.presignedTarget(method: "GET", path: "/bucket/key", query: "versionId=v1", now: now)
         let head = ClientRequestHead(method: "GET", uri: target, headers: HeaderFields([("Host", "127.0.0.1:9000")]))

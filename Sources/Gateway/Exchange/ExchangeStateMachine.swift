@@ -345,10 +345,13 @@ struct ExchangeStateMachine {
         deadlines.disarm(.upstreamFirstByte)
         // Only an error's media type matters (most answers are not errors).
         if head.status.code >= 400, !isHead, head.headers.first(name: "content-type")?.asciiLowercased.contains("xml") == true {
+            // Compressed, its hidden elements could not be found, let alone removed.
+            guard !Self.isContentCoded(head) else { return failUpstream(Self.contentCodedAnswer) }
             response = .collectingError(head, ByteBuffer())
             return []
         }
         if rewritesAnswer, (200..<300).contains(head.status.code), !isHead {
+            guard !Self.isContentCoded(head) else { return failUpstream(Self.contentCodedAnswer) }
             response = .collectingAnswer(head, ByteBuffer())
             return []
         }
@@ -469,6 +472,20 @@ struct ExchangeStateMachine {
     mutating func answerUnreadable(_ error: S3Error) -> [Action] {
         guard lifecycle == .active, case .rewriting = response else { return [] }
         return failUpstream(error)
+    }
+
+    /// The error for an answer the gateway must read (an XML error to sanitise, an answer
+    /// to rewrite) that came content-coded: the upstream request asks for `identity`, so a
+    /// store that compresses anyway is not understood, and nothing of its answer is passed on.
+    static let contentCodedAnswer = S3Error.badGateway(
+        "The upstream answered with a content-coded (compressed) body that the gateway must read; it asks for identity.")
+
+    /// Whether the answer's body has a content coding other than `identity` (RFC 9110 §8.4).
+    static func isContentCoded(_ head: HTTPResponseHead) -> Bool {
+        head.headers.contains { field in
+            field.name.asciiCaseInsensitiveEquals("content-encoding")
+                && field.value.listElements.contains { !$0.asciiCaseInsensitiveEquals("identity") }
+        }
     }
 
     // MARK: - Timers

@@ -53,9 +53,11 @@ extension RequestPreparer {
     }
 
     /// Hop-by-hop fields (RFC 9110 §7.6.1) and the client's own authentication, framing and
-    /// signing fields: the upstream request gets its own.
+    /// signing fields: the upstream request gets its own. So does `Accept-Encoding`: the
+    /// gateway reads error answers (to remove what they must not show) and rewrites others,
+    /// which it cannot do to a compressed body.
     static let fieldsNotForwarded: Set<String> = HopByHop.names.union([
-        "host", "authorization", "expect", "content-length", "date",
+        "host", "authorization", "expect", "content-length", "date", "accept-encoding",
         S3HeaderName.amzDate, S3HeaderName.contentSHA256, S3HeaderName.securityToken, S3HeaderName.decodedContentLength,
         OBSHeaderName.date, OBSHeaderName.securityToken,
     ])
@@ -94,6 +96,7 @@ extension RequestPreparer {
         let upstreamTarget = RequestTarget(rawPath: location.path, query: query)
 
         headers.add("Host", host)
+        headers.add("Accept-Encoding", "identity")
         if case .exactly(let length) = body { headers.add("Content-Length", String(length)) }
         if let name = configuration.requestIdHeader, let requestId { headers.add(name, requestId) }
         guard let signer = signers[profile] else {
