@@ -64,34 +64,32 @@ public struct AuditChain: Sendable, Equatable {
 
     /// The record as a sealed line (without the newline), and the chain advanced past it.
     public mutating func seal(_ record: AuditRecord) throws -> [UInt8] {
-        var record = record
-        record.seq = nextSeq
-        record.prev = lastHash
-        record.hash = Self.genesis
-        return try advance(with: record.canonicalJSON)
+        var sealed = record.canonicalJSON(seq: nextSeq, prev: lastHash, hash: Self.genesis)
+        try advance(sealing: &sealed.bytes, hashValueStart: sealed.hashValueStart)
+        return sealed.bytes
     }
 
     /// The anchor as a sealed line (without the newline), and the chain advanced past it.
     public mutating func seal(_ anchor: AuditAnchor) throws -> [UInt8] {
-        var anchor = anchor
-        anchor.seq = nextSeq
-        anchor.prev = lastHash
-        anchor.hash = Self.genesis
-        return try advance(with: anchor.canonicalJSON)
+        var sealed = anchor.canonicalJSON(seq: nextSeq, prev: lastHash, hash: Self.genesis)
+        try advance(sealing: &sealed.bytes, hashValueStart: sealed.hashValueStart)
+        return sealed.bytes
     }
 
-    private mutating func advance(with encoded: [UInt8]) throws -> [UInt8] {
-        var line = encoded
-        guard let range = AuditLineHash.hashValueRange(in: line) else {
+    /// `line` has 64 zeros for its `hash` value, starting at `hashValueStart` (the encoder
+    /// says where it wrote them; the line is not searched for them). They are overwritten in
+    /// place, the line being the caller's only copy.
+    private mutating func advance(sealing line: inout [UInt8], hashValueStart: Int?) throws {
+        guard let start = hashValueStart else {
             throw EncodingError.invalidValue(line, .init(codingPath: [], debugDescription: "no hash field in the encoded line"))
         }
+        let range = start..<(start + 64)
         let selfHash = SHA256.hash(data: line)
         line.withUnsafeMutableBytes { bytes in
             selfHash.withUnsafeBytes { writeHex($0, into: UnsafeMutableRawBufferPointer(rebasing: bytes[range])) }
         }
         lastHash = AuditLineHash.hex(of: line)
         nextSeq += 1
-        return line
     }
 }
 

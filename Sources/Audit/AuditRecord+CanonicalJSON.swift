@@ -3,7 +3,14 @@
 /// these to `JSONEncoder`'s bytes for the same values).
 extension AuditRecord {
     var canonicalJSON: [UInt8] {
+        canonicalJSON(seq: seq, prev: prev, hash: hash).bytes
+    }
+
+    /// The line with these chain fields in place of the record's own (sealing writes them
+    /// without copying the record to set them), and where the `hash` value's bytes start.
+    func canonicalJSON(seq: UInt64?, prev: String?, hash: String?) -> (bytes: [UInt8], hashValueStart: Int?) {
         var writer = CanonicalJSONWriter(capacity: 768)
+        var hashValueStart: Int?
         writer.object { json in
             json.member("access_key_id", accessKeyId)
             json.member("access_rule", accessRule)
@@ -16,7 +23,7 @@ extension AuditRecord {
             json.member("deny_reason", denyReason)
             json.member("duration_ms", durationMs)
             json.member("error_code", errorCode)
-            json.member("hash", hash)
+            hashValueStart = json.member("hash", hash)
             if let headers {
                 json.key("headers")
                 json.object { object in
@@ -50,22 +57,28 @@ extension AuditRecord {
             json.member("would_have_denied_by", wouldHaveDeniedBy)
             json.mutations("would_have_mutations", wouldHaveMutations)
         }
-        return writer.bytes
+        return (writer.bytes, hashValueStart)
     }
 }
 
 extension AuditAnchor {
     var canonicalJSON: [UInt8] {
+        canonicalJSON(seq: seq, prev: prev, hash: hash).bytes
+    }
+
+    /// As the record's: the line with these chain fields, and where the `hash` value starts.
+    func canonicalJSON(seq: UInt64?, prev: String?, hash: String?) -> (bytes: [UInt8], hashValueStart: Int?) {
         var writer = CanonicalJSONWriter(capacity: 256)
+        var hashValueStart: Int?
         writer.object { json in
             json.member("anchor", anchor.rawValue)
-            json.member("hash", hash)
+            hashValueStart = json.member("hash", hash)
             json.member("prev", prev)
             json.member("schema", schema)
             json.member("seq", seq)
             json.member("time", time.description)
         }
-        return writer.bytes
+        return (writer.bytes, hashValueStart)
     }
 }
 

@@ -58,10 +58,15 @@ struct CanonicalJSONWriter {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func member(_ name: StaticString, _ value: String?) {
-        guard let value else { return }
+    /// The member, when there is a value; returns where the value's bytes start (after its
+    /// opening quote), nil when there is none.
+    @discardableResult
+    mutating func member(_ name: StaticString, _ value: String?) -> Int? {
+        guard let value else { return nil }
         key(name)
+        let start = bytes.count + 1
         string(value)
+        return start
     }
 
     mutating func member<Number: BinaryInteger>(_ name: StaticString, _ value: Number?) {
