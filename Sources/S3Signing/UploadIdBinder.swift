@@ -136,7 +136,7 @@ public struct UploadIdBinder: Sendable {
         }
         guard let keyIndex = keys.firstIndex(where: { $0.id == keyId }) else { return .forged }
         let expected = Self.tag(keys[keyIndex], upstreamId, bucket, objectKey, initiator, usesSSEC: sseTag != nil)
-        guard Self.constantTimeEqual(expected, tag) else { return .forged }
+        guard ConstantTime.equals(expected, tag) else { return .forged }
         return .bound(BoundUpload(upstreamId: upstreamId, initiator: initiator, keyIndex: keyIndex, tag: tag, sseTag: sseTag))
     }
 
@@ -145,7 +145,7 @@ public struct UploadIdBinder: Sendable {
     public func sseCustomerKeyMatches(_ upload: BoundUpload, md5: String?) -> Bool {
         guard let sseTag = upload.sseTag else { return md5 == nil }
         guard let md5 else { return false }
-        return Self.constantTimeEqual(Self.sseTag(keys[upload.keyIndex], tag: upload.tag, md5: md5), sseTag)
+        return ConstantTime.equals(Self.sseTag(keys[upload.keyIndex], tag: upload.tag, md5: md5), sseTag)
     }
 
     // MARK: - The tags
@@ -179,13 +179,6 @@ public struct UploadIdBinder: Sendable {
             mac.update(data: message.written)
             return Array(mac.finalize().prefix(16))
         }
-    }
-
-    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 
     // MARK: - base64url without padding (RFC 4648 §5)

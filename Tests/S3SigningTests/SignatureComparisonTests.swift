@@ -28,6 +28,22 @@ import Testing
         }
     }
 
+    /// `ConstantTime.equals` compares in place when both sides are contiguous and walks them
+    /// otherwise: both ways agree, for every position of a difference.
+    @Test func constantTimeEqualityInPlaceAndWalked() {
+        let digits = Array(Self.expected.utf8)
+        #expect(ConstantTime.equals(Self.expected.utf8, digits))
+        #expect(ConstantTime.equals(digits.lazy.map { $0 }, Self.expected.utf8), "not contiguous: walked")
+        #expect(!ConstantTime.equals(digits, digits.dropLast()))
+        #expect(ConstantTime.equals([UInt8](), "".utf8))
+        for position in digits.indices {
+            var other = digits
+            other[position] ^= 0x01
+            #expect(!ConstantTime.equals(Self.expected.utf8, other), "in place, position \(position)")
+            #expect(!ConstantTime.equals(Self.expected.utf8, other.lazy.map { $0 }), "walked, position \(position)")
+        }
+    }
+
     @Test func hexIsLowercaseAndComplete() {
         #expect(hex([UInt8]()) == "")
         #expect(hex([0x00, 0x09, 0x0a, 0xff]) == "00090aff")
