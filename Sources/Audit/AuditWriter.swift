@@ -162,7 +162,7 @@ public final class AuditWriter: @unchecked Sendable {
     /// Queues the record and returns at once. False when it was dropped: the queue was full
     /// (and `keepWhenFull` was not set) or the writer is shutting down.
     @discardableResult
-    public func append(_ record: AuditRecord, keepWhenFull: Bool = false) -> Bool {
+    public func append(_ record: consuming AuditRecord, keepWhenFull: Bool = false) -> Bool {
         enqueue(record, keepWhenFull: keepWhenFull, waiter: nil)
     }
 
@@ -205,8 +205,9 @@ public final class AuditWriter: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ record: AuditRecord, keepWhenFull: Bool, waiter: CheckedContinuation<Bool, Never>?) -> Bool {
-        var record = record
+    /// The record is consumed, not copied: it is one struct of some thirty strings.
+    private func enqueue(_ record: consuming AuditRecord, keepWhenFull: Bool,
+                         waiter: CheckedContinuation<Bool, Never>?) -> Bool {
         record.capValues()
         condition.lock()
         defer { condition.unlock() }

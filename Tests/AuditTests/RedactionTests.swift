@@ -75,6 +75,17 @@ struct RedactionTests {
         ])
     }
 
+    /// `recordedHeaders` passes by any name without an `x-amz-` or `x-obs-` prefix before it
+    /// looks the name up: every recorded name must have one, or it would never be recorded.
+    @Test func everyRecordedNameIsOneThePrefixCheckLetsThrough() {
+        #expect(Redaction.recordedHeaderNames.count >= 26)
+        for name in Redaction.recordedHeaderNames {
+            #expect(name.hasPrefix("x-amz-") || name.hasPrefix("x-obs-"), "\(name)")
+            #expect(Redaction.recordedHeaders(HeaderFields([(name.uppercased(), "v"), ("Host", "h")]))
+                == [name: Redaction.value("v", named: name)])
+        }
+    }
+
     /// The whole way a secret could take into a record: headers, mutations and would-have
     /// mutations, then sealed into a line. The encoded JSON is searched for every secret.
     @Test func noPlantedSecretSurvivesEncoding() throws {
