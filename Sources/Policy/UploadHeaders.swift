@@ -192,8 +192,11 @@ struct RawUploadHeaders {
     init(_ headers: HeaderFields) throws(S3Error) {
         var metadataIndex: [String: Int] = [:]
         for field in headers {
+            // Host, Authorization, Content-Length… are passed by before a lowercased copy is made.
+            guard field.name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix)
+                || field.name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
+            else { continue }
             let name = field.name.asciiLowercased
-            guard name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) else { continue }
             if let control = Self.controlCharacter(in: field.value) {
                 throw SeedValidation.argumentError(
                     "The header \(name) contains the control character \(control); obsgate does not accept control characters in the headers its rules read",
@@ -237,14 +240,16 @@ struct RawUploadHeaders {
     /// them), DEL and C1. Browsers drop TAB/CR/LF from URLs, so `/\t/evil.example` would be
     /// read as `//evil.example` — a value the rules judged differently from how it is used.
     static func controlCharacter(in value: String) -> String? {
-        value.unicodeScalars.first { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+        // Printable ASCII throughout, as nearly every value is: no scalar to decode.
+        if value.withUTF8Bytes({ $0.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }) { return nil }
+        return value.unicodeScalars.first { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
             .map { String(format: "U+%04X", $0.value) }
     }
 
+    /// The value without leading and trailing spaces and tabs; the string itself, not a
+    /// copy, when it has none (nearly every value).
     static func trimmed(_ value: String) -> String {
-        var view = Substring(value)
-        while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
-        while let last = view.last, last == " " || last == "\t" { view.removeLast() }
-        return String(view)
+        let kept = value.trimmingOWS
+        return kept.utf8.count == value.utf8.count ? value : String(kept)
     }
 }

@@ -51,8 +51,11 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
     /// (no `x-amz-` / `x-obs-` prefix, or an S3-only header). The input may be in any case;
     /// the output is lowercase.
     public func translateName(_ name: String, to target: HeaderDialect) -> String? {
+        // Over the bytes, before a lowercased copy is made (`String.hasPrefix` compares
+        // grapheme clusters; a field name is ASCII).
+        guard name.hasASCIICaseInsensitivePrefix(prefix), !Self.s3Only.contains(where: { name.hasASCIICaseInsensitivePrefix($0) })
+        else { return nil }
         let lower = name.asciiLowercased
-        guard lower.hasPrefix(prefix), !Self.s3Only.contains(where: { lower.hasPrefix($0) }) else { return nil }
         if self == target { return lower }
         for pair in Self.renamedHeaders {
             if lower == (self == .s3 ? pair.s3 : pair.obs) { return target == .s3 ? pair.s3 : pair.obs }
