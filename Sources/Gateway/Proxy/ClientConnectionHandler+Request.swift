@@ -181,9 +181,11 @@ extension ClientConnectionHandler {
             upstreamAcquired(.success(connection), reused: true, for: exchange)
             return
         }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // The handler and the exchange belong to this loop, where the connection completes:
+        // both are bound to it (the exchange is not Sendable).
+        let bound = NIOLoopBound((handler: self, exchange: exchange), eventLoop: context.eventLoop)
         pool.connectNew().whenComplete { result in
-            bound.value.upstreamAcquired(result, reused: false, for: exchange)
+            bound.value.handler.upstreamAcquired(result, reused: false, for: bound.value.exchange)
         }
     }
 
