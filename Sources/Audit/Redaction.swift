@@ -53,8 +53,7 @@ public enum Redaction {
         for field in headers {
             // Every recorded name is an `x-amz-` or `x-obs-` one (RedactionTests holds the list
             // to that): Host, Authorization, Content-Length… pass without a copy or a hash.
-            guard field.name.hasASCIICaseInsensitivePrefix("x-amz-") || field.name.hasASCIICaseInsensitivePrefix("x-obs-")
-            else { continue }
+            guard HeaderDialect.isDialectName(field.name) else { continue }
             let name = field.name.asciiLowercased
             guard recordedHeaderNames.contains(name) else { continue }
             let value = value(field.value, named: name)

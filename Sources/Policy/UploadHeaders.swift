@@ -193,9 +193,7 @@ struct RawUploadHeaders {
         var metadataIndex: [String: Int] = [:]
         for field in headers {
             // Host, Authorization, Content-Length… are passed by before a lowercased copy is made.
-            guard field.name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix)
-                || field.name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
-            else { continue }
+            guard HeaderDialect.isDialectName(field.name) else { continue }
             let name = field.name.asciiLowercased
             if let control = Self.controlCharacter(in: field.value) {
                 throw SeedValidation.argumentError(

@@ -16,6 +16,12 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
 
     public var prefix: String { self == .s3 ? S3HeaderName.prefix : OBSHeaderName.prefix }
 
+    /// Whether a header (or header-like parameter) name is one of either dialect's:
+    /// `x-amz-*` or `x-obs-*`, in any case, compared over the bytes without a copy.
+    public static func isDialectName(_ name: some StringProtocol) -> Bool {
+        name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix) || name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
+    }
+
     /// Header names whose suffix differs between the dialects (lowercase).
     static let renamedHeaders: [(s3: String, obs: String)] = [
         (S3HeaderName.sseKMSKeyId, OBSHeaderName.sseKMSKeyId),

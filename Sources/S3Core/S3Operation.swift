@@ -148,7 +148,7 @@ public enum S3OperationClassifier {
     /// `x-amz-*` / `x-obs-*` parameters: presigned URLs carry headers such as `x-amz-acl`
     /// in the query, and S3 treats them as headers (the gateway lifts them into headers).
     public static func isHeaderParameter(_ name: String) -> Bool {
-        name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix) || name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
+        HeaderDialect.isDialectName(name)
     }
 
     /// A header-like parameter that is not part of a presigned signature: it acts as a

@@ -289,8 +289,7 @@ public struct RequestAuthenticator: Sendable {
     /// unsigned header could have been added by anyone on the path.
     private func checkEveryPrefixedHeaderIsSigned(_ headers: HeaderFields, signedHeaders: [String]) throws(S3Error) {
         var unsigned: [String] = []
-        for field in headers where field.name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix)
-            || field.name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix) {
+        for field in headers where HeaderDialect.isDialectName(field.name) {
             guard !signedHeaders.contains(where: { $0.asciiCaseInsensitiveEquals(field.name) }) else { continue }
             let name = field.name.asciiLowercased
             if !unsigned.contains(name) { unsigned.append(name) }
