@@ -560,12 +560,3 @@ final class ReadCounter: ChannelOutboundHandler {
         context.read()
     }
 }
-
-/// Request ids: sixteen uppercase hex digits, zero-padded.
-@Suite struct RequestIdTests {
-    @Test func requestIdsAreSixteenUppercaseDigits() {
-        #expect(ClientConnectionHandler.requestId(0) == "0000000000000000")
-        #expect(ClientConnectionHandler.requestId(0xABC) == "0000000000000ABC")
-        #expect(ClientConnectionHandler.requestId(.max) == "FFFFFFFFFFFFFFFF")
-    }
-}

@@ -16,7 +16,7 @@ extension ClientConnectionHandler {
         let clientHead = ClientRequestHead(
             method: head.method.rawValue, uri: head.uri,
             headers: HeaderFields(head.headers), isTLS: environment.isTLS)
-        let exchange = Exchange(requestId: Self.newRequestId(), head: head, clientHeaders: clientHead.headers,
+        let exchange = Exchange(requestId: requestIds.next(), head: head, clientHeaders: clientHead.headers,
                                 preparer: environment.preparer(), timeouts: environment.timeouts, now: context.eventLoop.now)
         exchange.clientAddress = clientAddress
         exchange.trace = environment.tracer.map { ExchangeTrace(tracer: $0, clientHeaders: clientHead.headers) }

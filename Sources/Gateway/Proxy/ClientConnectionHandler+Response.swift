@@ -170,7 +170,7 @@ extension ClientConnectionHandler {
     /// 400) still get a log line, a count and an audit record: smuggling attempts and
     /// broken clients are worth seeing.
     func logUnparsedRequest(_ context: ChannelHandlerContext) {
-        let requestId = Self.newRequestId()
+        let requestId = requestIds.next()
         environment.logger.info("request", metadata: [
             "request_id": "\(requestId)", "status": "400", "decision": "\(AuditDecision.refused.rawValue)",
             "error": "ClientProtocolError", "client_address": "\(clientAddress ?? "-")",

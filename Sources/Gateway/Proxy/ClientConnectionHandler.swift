@@ -50,6 +50,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     var connection = Connection.open
     var clientRead = ClientRead.flowing
     var upstreamFlush = UpstreamFlush.immediate
+    var requestIds = RequestIdSequence()
     /// The timer for the current exchange's earliest deadline, and when it fires (see
     /// `setTimer`).
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
@@ -287,20 +288,5 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
         let channel = context.channel
         written.whenComplete { _ in channel.triggerUserOutboundEvent(LingeringClose.Event.start, promise: nil) }
-    }
-
-    /// 16 upper-case hex digits of a random 64-bit number (zero-padded on the left).
-    static func newRequestId() -> String {
-        requestId(UInt64.random(in: .min ... .max))
-    }
-
-    /// Sixteen uppercase hex digits (no Foundation formatting on the request path).
-    static func requestId(_ value: UInt64) -> String {
-        String(unsafeUninitializedCapacity: 16) { digits in
-            for index in 0..<16 {
-                digits[index] = PercentEncoding.hexDigitsUpper[Int(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF]
-            }
-            return 16
-        }
     }
 }
