@@ -115,7 +115,6 @@ public final class GatewayMetrics: Sendable {
 
     func requestFinished(operation: String, decision: String, status: Int?, duration: Duration,
                          upstreamDuration: Duration?, bytesIn: Int, bytesOut: Int) {
-        inFlight.decrement(by: 1)
         countRequest(operation: operation, decision: decision, status: status)
         requestDurations[operation].recordNanoseconds(duration.nanoseconds)
         if let upstreamDuration {
@@ -123,6 +122,10 @@ public final class GatewayMetrics: Sendable {
         }
         bytesReceived.increment(by: Int64(bytesIn))
         bytesSent.increment(by: Int64(bytesOut))
+        // Last: a scrape (on another thread) that sees the request no longer in flight must
+        // also see it counted. Decremented first, a scrape in between read an ended
+        // request as neither in flight nor counted (MetricsTests flaked on exactly that).
+        inFlight.decrement(by: 1)
     }
 
     /// Bytes that never became a request head, answered 400 by the HTTP layer.

@@ -137,13 +137,14 @@ extension ClientConnectionHandler {
     func record(_ exchange: Exchange, context: ChannelHandlerContext) {
         let now = context.eventLoop.now
         environment.logger.info("request", metadata: exchange.logMetadata(now: now))
+        if let metrics = environment.metrics, let denial = exchange.denial { metrics.denied(principal: denial.principal, reason: denial.reason) }
+        // After every other count of the exchange: it ends the request's time in flight.
         environment.metrics?.requestFinished(
             operation: exchange.operation?.name ?? "Unknown",
             decision: exchange.decision.rawValue, status: exchange.status,
             duration: .nanoseconds((now - exchange.started).nanoseconds),
             upstreamDuration: exchange.upstreamStarted.map { .nanoseconds((now - $0).nanoseconds) },
             bytesIn: exchange.bytesIn, bytesOut: exchange.bytesOut)
-        if let metrics = environment.metrics, let denial = exchange.denial { metrics.denied(principal: denial.principal, reason: denial.reason) }
         let appendAudit = { [self] in
             guard let audit = environment.audit else { return }
             var record = exchange.auditRecord(endedAt: Date(), now: now)
