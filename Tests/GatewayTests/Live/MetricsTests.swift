@@ -10,6 +10,7 @@ import Testing
     static func parse(_ text: String) throws -> [String: Double] {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).txt")
         try text.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
         let script = """
             import json, sys
             from prometheus_client.parser import text_string_to_metric_families

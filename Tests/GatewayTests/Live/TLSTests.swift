@@ -9,8 +9,9 @@ import Testing
 /// TLS on both sides: a client talks plain HTTP to gateway A, whose upstream is gateway B
 /// over https (verified against a CA bundle, with SNI), and B forwards to the store.
 @Suite(.serialized) struct TLSTests {
-    /// A self-signed certificate for `localhost` made with openssl for this test run.
-    static func makeCertificate() throws -> (certificate: String, key: String) {
+    /// A self-signed certificate for `localhost` made with openssl for this test run, in a
+    /// directory of its own that the caller removes.
+    static func makeCertificate() throws -> (directory: URL, certificate: String, key: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // Named as a Kubernetes TLS Secret mounts them: the key must load without a .pem name.
@@ -20,11 +21,12 @@ import Testing
                                     "-out", certificate, "-days", "1", "-subj", "/CN=localhost",
                                     "-addext", "subjectAltName=DNS:localhost"], timeout: 60)
         guard result.status == 0 else { throw Peers.PeerMissing(description: "openssl failed: \(result.output)") }
-        return (certificate, key)
+        return (directory, certificate, key)
     }
 
     @Test func aRequestCrossesATLSHopBetweenTwoGateways() async throws {
         let tls = try Self.makeCertificate()
+        defer { try? FileManager.default.removeItem(at: tls.directory) }
         let store = try await DevUpstreamServer.start(
             DevUpstreamConfiguration(credentials: [SigningCredentials(accessKeyId: TestSetup.upstreamKey,
                                                                       secretAccessKey: TestSetup.upstreamSecret)]),

@@ -307,17 +307,17 @@ class Capture(http.server.BaseHTTPRequestHandler):
 
 def botocore_cases(specs):
     """specs: [(id, payload, chunk_size, algo)] -> cases captured from botocore PutObject."""
-    tmp = tempfile.mkdtemp()
-    key, crt = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=127.0.0.1"],
-                   check=True, capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:  # the key and certificate are loaded, then removed
+        key, crt = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(crt, key)
     try:
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Capture)
     except OSError:
         print(f"warning: port {PORT} busy, botocore cases will not be reproducible", file=sys.stderr)
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(crt, key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     host = f"127.0.0.1:{srv.server_address[1]}"
