@@ -3,7 +3,7 @@
 ///
 ///     document  = [ xml-decl ] *ws root-open *( ws / child ) root-close *ws
 ///     xml-decl  = one of the declarations stores write   ; version 1.0, UTF-8
-///     root-open = "<InitiateMultipartUploadResult" [ ws "xmlns=" DQUOTE *uri-byte DQUOTE ] ">"
+///     root-open = "<InitiateMultipartUploadResult" [ ws "xmlns=" DQUOTE namespace DQUOTE ] ">"   ; namespace: skipNamespaceURI
 ///     child     = "<" name ">" text "</" name ">"       ; name: 1*( ALPHA / DIGIT )
 ///     text      = *( any byte but "<", ">" and controls ) ; "&" only in &amp; &lt; &gt; &quot; &apos;
 ///     root-close= "</InitiateMultipartUploadResult>"
@@ -96,40 +96,51 @@ extension InitiateMultipartUploadResult {
                 index = start
                 return true
             }
-            return skipAbsoluteURI() && consume("\"".utf8)
+            return skipNamespaceURI() && consume("\"".utf8)
         }
 
-        /// The URIs stores name their namespace with, a subset of RFC 3986's absolute URIs
-        /// (libxml2 warns about, and the parser then refuses, a namespace that is not one):
+        /// The URIs stores name their namespace with (S3's, radosgw's, OBS's with its region's
+        /// host): a narrow subset of RFC 3986's absolute URIs, so that the parser — which
+        /// refuses a namespace libxml2 warns about — surely reads it too:
         ///
-        ///     scheme "://" *( unreserved / pct-encoded / sub-delims / ":" / "@" / "/" )
-        ///     scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+        ///     namespace   = ( "http" / "https" ) "://" host [ ":" 1*5DIGIT ] *( "/" *segment-byte )
+        ///     host        = label *( "." label )
+        ///     label       = 1*( ALPHA / DIGIT / "-" )
+        ///     segment-byte= ALPHA / DIGIT / "-" / "." / "_" / "~" / pct-encoded
         ///     pct-encoded = "%" HEXDIG HEXDIG
         ///
-        /// without "&" (it starts a reference in an attribute value). Anything else — a query,
-        /// a fragment, an IP-literal — goes to the parser (the fuzzer found `2006-0%-01h`).
-        mutating func skipAbsoluteURI() -> Bool {
-            guard index < bytes.count, Self.isLetter(bytes[index]) else { return false }
-            _ = skip { Self.isNameByte($0) || "+-.".utf8.contains($0) }
+        /// Anything else — another scheme, user information, an IP literal, a query, sub-delims,
+        /// "&" — goes to the parser. (The fuzzer found, each in turn, a backtick, a `%` that
+        /// starts no escape and a port that is not digits, `http://s:.amazonaws.com/…`, in a
+        /// looser grammar of URI bytes.)
+        mutating func skipNamespaceURI() -> Bool {
+            guard consume("http".utf8) else { return false }
+            _ = consume("s".utf8)
             guard consume("://".utf8) else { return false }
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "%") {
-                    guard bytes.count - index >= 3, PercentEncoding.hexValue(bytes[index + 1]) != nil,
-                          PercentEncoding.hexValue(bytes[index + 2]) != nil else {
-                        return false
+            repeat {
+                guard skip(while: { Self.isNameByte($0) || $0 == UInt8(ascii: "-") }) > 0 else { return false }
+            } while consume(".".utf8)
+            if consume(":".utf8) {
+                guard (1...5).contains(skip(while: { $0 >= 0x30 && $0 <= 0x39 })) else { return false }
+            }
+            while consume("/".utf8) {
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte == UInt8(ascii: "%") {
+                        guard bytes.count - index >= 3, PercentEncoding.hexValue(bytes[index + 1]) != nil,
+                              PercentEncoding.hexValue(bytes[index + 2]) != nil else {
+                            return false
+                        }
+                        index += 3
+                    } else if Self.isNameByte(byte) || "-._~".utf8.contains(byte) {
+                        index += 1
+                    } else {
+                        break
                     }
-                    index += 3
-                } else if Self.isNameByte(byte) || "-._~!$'()*+,;=:@/".utf8.contains(byte) {
-                    index += 1
-                } else {
-                    break
                 }
             }
             return true
         }
-
-        static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
 
         /// `<name>text</name>`: the name and the text's range; nil for anything else.
         mutating func child() -> (name: ArraySlice<UInt8>, text: Range<Int>)? {

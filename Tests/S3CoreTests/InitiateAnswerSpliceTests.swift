@@ -14,7 +14,7 @@ import Testing
 
     /// The shapes stores write: radosgw (declaration, namespace, one line), AWS (indented
     /// over lines), no declaration, no namespace, an escaped key, an id with dots and `~`, an
-    /// OBS namespace with an escape.
+    /// OBS namespace with an escape, one with a port over https.
     static let plainShapes: [[UInt8]] = [
         answer("<Bucket>b</Bucket><Key>k</Key><UploadId>2~abc.def_GH</UploadId>"),
         answer("\n  <Bucket>b</Bucket>\n  <Key>a/b c.txt</Key>\n  <UploadId>VXBsb2FkIElE-x</UploadId>\n", declaration: ""),
@@ -22,6 +22,8 @@ import Testing
         answer("<Bucket>b</Bucket><Key>ключ/键</Key><UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult>"),
         answer("<UploadId>first-child</UploadId><Bucket>b</Bucket><Key>k</Key>") + Array("\n\n".utf8),
         answer("<UploadId>obs</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://obs.example.com/doc/2015-06-30/%7Ex\">"),
+        answer("<UploadId>obs</UploadId>",
+               root: "<InitiateMultipartUploadResult xmlns=\"https://obs.cn-north-4.example-cloud.com:443/doc/2015-06-30/\">"),
     ]
 
     @Test(arguments: plainShapes)
@@ -70,6 +72,16 @@ import Testing
          answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3/`doc\">")),
         ("a namespace with a \"%\" that starts no escape (found by the xml fuzz target)",
          answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3/2006-0%-01h\">")),
+        ("a namespace whose port is not digits (found by the xml fuzz target)",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s:.amazonaws.com/doc/\">")),
+        ("a namespace with an empty host label",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3..amazonaws.com/doc/\">")),
+        ("a namespace with user information",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://u@s3.amazonaws.com/doc/\">")),
+        ("a namespace of another scheme",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"urn:s3:doc\">")),
+        ("a namespace with a query",
+         answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"http://s3.amazonaws.com/doc?x=1\">")),
         ("a namespace that is not an absolute URI",
          answer("<UploadId>up</UploadId>", root: "<InitiateMultipartUploadResult xmlns=\"doc/2006-03-01\">")),
         ("a cut-off document", Array(answer("<UploadId>up</UploadId>").dropLast(3))),
