@@ -13,12 +13,17 @@
 #   bench/fixed_upstream.sh [BINARY ...]     (default .build/release/obsgate)
 #   DURATION=10 CONNECTIONS=16 bench/fixed_upstream.sh /tmp/obsgate-before /tmp/obsgate-after
 #   GATEWAY_EXTRA=$'tracing:\n  otlp: {endpoint: http://127.0.0.1:4318}' bench/fixed_upstream.sh   (extra configuration)
+#   PERF=1 bench/fixed_upstream.sh      (each gateway's initiate under `perf record -g`, then
+#                                        where its CPU went: bench/perf_categories.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 binaries=("$@")
 [ ${#binaries[@]} -gt 0 ] || binaries=(.build/release/obsgate)
+if [ "${PERF:-0}" = 1 ] && ! command -v perf > /dev/null; then
+  echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 2
+fi
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 fixed=$(port) proxy=$(port)
@@ -27,15 +32,21 @@ start_nginx "$work/fixed" "$fixed"; fixed_worker=$nginx_worker
 proxy_pass_conf "$work/proxy" "$proxy" "$fixed"
 start_nginx "$work/proxy" "$proxy"; proxy_worker=$nginx_worker
 
-# One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ).
-# SCRIPT (optional, a wrk Lua file) sets the method and headers.
+# One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ) and
+# leaves the last in $cpu_per_request. SCRIPT (optional, a wrk Lua file) sets the method and
+# headers. PERF_DATA (optional): PID is recorded with `perf record -g` into it during the run.
 measure() {
-  local label=$1 url=$2 pid=${3:-} script=${4:-}
+  local label=$1 url=$2 pid=${3:-} script=${4:-} perf_data=${5:-}
   local args=(-t1 -c"$CONNECTIONS"); [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" -d1s "$url" > /dev/null 2>&1 || true
+  local recorder=
+  if [ -n "$perf_data" ]; then
+    perf record -F 2999 -g -p "$pid" -o "$perf_data" -- sleep "$DURATION" > /dev/null 2>&1 & recorder=$!
+  fi
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   wrk "${args[@]}" -d"${DURATION}s" --latency "$url" > "$work/wrk.txt" 2>&1
   local after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
+  [ -n "$recorder" ] && wait "$recorder"
   local requests rate p50 p99 cpu=-
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
   rate=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
@@ -45,6 +56,7 @@ measure() {
   [ -n "$pid" ] && cpu=$(python3 -c "print(round(($after-$before)/$hz*1e6/$requests,1))")
   printf '%-28s %10s req/s  p50 %8s  p99 %8s  CPU-µs/req %7s%s\n' "$label" "$rate" "$p50" "$p99" "$cpu" \
     "${non2xx:+  NON-2xx: $non2xx}"
+  cpu_per_request=$cpu
 }
 
 # A wrk script sending the initiate with the headers given as NAME=VALUE lines on stdin.
@@ -114,6 +126,10 @@ S3SigV4Auth(Credentials("GWBENCH0000000000001", "bench-client-secret"), "s3", "u
 for name, value in request.headers.items():
     print(f"{name}={value}")
 PY
-  measure "POST obsgate $(basename "$binary")" "http://127.0.0.1:$gw/bench/k?uploads" "$gpid" "$dir/initiate.lua"
+  perf_data=; [ "${PERF:-0}" = 1 ] && perf_data="$dir/perf.data"
+  measure "POST obsgate $(basename "$binary")" "http://127.0.0.1:$gw/bench/k?uploads" "$gpid" "$dir/initiate.lua" "$perf_data"
+  if [ -n "$perf_data" ]; then
+    perf script -i "$perf_data" -F comm,ip,sym --no-demangle 2> /dev/null | bench/perf_categories.py "$cpu_per_request"
+  fi
   kill "$gpid"; wait "$gpid" 2>/dev/null || true
 done
