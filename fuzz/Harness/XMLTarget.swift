@@ -60,6 +60,11 @@ public enum XMLTarget {
     /// The rewritten answer, parsed; nil when it was refused, or an upstream error was passed on (checked here).
     static func rewritten(_ body: [UInt8], _ answer: MultipartAnswerRewriter.Answer) -> XMLTreeElement? {
         guard let result = try? MultipartAnswerRewriter(binder: binder, answer: answer).rewrite(body) else { return nil }
+        if result.body.isEmpty {
+            // Passed on as it came: a form's empty answer (its 204) has nothing to rewrite.
+            Invariant.check(body.isEmpty, "a body of \(body.count) bytes was rewritten to none")
+            return nil
+        }
         let root = try? XMLTreeElement.parse(result.body)
         guard result.errorCode == nil, root?.name != "Error" else {
             let text = String(decoding: result.body, as: UTF8.self)

@@ -72,8 +72,9 @@ public struct MultipartAnswerRewriter {
         }
         guard var root = parsed else {
             // Nothing to rewrite (a form's 204): only a document could carry upstream ids.
-            if case .objectLocation = answer { return (body, nil, nil) }
-            throw Self.unreadable("an empty body")
+            if case .objectLocation = answer, body.isEmpty { return (body, nil, nil) }
+            // White space alone is a completion's keep-alive whose document never came.
+            throw Self.unreadable(body.isEmpty ? "an empty body" : "white space and no document")
         }
         if root.name == "Error" {
             let text = String(decoding: document, as: UTF8.self)
