@@ -89,6 +89,11 @@ public struct QueryParameter: Sendable, Equatable {
         self.value = value
     }
 
+    /// A parameter of the gateway's own, its name and value encoded with `UriEncode`.
+    public init(name: String, value: String) {
+        self.init(rawName: PercentEncoding.encode(name), rawValue: PercentEncoding.encode(value), name: name, value: value)
+    }
+
     /// The parameter with another (decoded) value, encoded with `UriEncode`.
     public func replacingValue(_ value: String) -> QueryParameter {
         QueryParameter(rawName: rawName, rawValue: PercentEncoding.encode(value), name: name, value: value)

@@ -23,6 +23,9 @@ public struct UploadIdBinder: Sendable {
         /// copied for each tag (a copy is cheap; keying an HMAC is two SHA-256 blocks).
         let uploadMAC: HMAC<SHA256>
         let sseMAC: HMAC<SHA256>
+        /// Seals a listing's markers (`sealListingMarker`): an AES-GCM key derived from the
+        /// binding key, so that no key of its own needs configuring or rotating.
+        let markerKey: SymmetricKey
 
         public init(id: String, secret: String) {
             self.init(id: id, key: SymmetricKey(data: Data(secret.utf8)))
@@ -39,6 +42,7 @@ public struct UploadIdBinder: Sendable {
             var sse = HMAC<SHA256>(key: key)
             sse.update(data: Array("obsgate-upload-sse-c-v1".utf8))
             sseMAC = sse
+            markerKey = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("obsgate-listing-marker-v1".utf8), using: key))
         }
 
         /// A key id: 1–16 letters, digits, `-` or `_`.

@@ -62,7 +62,7 @@ import Testing
             <Upload><Key>secret%2F2</Key><UploadId>2~two</UploadId></Upload>\
             <Upload><Key>c%20d</Key><UploadId>2~m1</UploadId></Upload></ListMultipartUploadsResult>
             """
-        let (text, _) = try Self.rewrite(.listUploads(bucket: "b") { !$0.hasPrefix("secret/") }, body)
+        let (text, _) = try Self.rewrite(.listUploads(bucket: "b", sealedKeyMarker: nil) { !$0.hasPrefix("secret/") }, body)
         #expect(![">2~one<", "2~two", ">2~m0<", ">2~m1<"].contains(where: text.contains), "no store id left: \(text)")
         let root = try XMLTreeElement.parse(Array(text.utf8))
         let uploads = root.children("Upload")
@@ -76,6 +76,47 @@ import Testing
               case .bound(let next) = Self.verdict(root.child("NextUploadIdMarker")!.text, key: "c d")
         else { Issue.record("markers not bound"); return }
         #expect(marker.upstreamId == "2~m0" && next.upstreamId == "2~m1")
+    }
+
+    /// A page that ends on an upload the principal may not see: its key goes to the client
+    /// sealed, with no id; the next page's request echoes the sealed marker, not the key.
+    @Test func aPageEndingOnAHiddenUploadGivesItsKeySealed() throws {
+        func listing(keyMarker: String, next: String, encoded: Bool = true) -> String {
+            """
+            <ListMultipartUploadsResult><Bucket>b</Bucket><KeyMarker>\(keyMarker)</KeyMarker>\
+            <UploadIdMarker>\(keyMarker.isEmpty ? "" : "2~echo")</UploadIdMarker>\
+            <NextKeyMarker>\(next)</NextKeyMarker><NextUploadIdMarker>2~next</NextUploadIdMarker>\
+            \(encoded ? "<EncodingType>url</EncodingType>" : "")<IsTruncated>true</IsTruncated>\
+            <Upload><Key>a</Key><UploadId>2~a</UploadId></Upload><Upload><Key>\(next)</Key><UploadId>2~next</UploadId></Upload>\
+            </ListMultipartUploadsResult>
+            """
+        }
+        let hidden: (String) -> Bool = { !$0.hasPrefix("secret/") }
+        let (text, _) = try Self.rewrite(.listUploads(bucket: "b", sealedKeyMarker: nil, visible: hidden),
+                                         listing(keyMarker: "", next: "secret%2Fx"))
+        #expect(!text.contains("secret") && !text.contains("2~next"), "\(text)")
+        let root = try XMLTreeElement.parse(Array(text.utf8))
+        let marker = try #require(root.child("NextKeyMarker")?.text)
+        #expect(Self.binder.openListingMarker(marker, bucket: "b") == .init(key: "secret/x", uploadId: "2~next"))
+        #expect(root.child("NextUploadIdMarker")?.text == "", "no id goes with a sealed marker")
+
+        // The next page: the store echoes the key the marker sealed; the client sees its marker.
+        let (echo, _) = try Self.rewrite(.listUploads(bucket: "b", sealedKeyMarker: marker, visible: hidden),
+                                         listing(keyMarker: "secret%2Fx", next: "a"))
+        let page = try XMLTreeElement.parse(Array(echo.utf8))
+        #expect(page.child("KeyMarker")?.text == marker && page.child("UploadIdMarker")?.text == "")
+        #expect(!echo.contains("secret") && !echo.contains("2~echo"), "nothing of the hidden upload: \(echo)")
+        guard case .bound = Self.verdict(page.child("NextUploadIdMarker")!.text, key: "a") else {
+            Issue.record("a visible next marker is bound as before"); return
+        }
+        #expect(page.child("NextKeyMarker")?.text == "a")
+
+        // A visible key shaped like a sealed marker is sealed too: every such marker is the gateway's.
+        let lookalike = "obsgate-marker.k1.x"
+        let (sealed, _) = try Self.rewrite(.listUploads(bucket: "b", sealedKeyMarker: nil, visible: hidden),
+                                           listing(keyMarker: "", next: lookalike, encoded: false))
+        let opened = try XMLTreeElement.parse(Array(sealed.utf8)).child("NextKeyMarker")?.text
+        #expect(opened != lookalike && Self.binder.openListingMarker(opened ?? "", bucket: "b")?.key == lookalike)
     }
 
     @Test func listPartsAnswersTheClientsOwnId() throws {

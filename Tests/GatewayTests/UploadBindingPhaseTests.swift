@@ -98,4 +98,28 @@ import Testing
         #expect(refusal(preparer, try head("PUT", "/bkt/k?partNumber=1&uploadId=\(bound(preparer))", sseC(key)))?.error.status == 400,
                 "an upload without SSE-C takes no customer key")
     }
+
+    @Test func aSealedKeyMarkerGoesUpstreamAsTheKeyItSeals() throws {
+        let preparer = try preparer()
+        let binder = preparer.configuration.uploadBinding.binder
+        let marker = binder.sealListingMarker(.init(key: "hidden/k", uploadId: "2~up"), bucket: "bkt")
+        for idMarker in ["", "&upload-id-marker="] {
+            let prepared = try preparer.prepare(try head("GET", "/bkt?uploads&key-marker=\(marker)\(idMarker)"), now: now)
+            #expect(prepared.upstream.target == "/bkt?uploads&key-marker=hidden%2Fk&upload-id-marker=2~up",
+                    "the store's id goes with the key, sent or not")
+        }
+        // A page that ended on a common prefix names no upload.
+        let prefix = binder.sealListingMarker(.init(key: "hidden/", uploadId: ""), bucket: "bkt")
+        #expect(try preparer.prepare(try head("GET", "/bkt?uploads&delimiter=%2F&key-marker=\(prefix)"), now: now).upstream.target
+            == "/bkt?uploads&delimiter=%2F&key-marker=hidden%2F")
+        let altered = marker.dropLast() + (marker.hasSuffix("A") ? "B" : "A")
+        for target in ["/bkt?uploads&key-marker=\(altered)", "/bkt?uploads&key-marker=\(marker)&upload-id-marker=\(bound(preparer))",
+                       "/other?uploads&key-marker=\(marker)"] {
+            let refused = try #require(refusal(preparer, try head("GET", target)), "\(target)")
+            #expect(refused.error.status == 400 && refused.error.code == "InvalidArgument", "\(target)")
+        }
+        // A key marker that is not sealed passes as the client wrote it.
+        #expect(try preparer.prepare(try head("GET", "/bkt?uploads&key-marker=a%2Fb"), now: now).upstream.target
+            == "/bkt?uploads&key-marker=a%2Fb")
+    }
 }

@@ -97,4 +97,39 @@ import Testing
         let impostor = UploadIdBinder(keys: [UploadIdBinder.Key(id: "k1", secret: "not-the-first-key-0123456789abcdef")])
         #expect(impostor.verify(old, bucket: "b", key: "a/k.txt") == .forged)
     }
+
+    @Test func aSealedListingMarkerOpensOnlyForItsBucketUnaltered() throws {
+        let position = UploadIdBinder.ListingPosition(key: "hidden/a k", uploadId: "2~up.id")
+        let marker = Self.binder.sealListingMarker(position, bucket: "b")
+        #expect(marker.hasPrefix("obsgate-marker.k1.") && !marker.contains("hidden") && !marker.contains("2~up"))
+        #expect(marker.utf8.allSatisfy { UploadIdBinder.Key.isIdByte($0) || $0 == UInt8(ascii: ".") }, "URL-safe as it is")
+        #expect(Self.binder.isSealedListingMarker(marker) && !Self.binder.isSealedListingMarker("hidden/a k"))
+        #expect(Self.binder.openListingMarker(marker, bucket: "b") == position)
+        #expect(Self.binder.sealListingMarker(position, bucket: "b") != marker, "a fresh nonce each time")
+        #expect(Self.binder.openListingMarker(marker, bucket: "c") == nil, "another bucket")
+        for other in [UploadIdBinder.ListingPosition(key: "", uploadId: ""), .init(key: "k", uploadId: ""), .init(key: "", uploadId: "k")] {
+            #expect(Self.binder.openListingMarker(Self.binder.sealListingMarker(other, bucket: "b"), bucket: "b") == other,
+                    "the key's length keeps \(other) apart")
+        }
+        let sealed = String(marker.dropFirst("obsgate-marker.k1.".count))
+        var bytes = try #require(UploadIdBinder.decode(sealed[...], count: nil))
+        for index in [0, 12, bytes.count - 1] {  // the nonce, the ciphertext, the tag
+            bytes[index] ^= 1
+            #expect(Self.binder.openListingMarker("obsgate-marker.k1." + UploadIdBinder.base64URL(bytes), bucket: "b") == nil)
+            bytes[index] ^= 1
+        }
+        for malformed in ["obsgate-marker.", "obsgate-marker.k1", "obsgate-marker.k1.", "obsgate-marker.k1.AAAA",
+                          "obsgate-marker.k9.\(sealed)", "obsgate-marker.k1.\(sealed).x", "obsgate-marker.k1.\(sealed)="] {
+            #expect(Self.binder.openListingMarker(malformed, bucket: "b") == nil, "\(malformed)")
+        }
+    }
+
+    @Test func aListingMarkerSurvivesARotation() {
+        let rotated = UploadIdBinder(keys: [Self.k2, Self.k1])
+        let position = UploadIdBinder.ListingPosition(key: "k", uploadId: "2~u")
+        let old = Self.binder.sealListingMarker(position, bucket: "b")
+        #expect(rotated.openListingMarker(old, bucket: "b") == position, "sealed before the rotation")
+        let new = rotated.sealListingMarker(position, bucket: "b")
+        #expect(new.hasPrefix("obsgate-marker.k2.") && Self.binder.openListingMarker(new, bucket: "b") == nil)
+    }
 }

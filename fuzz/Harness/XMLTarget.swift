@@ -91,12 +91,18 @@ public enum XMLTarget {
     }
 
     static func checkListing(_ body: [UInt8], parsed: XMLTreeElement?) {
-        let answer = MultipartAnswerRewriter.Answer.listUploads(bucket: bucket) { !$0.hasPrefix(hidden) }
+        let answer = MultipartAnswerRewriter.Answer.listUploads(bucket: bucket, sealedKeyMarker: nil) { !$0.hasPrefix(hidden) }
         guard let root = rewritten(body, answer), let parsed else { return }
         let encoded = parsed.child("EncodingType")?.value == "url"
-        func key(_ upload: XMLTreeElement) -> String {
-            let text = upload.child("Key")?.text ?? ""
+        func key(_ upload: XMLTreeElement, _ name: String = "Key") -> String {
+            let text = upload.child(name)?.text ?? ""
             return encoded ? PercentEncoding.decode(text) ?? "" : text
+        }
+        let next = key(root, "NextKeyMarker")
+        Invariant.check(!next.hasPrefix(hidden), "the next page's marker names a hidden key: \(next.debugDescription)")
+        if binder.isSealedListingMarker(next) {
+            Invariant.check(binder.openListingMarker(next, bucket: bucket)?.key == key(parsed, "NextKeyMarker"),
+                            "the sealed marker does not open to the store's \(key(parsed, "NextKeyMarker").debugDescription)")
         }
         let expected = parsed.children("Upload").filter { !key($0).hasPrefix(hidden) }
         let listed = root.children("Upload")

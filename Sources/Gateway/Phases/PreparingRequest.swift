@@ -40,7 +40,7 @@ struct PreparingRequest {
     var upstream: UpstreamRequestHead?
     var rewriter: PostObjectRewriter?
     /// Query parameters whose value the upstream gets changed (the upstream's upload id),
-    /// by name.
+    /// by name; added when the client did not send them (a sealed listing marker's id).
     var upstreamQuery: [String: String] = [:]
     /// Each phase's start and end go into `facts.phaseTimes` (the exchange is traced).
     var recordsPhaseTimes = false

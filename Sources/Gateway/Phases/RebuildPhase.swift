@@ -93,6 +93,10 @@ extension RequestPreparer {
             && !S3OperationClassifier.isLiftedHeaderParameter(parameter.name) {
             query.append(upstreamQuery[parameter.name].map(parameter.replacingValue) ?? parameter)
         }
+        // What the gateway sets that the client did not send (a sealed listing marker's upload id).
+        for (name, value) in upstreamQuery.sorted(by: { $0.key < $1.key }) where !target.query.contains(where: { $0.name == name }) {
+            query.append(QueryParameter(name: name, value: value))
+        }
         let upstreamTarget = RequestTarget(rawPath: location.path, query: query)
 
         headers.add("Host", host)

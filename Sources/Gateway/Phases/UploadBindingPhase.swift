@@ -107,8 +107,16 @@ extension RequestPreparer {
     /// initiation's SSE-C key for a part (`UploadBindingConfiguration.judge`). The
     /// upstream gets the upstream's id.
     func bindUpload(_ request: inout PreparingRequest) throws(S3Error) {
-        guard case .head(_, let classified) = request.source, request.address.bucket != nil,
-              let named = UploadBindingConfiguration.namedUpload(request.operation, key: request.address.key,
+        guard case .head(_, let classified) = request.source, let bucket = request.address.bucket else { return }
+        if request.operation == .listMultipartUploads, let marker = classified.target.queryValue("key-marker"),
+           configuration.uploadBinding.binder.isSealedListingMarker(marker) {
+            let position = try Self.openListingMarker(marker, uploadIdMarker: classified.target.queryValue("upload-id-marker"),
+                                                      bucket: bucket, binder: configuration.uploadBinding.binder)
+            request.upstreamQuery["key-marker"] = position.key
+            if !position.uploadId.isEmpty { request.upstreamQuery["upload-id-marker"] = position.uploadId }
+            return
+        }
+        guard let named = UploadBindingConfiguration.namedUpload(request.operation, key: request.address.key,
                                                                  query: classified.target.queryValue)
         else { return }
         let policyRequest = PolicyRequest(operation: request.operation, bucket: request.address.bucket, key: named.key,
@@ -120,5 +128,19 @@ extension RequestPreparer {
         request.facts.uploadBinding = judgement.outcome
         if let refusal = judgement.refusal { throw refusal }
         if let upstreamId = judgement.upstreamId { request.upstreamQuery[named.parameter] = upstreamId }
+    }
+
+    /// Where a listing's sealed `key-marker` says the next page starts
+    /// (`UploadIdBinder.sealListingMarker`). The client sends no `upload-id-marker` with one
+    /// (or an empty one): the gateway gave none, the marker holds the store's.
+    static func openListingMarker(_ marker: String, uploadIdMarker: String?, bucket: String,
+                                  binder: UploadIdBinder) throws(S3Error) -> UploadIdBinder.ListingPosition {
+        guard let position = binder.openListingMarker(marker, bucket: bucket) else {
+            throw S3Error.invalidArgument("The key-marker is not one this gateway issued for this bucket (altered, or sealed by a binding key it no longer has)")
+        }
+        guard uploadIdMarker?.isEmpty ?? true else {
+            throw S3Error.invalidArgument("An upload-id-marker cannot go with a key-marker the gateway sealed: the marker says where the listing goes on")
+        }
+        return position
     }
 }

@@ -45,7 +45,9 @@ extension ClientConnectionHandler {
         case .listMultipartUploads:
             let policy = exchange.preparer.policy
             let identity = prepared.identity
-            return .listUploads(bucket: bucket) { key in
+            let sealedKeyMarker = exchange.classified?.target.queryValue("key-marker")
+                .flatMap { exchange.preparer.configuration.uploadBinding.binder.isSealedListingMarker($0) ? $0 : nil }
+            return .listUploads(bucket: bucket, sealedKeyMarker: sealedKeyMarker) { key in
                 guard let policy else { return true }
                 let request = PolicyRequest(operation: .listParts, bucket: bucket, key: key, principal: identity?.principal,
                                             groups: identity?.groups ?? [], headers: HeaderFields())

@@ -8,7 +8,8 @@ import S3Signing
 ///     InitiateMultipartUploadResult   UploadId → the id bound to this initiation
 ///     ListMultipartUploadsResult      every Upload/UploadId → bound as listed (who initiated
 ///                                     it is not known); UploadIdMarker, NextUploadIdMarker
-///                                     too; uploads of keys the principal may not list dropped
+///                                     too; uploads of keys the principal may not list dropped,
+///                                     a NextKeyMarker naming one sealed
 ///     ListPartsResult                 UploadId → the id the client sent
 ///     CompleteMultipartUploadResult,  Location → the object's URL at the gateway
 ///     PostResponse
@@ -23,7 +24,9 @@ public struct MultipartAnswerRewriter {
 
     public enum Answer {
         case initiate(UploadIdBinder.Binding)
-        case listUploads(bucket: String, visible: (String) -> Bool)
+        /// `sealedKeyMarker`: the request's `key-marker`, when it was a sealed one (the
+        /// store echoes the key it names).
+        case listUploads(bucket: String, sealedKeyMarker: String?, visible: (String) -> Bool)
         case listParts(clientUploadId: String)
         /// `Location` → `url(key)`, the object's URL at the gateway; the key is the
         /// document's `Key`, else `key`.
@@ -91,7 +94,7 @@ public struct MultipartAnswerRewriter {
             let bound = binder.bind(binding)
             uploadId = bound
             root.setChildText("UploadId", bound)
-        case .listUploads(let bucket, let visible):
+        case .listUploads(let bucket, let sealedKeyMarker, let visible):
             try expect(root, "ListMultipartUploadsResult")
             let encoded = root.child("EncodingType")?.value == "url"
             func key(_ text: String) throws(S3Error) -> String {
@@ -113,6 +116,20 @@ public struct MultipartAnswerRewriter {
                 children.append(child)
             }
             root.children = children
+            if let sealedKeyMarker {
+                // The store echoes what the marker sealed; the client sees what it sent.
+                root.setChildText("KeyMarker", sealedKeyMarker)
+                root.setChildText("UploadIdMarker", "")
+            }
+            // A page that ends on a hidden upload names it; the client gets its key and id
+            // sealed as the key marker, and no id marker. A visible key that looks sealed is
+            // sealed too, so that every marker of that shape is the gateway's.
+            let nextKey = try key(root.child("NextKeyMarker")?.text ?? "")
+            if !nextKey.isEmpty, !visible(nextKey) || binder.isSealedListingMarker(nextKey) {
+                let position = UploadIdBinder.ListingPosition(key: nextKey, uploadId: root.child("NextUploadIdMarker")?.value ?? "")
+                root.setChildText("NextKeyMarker", binder.sealListingMarker(position, bucket: bucket))
+                root.setChildText("NextUploadIdMarker", "")
+            }
             for (marker, keyMarker) in [("UploadIdMarker", "KeyMarker"), ("NextUploadIdMarker", "NextKeyMarker")] {
                 guard let upstreamId = root.child(marker)?.value, !upstreamId.isEmpty else { continue }
                 let objectKey = try key(root.child(keyMarker)?.text ?? "")

@@ -5,7 +5,8 @@ of Ceph radosgw, with two principals: A (--access-key, principal `tester`) and B
 
 The gateways must run with `upload_binding` keys and the policy of
 Tests/GatewayTests/Live/UploadBindingTests.swift: B may use others' uploads only under
-`stale/` (an access rule allowing `others-uploads`). --endpoint and --endpoint-2 share the
+`stale/` (an access rule allowing `others-uploads`); A may not list the parts of uploads
+under `hidden/` (so listings hide them from A). --endpoint and --endpoint-2 share the
 binding key k1; --endpoint-rotated has keys [k2, k1] (k2 binds, both verify).
 
 Every refusal is judged by what radosgw holds afterwards, read with radosgw's own key:
@@ -153,6 +154,28 @@ def main():
             second["Uploads"][0]["UploadId"] != first["Uploads"][0]["UploadId"], "the marker did not move the listing"
         return f"{len(listed)} uploads listed, none with a store id; {answer} for a listed id"
 
+    def a_page_ending_on_a_hidden_upload_names_no_key():
+        # Its own bucket, so that the pages are known: two uploads A may see around two it may not.
+        listing = f"bind-list-{uuid.uuid4().hex[:10]}"
+        store.create_bucket(Bucket=listing)
+        made = {key: store.create_multipart_upload(Bucket=listing, Key=key)["UploadId"]
+                for key in ("a/first", "hidden/1", "hidden/2", "z/last")}
+        pages = list(a.get_paginator("list_multipart_uploads").paginate(Bucket=listing,
+                                                                         PaginationConfig={"PageSize": 1}))
+        for page in pages:
+            shown = repr({name: value for name, value in page.items() if name != "ResponseMetadata"})
+            assert "hidden" not in shown and made["hidden/1"] not in shown and made["hidden/2"] not in shown, \
+                f"a page names a hidden upload: {shown}"
+        listed = [upload["Key"] for page in pages for upload in page.get("Uploads", [])]
+        assert listed == ["a/first", "z/last"], f"listed {listed}"
+        sealed = [page["NextKeyMarker"] for page in pages if page.get("NextKeyMarker", "").startswith("obsgate-marker.")]
+        assert len(sealed) == 2, f"the two pages that end on a hidden upload: {[p.get('NextKeyMarker') for p in pages]}"
+        altered = sealed[0][:-1] + ("B" if sealed[0][-1] != "B" else "C")
+        answers = [refused(lambda: a.list_multipart_uploads(Bucket=listing, KeyMarker=altered), 400, "InvalidArgument"),
+                   refused(lambda: a.list_multipart_uploads(Bucket=bucket, KeyMarker=sealed[0]), 400, "InvalidArgument")]
+        delete_bucket(store, listing)
+        return f"{len(pages)} pages of one upload, {len(sealed)} markers sealed; altered or other bucket: {', '.join(answers)}"
+
     def an_access_rule_lets_admins_abort_stale_uploads():
         upload_id = initiate(a, "stale/old")
         listed = [u["UploadId"] for u in b.list_multipart_uploads(Bucket=bucket, Prefix="stale/")["Uploads"]]
@@ -217,7 +240,8 @@ def main():
 
     results = run_checks([
         bound_ids_are_not_the_stores, another_principal_cannot_use_an_upload, an_altered_or_moved_id_is_no_such_upload,
-        an_id_made_at_the_store_is_refused, a_listing_binds_every_id, an_access_rule_lets_admins_abort_stale_uploads,
+        an_id_made_at_the_store_is_refused, a_listing_binds_every_id, a_page_ending_on_a_hidden_upload_names_no_key,
+        an_access_rule_lets_admins_abort_stale_uploads,
         completion_answers_the_gateways_location, parts_must_carry_the_initiations_sse_c_key,
         replicas_with_the_same_keys_accept_each_others_ids,
     ])

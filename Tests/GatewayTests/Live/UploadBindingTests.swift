@@ -5,7 +5,8 @@ import Testing
 
 /// Issue 15: multipart upload ids bound to their initiation, against radosgw, through three
 /// gateways — two sharing the binding key k1 (replicas), one rotated to [k2, k1] — with two
-/// principals: `tester` and `platform`, whom an access rule lets use others' uploads only
+/// principals: `tester`, who may not list the parts of uploads under `hidden/` (so listings
+/// hide them from it), and `platform`, whom an access rule lets use others' uploads only
 /// under `stale/`. Every refusal is judged by what radosgw holds afterwards; see
 /// Clients/upload_binding_scenarios.py.
 @Suite(.serialized) struct UploadBindingTests {
@@ -20,6 +21,11 @@ import Testing
             operations: [others-uploads]
             keys: {prefix: "stale/"}
             effect: allow
+          - id: tester-lists-no-hidden
+            principals: [tester]
+            operations: [ListParts]
+            keys: {prefix: "hidden/"}
+            effect: deny
         """
 
     static func binding(_ keys: [String]) -> String {
@@ -41,7 +47,7 @@ import Testing
             "--access-key", TestSetup.clientKey, "--secret", TestSetup.clientSecret,
             "--other-access-key", TestSetup.adminKey, "--other-secret", TestSetup.adminSecret,
             "--upstream-endpoint", rgw.endpoint, "--upstream-access-key", rgw.accessKey, "--upstream-secret", rgw.secretKey,
-        ], count: 9, timeout: 300)
+        ], count: 10, timeout: 300)
         for gateway in [first, second, rotated] { await gateway.stop() }
     }
 }
