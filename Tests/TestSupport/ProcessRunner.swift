@@ -12,6 +12,11 @@ public struct ProcessResult: Sendable {
 /// Runs a program found on PATH to its end, or until `timeout` (then it is terminated and
 /// `timedOut` is set): no test may hang on a stuck child. Output goes through files, so a
 /// chatty child cannot stall on a full pipe.
+///
+/// The limit is coreutils `timeout` (TERM, then KILL 10 s later): it holds for a child that
+/// ignores TERM, and needs no timer thread of this process. The child starts with no signal
+/// blocked (`runWithNoSignalBlocked`); before, a scenario script that looped ran 13 minutes
+/// past its 300 s, its TERM blocked.
 public func runProcess(_ arguments: [String], environment: [String: String]? = nil,
                        timeout: TimeInterval = 600) throws -> ProcessResult {
     let outputs = FileManager.default.temporaryDirectory.appendingPathComponent("obsgate-run-\(UUID().uuidString)")
@@ -21,27 +26,21 @@ public func runProcess(_ arguments: [String], environment: [String: String]? = n
     _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
     _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+    process.arguments = ["--kill-after=10", String(Int(timeout.rounded(.up)))] + arguments
     if let environment { process.environment = environment }
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
     process.standardError = try FileHandle(forWritingTo: stderrURL)
-    try process.run()
-    let timedOut = TimeoutFlag()
-    let timer = DispatchSource.makeTimerSource()
-    timer.schedule(deadline: .now() + timeout)
-    timer.setEventHandler {
-        timedOut.set()
-        process.terminate()
-    }
-    timer.resume()
+    try process.runWithNoSignalBlocked()
     process.waitUntilExit()
-    timer.cancel()
-    return ProcessResult(status: process.terminationStatus,
+    // `timeout` exits 124 when TERM ended the program; when it had to KILL, it is killed
+    // with its process group.
+    let killed = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+    return ProcessResult(status: killed ? 128 + SIGKILL : process.terminationStatus,
                          stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
                          stderr: try String(contentsOf: stderrURL, encoding: .utf8),
-                         timedOut: timedOut.isSet)
+                         timedOut: killed || (process.terminationReason == .exit && process.terminationStatus == 124))
 }
 
 /// Runs a Python generator (`OBSGATE_PYTHON`, else `python3`) that writes JSON to the path
@@ -66,9 +65,16 @@ public struct GeneratorFailed: Error, CustomStringConvertible {
     }
 }
 
-private final class TimeoutFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+extension Process {
+    /// `run()`, the child starting with no signal blocked. A child inherits the spawning
+    /// thread's signal mask, and Dispatch's worker threads, which run the tests, block nearly
+    /// every signal — SIGTERM included: `terminate()` would not end a child spawned from one.
+    /// Every process a test starts is started with this.
+    public func runWithNoSignalBlocked() throws {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try run()
+    }
 }

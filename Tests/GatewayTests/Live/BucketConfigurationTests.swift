@@ -1,6 +1,7 @@
 import Foundation
 import Policy
 import Testing
+import TestSupport
 @testable import Gateway
 
 /// Access rules and bucket configuration in front of real stores: a principal may change
@@ -114,7 +115,7 @@ final class MotoServer {
         let output = try FileHandle(forWritingTo: outputFile)
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try process.runWithNoSignalBlocked()
         var port: Int?
         let deadline = ContinuousClock.now + .seconds(60)
         while process.isRunning, ContinuousClock.now < deadline, port == nil {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import TestSupport
 
 /// `obsgate serve` as a child process on ephemeral ports: it is told `127.0.0.1:0` and
 /// its ports are read from its `listening` log lines, so no test guesses a port that
@@ -44,7 +45,7 @@ final class ServeProcess: Sendable {
             let data = handle.availableData
             if !data.isEmpty { log.withLockedValue { $0 += String(decoding: data, as: UTF8.self) } }
         }
-        try process.run()
+        try process.runWithNoSignalBlocked()
         for _ in 0..<300 {
             let text = log.withLockedValue { $0 }
             let port = Self.port(in: text, after: "] listening")

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import S3Signing
 import Testing
+import TestSupport
 @testable import Gateway
 
 /// Issue 17: each exchange as an OpenTelemetry trace, received over OTLP/HTTP by a small
@@ -43,7 +44,7 @@ import Testing
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", Peers.clientsDirectory.appendingPathComponent("otlp_receiver.py").path,
                                  "--port-file", portFile.path, "--out", spansFile.path, "--lifetime", "120"]
-            try process.run()
+            try process.runWithNoSignalBlocked()
             for _ in 0..<100 {
                 if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
                     self.port = port
