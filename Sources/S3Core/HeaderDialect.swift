@@ -18,6 +18,9 @@ public enum HeaderDialect: String, Sendable, CaseIterable {
 
     /// Whether a header (or header-like parameter) name is one of either dialect's:
     /// `x-amz-*` or `x-obs-*`, in any case, compared over the bytes without a copy.
+    /// Inlinable, so that it is specialised where it is called: unspecialised, each call
+    /// looked up generic metadata.
+    @inlinable
     public static func isDialectName(_ name: some StringProtocol) -> Bool {
         name.hasASCIICaseInsensitivePrefix(S3HeaderName.prefix) || name.hasASCIICaseInsensitivePrefix(OBSHeaderName.prefix)
     }

@@ -21,7 +21,7 @@ public struct SigV4Credential: Sendable, Equatable {
                     found += 1
                 }
             }
-            guard found == 4, bytes[(slashes[0] + 1)...].elementsEqual("aws4_request".utf8) else { return nil }
+            guard found == 4, bytes[(slashes[0] + 1)...].isBytes(of: "aws4_request") else { return nil }
             let date = bytes[(slashes[3] + 1)..<slashes[2]]
             guard date.count == 8, date.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
             func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
@@ -103,11 +103,11 @@ public struct SigV4Authorization: Sendable, Equatable {
                 return true
             }
             let taken: Bool
-            if name.elementsEqual("Credential".utf8) {
+            if name.isBytes(of: "Credential") {
                 taken = take(&credential)
-            } else if name.elementsEqual("SignedHeaders".utf8) {
+            } else if name.isBytes(of: "SignedHeaders") {
                 taken = take(&signedHeaders)
-            } else if name.elementsEqual("Signature".utf8) {
+            } else if name.isBytes(of: "Signature") {
                 taken = take(&signature)
             } else {
                 return .malformed("it must contain exactly Credential, SignedHeaders and Signature")
@@ -153,5 +153,13 @@ public struct SigV4ChunkContext: Sendable, Equatable {
         self.amzDate = amzDate
         self.scope = scope
         self.seedSignature = seedSignature.asciiLowercased
+    }
+}
+
+extension Slice<UnsafeBufferPointer<UInt8>> {
+    /// Whether the bytes are `literal`'s, compared over both buffers (iterating a `String`'s
+    /// `UTF8View` here cost 2.6 % of a header verification).
+    fileprivate func isBytes(of literal: StaticString) -> Bool {
+        literal.withUTF8Buffer { elementsEqual($0) }
     }
 }

@@ -96,7 +96,7 @@ public struct UpstreamSigner: Sendable {
         for field in headers {
             let name = field.name.asciiLowercased
             if name == S3HeaderName.host || name == S3HeaderName.contentMD5 || name == S3HeaderName.contentType
-                || name.utf8.starts(with: S3HeaderName.prefix.utf8) || name.utf8.starts(with: OBSHeaderName.prefix.utf8) {
+                || HeaderDialect.isDialectName(name) {
                 names.append(name)
             }
         }

@@ -205,7 +205,7 @@ extension GatewayConfiguration {
         let name = try node.nonEmptyString().asciiLowercased
         let tokenCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~")
         guard name.count > 2, name.hasPrefix("x-"), name.allSatisfy(tokenCharacters.contains),
-              !name.hasPrefix("x-amz-"), !name.hasPrefix("x-obs-")
+              !HeaderDialect.isDialectName(name)
         else {
             throw node.error("expected a header name of the gateway's own, starting with x- but not x-amz- or x-obs- (e.g. x-obsgate-request-id), found '\(name)'")
         }

@@ -102,7 +102,7 @@ extension RequestPreparer {
             let name = field.name.asciiLowercased
             if transportFields.contains(name) || row.admitsHeader(name) || informationalFields.contains(name) {
                 admitted.add(field.name, field.value)
-            } else if name.hasPrefix(S3HeaderName.prefix) || name.hasPrefix(OBSHeaderName.prefix) || conditionalFields.contains(name) {
+            } else if HeaderDialect.isDialectName(name) || conditionalFields.contains(name) {
                 throw S3Error.invalidArgument("The header \(name) is not one obsgate forwards with \(row.name)")
                     .naming(name)
             }
