@@ -20,10 +20,19 @@ import Testing
         #expect(throws: S3Error.malformedXML()) { try XMLTreeElement.parse(Array(body.utf8)) }
     }
 
+    /// Found by the `xml` fuzz target (fuzz/corpus/xml/crash-control-characters-in-start-tag):
+    /// libxml2 dereferenced null on the first body; no control character but tab, LF and CR
+    /// is allowed in XML, anywhere.
+    @Test(arguments: [[0, 0, 0, 0x3C, 0x69, 0x01] + [UInt8](repeating: 0, count: 12) + [0x3E, 0],
+                      Array("<a>x\u{0}</a>".utf8), Array("<a>\u{1B}</a>".utf8), Array("<a b='\u{7}'/>".utf8)] as [[UInt8]])
+    func aControlCharacterIsMalformedXML(_ body: [UInt8]) {
+        #expect(throws: S3Error.malformedXML()) { try XMLTreeElement.parse(body) }
+    }
+
     @Test(arguments: ["<a/>", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>x</a>", "<?xml version='1.0' encoding = 'utf-8'?><a/>",
                       "<?xml version=\"1.0\"?><a/>", "<a><![CDATA[y]]></a>",
                       // XML's `Eq ::= S? '=' S?`, where a CR LF pair (one Swift Character) is white space.
-                      "<?xml version=\"1.0\" encoding\r\n=\r\n\"UTF-8\"?><a/>"])
+                      "<?xml version=\"1.0\" encoding\r\n=\r\n\"UTF-8\"?><a/>", "<a>\t tab\r\n</a>"])
     func aPlainDocumentStillParses(_ body: String) throws {
         #expect(try XMLTreeElement.parse(Array(body.utf8)).name == "a")
     }
