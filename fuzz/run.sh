@@ -14,8 +14,20 @@ seconds=${2:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
 [[ -d $here/corpus/$target ]] || { echo "no corpus at fuzz/corpus/$target" >&2; exit 2; }
 cd "$here"
-nice -n 19 swift build -c debug -j 1 --scratch-path .build --product "fuzz-$target" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|Compiling|Build complete" || true
+# Fails when the build does (pipefail; a build that succeeds prints "complete").
+build() {
+    nice -n 19 swift build -c debug -j 1 --scratch-path .build --product "fuzz-$target" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 | grep -E "error|Compiling|complete"
+}
+# SwiftPM does not notice a source file added to an existing target of this package's
+# build plan: the build fails with "cannot find … in scope" and leaves the old binary in
+# place. Once failed, the plan is read again; a second failure stops the run, which would
+# otherwise fuzz the old code.
+if ! build; then
+    echo "fuzz/run.sh: the build failed; reading the targets again" >&2
+    rm -f .build/debug.yaml .build/debug/description.json
+    build || { echo "fuzz/run.sh: the build of fuzz-$target failed" >&2; exit 1; }
+fi
 binary=.build/debug/fuzz-$target
 [[ -x $binary ]] || { echo "the build did not make $binary" >&2; exit 1; }
 scratch=${FUZZ_SCRATCH:-$here/.build/findings/$target}
