@@ -429,6 +429,22 @@ import Testing
         #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
     }
 
+    /// A request without a body goes upstream framed as its method expects: a POST, PUT or
+    /// PATCH with `Content-Length: 0` (never chunked: S3 refuses a chunked PUT), anything
+    /// else with no framing field at all; either way nothing follows the head.
+    @Test(arguments: [("POST", "/bkt/k?uploads", true), ("PUT", "/bkt/k", true), ("GET", "/bkt/k", false),
+                      ("DELETE", "/bkt/k", false)])
+    func aRequestWithoutBodyIsFramedAsItsMethodExpects(_ method: String, _ target: String, _ framed: Bool) throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead(method, target))
+        let upstream = try #require(harness.upstreams.first)
+        let sent = try harness.sentUpstream(upstream)
+        let lines = sent.lowercased().components(separatedBy: "\r\n")
+        #expect(lines.filter { $0 == "content-length: 0" }.count == (framed ? 1 : 0), "\(sent)")
+        #expect(!lines.contains { $0.hasPrefix("transfer-encoding") }, "\(sent)")
+        #expect(sent.hasSuffix("\r\n\r\n") && sent.components(separatedBy: "\r\n\r\n").count == 2, "only the head: \(sent)")
+    }
+
     /// An answer's `Location` at the upstream is put at the gateway as the client addressed
     /// it; an answer without one gets none.
     @Test func anUpstreamLocationIsPutAtTheGateway() throws {
