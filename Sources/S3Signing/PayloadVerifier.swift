@@ -60,13 +60,15 @@ public struct PayloadVerifier: Sendable {
     private let maxChunkSize: Int
     private var framing: Framing
     private var line: [UInt8] = []
-    private var payloadHash = SHA256()
+    /// The running hash of a `.sha256` payload; made with its first byte (an empty
+    /// payload's hash is known, and most requests have none: each hash is an allocation).
+    private var payloadHash: SHA256?
     private var checksum: PayloadChecksum?
     private var decodedLength = 0
     // Signed chunks: the chunk being held, its running hash, its claimed signature and
     // the signature it chains from.
     private var heldChunk: [UInt8] = []
-    private var chunkHash = SHA256()
+    private var chunkHash: SHA256?
     private var chunkSignature: String?
     private var previousSignature: String
     private var trailerFields: [(name: String, value: String)] = []
@@ -141,7 +143,7 @@ public struct PayloadVerifier: Sendable {
                 index += take
                 if chunkSignature != nil {
                     heldChunk.append(contentsOf: data)
-                    chunkHash.update(bufferPointer: data)
+                    chunkHash.feed(data)
                 } else {
                     releasePayload(data, release)
                 }
@@ -183,7 +185,7 @@ public struct PayloadVerifier: Sendable {
         default: throw S3Error.incompleteBody("The request body terminated unexpectedly")
         }
         if case .sha256(let expected) = expectation {
-            let computed = hex(payloadHash.finalize())
+            let computed = payloadHash.hexDigest()
             guard ConstantTime.equals(computed.utf8, expected.utf8) else {
                 throw S3Error.xAmzContentSHA256Mismatch("the payload does not hash to the declared value")
             }
@@ -259,13 +261,12 @@ public struct PayloadVerifier: Sendable {
     private mutating func endOfChunkData(_ release: (UnsafeRawBufferPointer) -> Void) throws(S3Error) {
         guard let claimed = chunkSignature, case .signedChunks(let context, _) = expectation else { return }
         let stringToSign = "AWS4-HMAC-SHA256-PAYLOAD\n\(context.amzDate)\n\(context.scope.text)\n"
-            + "\(previousSignature)\n\(SigV4.emptyPayloadHash)\n\(hex(chunkHash.finalize()))"
+            + "\(previousSignature)\n\(SigV4.emptyPayloadHash)\n\(chunkHash.take().hexDigest())"
         let expected = SigV4.signatureBytes(signingKey: context.signingKey, stringToSign: stringToSign)
         guard let provided = bytesFromHex(claimed), ConstantTime.equals(provided, expected) else {
             throw S3Error.signatureDoesNotMatch()
         }
         previousSignature = claimed.asciiLowercased
-        chunkHash = SHA256()
         chunkSignature = nil
         // Released from the buffer itself, which is then emptied in place and kept for the
         // next chunk (a copy would make `removeAll` allocate a chunk-sized buffer anew).
@@ -313,7 +314,7 @@ public struct PayloadVerifier: Sendable {
 
     private mutating func releasePayload(_ bytes: UnsafeRawBufferPointer, _ release: (UnsafeRawBufferPointer) -> Void) {
         guard !bytes.isEmpty else { return }
-        if case .sha256 = expectation { payloadHash.update(bufferPointer: bytes) }
+        if case .sha256 = expectation { payloadHash.feed(bytes) }
         checksum?.update(bytes)
         decodedLength += bytes.count
         release(bytes)
@@ -321,5 +322,19 @@ public struct PayloadVerifier: Sendable {
 
     private static func malformed(_ detail: String) -> S3Error {
         S3Error.incompleteBody("The aws-chunked body is malformed: \(detail)")
+    }
+}
+
+extension Optional where Wrapped == SHA256 {
+    /// Hashes `bytes`, making the hash with the first of them.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        var hash = take() ?? SHA256()
+        hash.update(bufferPointer: bytes)
+        self = hash
+    }
+
+    /// The hex digest of what was fed: the empty payload's when nothing was.
+    func hexDigest() -> String {
+        map { hex($0.finalize()) } ?? SigV4.emptyPayloadHash
     }
 }
