@@ -45,6 +45,13 @@ public struct BufferTextStream: TextOutputStream {
         count += bytes.count
     }
 
+    @inlinable
+    public mutating func write(byte: UInt8) {
+        precondition(!unwritten.isEmpty, "BufferTextStream: the buffer was sized too small")
+        buffer[count] = byte
+        count += 1
+    }
+
     /// Lowercase hexadecimal of `bytes` (a digest, a MAC), two characters per byte.
     @inlinable
     public mutating func write(hexOf bytes: some ContiguousBytes) {

@@ -110,9 +110,23 @@ public struct UploadIdBinder: Sendable {
         let key = keys[0]
         let tag = Self.tag(key, binding.upstreamId, binding.bucket, binding.key, binding.initiator,
                            usesSSEC: binding.sseCustomerKeyMD5 != nil)
-        let sse = binding.sseCustomerKeyMD5.map { Self.base64URL(Self.sseTag(key, tag: tag, md5: $0)) } ?? "n"
-        let initiator = binding.initiator.map { Self.base64URL(Array($0.utf8)) } ?? "~"
-        return "\(binding.upstreamId).\(key.id).\(initiator).\(sse).\(Self.base64URL(tag))"
+        let sseTag = binding.sseCustomerKeyMD5.map { Self.sseTag(key, tag: tag, md5: $0) }
+        let length = binding.upstreamId.utf8.count + key.id.utf8.count + 4
+            + (binding.initiator.map { Self.base64URLLength($0.utf8.count) } ?? 1)
+            + (sseTag.map { Self.base64URLLength($0.count) } ?? 1) + Self.base64URLLength(tag.count)
+        // Written once into a string of its length: an interpolation made a string per
+        // base64url field and grew the id's.
+        return BufferTextStream.string(capacity: length) { text in
+            text.write(binding.upstreamId)
+            text.write(".")
+            text.write(key.id)
+            text.write(".")
+            if let initiator = binding.initiator { Self.writeBase64URL(initiator.utf8, into: &text) } else { text.write("~") }
+            text.write(".")
+            if let sseTag { Self.writeBase64URL(sseTag, into: &text) } else { text.write("n") }
+            text.write(".")
+            Self.writeBase64URL(tag, into: &text)
+        }
     }
 
     public func verify(_ clientId: String, bucket: String, key objectKey: String) -> Verdict {
@@ -156,32 +170,36 @@ public struct UploadIdBinder: Sendable {
 
     private static func tag(_ key: Key, _ upstreamId: String, _ bucket: String, _ objectKey: String,
                             _ initiator: String?, usesSSEC: Bool) -> [UInt8] {
-        truncatedMAC(key.uploadMAC, fields: upstreamId, bucket, objectKey, initiator ?? "",
-                     trailer: [initiator == nil ? 0 : 1, usesSSEC ? 1 : 0])
+        let initiatorText = initiator ?? ""
+        let length = 4 * 8 + upstreamId.utf8.count + bucket.utf8.count + objectKey.utf8.count + initiatorText.utf8.count + 2
+        return truncatedMAC(key.uploadMAC, length: length) { message in
+            message.writeLengthPrefixed(upstreamId)
+            message.writeLengthPrefixed(bucket)
+            message.writeLengthPrefixed(objectKey)
+            message.writeLengthPrefixed(initiatorText)
+            message.write(byte: initiator == nil ? 0 : 1)
+            message.write(byte: usesSSEC ? 1 : 0)
+        }
     }
 
     private static func sseTag(_ key: Key, tag: [UInt8], md5: String) -> [UInt8] {
-        truncatedMAC(key.sseMAC, prefix: tag, fields: md5)
+        truncatedMAC(key.sseMAC, length: tag.count + 8 + md5.utf8.count) { message in
+            tag.withUnsafeBytes { message.write(bytes: $0) }
+            message.writeLengthPrefixed(md5)
+        }
     }
 
-    /// The first 128 bits of the MAC of `prefix`, then each field with its length before it
-    /// (8 bytes, big-endian), then `trailer`. The message is gathered on the stack and given
-    /// to the MAC in one piece: swift-crypto's generic `update` costs more per call than
-    /// hashing the few bytes of a field.
-    private static func truncatedMAC(_ keyed: HMAC<SHA256>, prefix: [UInt8] = [], fields: String...,
-                                     trailer: [UInt8] = []) -> [UInt8] {
-        let length = prefix.count + fields.reduce(0) { $0 + 8 + $1.utf8.count } + trailer.count
-        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { buffer in
-            var message = BufferTextStream(buffer)
-            prefix.withUnsafeBytes { message.write(bytes: $0) }
-            for field in fields {
-                withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian) { message.write(bytes: $0) }
-                message.write(field)
-            }
-            trailer.withUnsafeBytes { message.write(bytes: $0) }
+    /// The first 128 bits of the MAC of the `length` bytes `message` writes. The message is
+    /// gathered on the stack and given to the MAC in one piece: swift-crypto's generic
+    /// `update` costs more per call than hashing the few bytes of a field.
+    private static func truncatedMAC(_ keyed: HMAC<SHA256>, length: Int,
+                                     _ message: (inout BufferTextStream) -> Void) -> [UInt8] {
+        withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { buffer in
+            var text = BufferTextStream(buffer)
+            message(&text)
             var mac = keyed
-            mac.update(data: message.written)
-            return Array(mac.finalize().prefix(16))
+            mac.update(data: text.written)
+            return mac.finalize().withUnsafeBytes { Array($0.prefix(16)) }
         }
     }
 
@@ -189,23 +207,25 @@ public struct UploadIdBinder: Sendable {
 
     static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        String(unsafeUninitializedCapacity: (bytes.count * 4 + 2) / 3) { text in
-            var written = 0
-            func emit(_ sextet: UInt32) {
-                text[written] = base64URLAlphabet[Int(sextet & 0x3F)]
-                written += 1
+    static func base64URL(_ bytes: some Collection<UInt8>) -> String {
+        BufferTextStream.string(capacity: base64URLLength(bytes.count)) { writeBase64URL(bytes, into: &$0) }
+    }
+
+    /// The length of `count` bytes in unpadded base64url.
+    static func base64URLLength(_ count: Int) -> Int { (count * 4 + 2) / 3 }
+
+    /// Each group of three bytes as four characters; a last group of one or two bytes as
+    /// two or three.
+    static func writeBase64URL(_ bytes: some Collection<UInt8>, into text: inout BufferTextStream) {
+        var iterator = bytes.makeIterator()
+        while let first = iterator.next() {
+            let second = iterator.next()
+            let third = second == nil ? nil : iterator.next()
+            let group = UInt32(first) << 16 | UInt32(second ?? 0) << 8 | UInt32(third ?? 0)
+            let characters = second == nil ? 2 : third == nil ? 3 : 4
+            for index in 0..<characters {
+                text.write(byte: base64URLAlphabet[Int(group >> UInt32(18 - 6 * index) & 0x3F)])
             }
-            var index = 0
-            while index < bytes.count {
-                let available = min(3, bytes.count - index)
-                var group = UInt32(bytes[index]) << 16
-                if available > 1 { group |= UInt32(bytes[index + 1]) << 8 }
-                if available > 2 { group |= UInt32(bytes[index + 2]) }
-                for shift in [18, 12, 6, 0].prefix(available + 1) { emit(group >> UInt32(shift)) }
-                index += 3
-            }
-            return written
         }
     }
 
@@ -218,5 +238,14 @@ public struct UploadIdBinder: Sendable {
         let bytes = [UInt8](data)
         guard count == nil || bytes.count == count, base64URL(bytes) == text else { return nil }
         return bytes
+    }
+}
+
+extension BufferTextStream {
+    /// `field` with its length before it (8 bytes, big-endian): no two lists of fields make
+    /// the same message.
+    fileprivate mutating func writeLengthPrefixed(_ field: String) {
+        withUnsafeBytes(of: UInt64(field.utf8.count).bigEndian) { write(bytes: $0) }
+        write(field)
     }
 }

@@ -30,6 +30,11 @@ import Testing
         let sseBinding = UploadIdBinder.Binding(upstreamId: "2~abc.def_GH", bucket: "b", key: "a/k.txt", initiator: "alice",
                                                 sseCustomerKeyMD5: "Q2hlY2sgQXV0b21hdGlvbg==")
         #expect(Self.binder.bind(sseBinding) == "2~abc.def_GH.k1.YWxpY2U.wyie789y9DrG5cGbkxoPHA.tELsu5Dh5tymFIU9O1CoPg")
+        let listed = UploadIdBinder.Binding(upstreamId: "2~abc.def_GH", bucket: "b", key: "a/k.txt", initiator: nil)
+        #expect(Self.binder.bind(listed) == "2~abc.def_GH.k1.~.n.8PRNx1sfvo4d76lq43NFVg")
+        let longInitiator = UploadIdBinder.Binding(upstreamId: "2~abc.def_GH", bucket: "b", key: "a/k.txt",
+                                                   initiator: "a-longer-principal-name")
+        #expect(Self.binder.bind(longInitiator) == "2~abc.def_GH.k1.YS1sb25nZXItcHJpbmNpcGFsLW5hbWU.n.uBjtg6Z14Cb40UqC7E26tQ")
     }
 
     @Test func base64URLIsRFC4648WithoutPadding() {
