@@ -45,6 +45,7 @@ public struct BufferTextStream: TextOutputStream {
         count += bytes.count
     }
 
+    /// One byte as it is (a flag in a MAC's message, a base64url character).
     @inlinable
     public mutating func write(byte: UInt8) {
         precondition(!unwritten.isEmpty, "BufferTextStream: the buffer was sized too small")
