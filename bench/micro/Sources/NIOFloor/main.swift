@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Glibc
 
 // The least a SwiftNIO HTTP/1.1 server and proxy cost per request on this machine, with the
 // pipeline shape the gateway's client side has (NIO's decoder and encoder, pipelining
@@ -12,6 +13,9 @@ import NIOPosix
 //                                         and the answer back as it is
 //
 // One event loop; bench/fixed_upstream.sh runs both pinned to one CPU like the gateway.
+// NIO_FLOOR_NO_PIPELINING=1 (proxy): without NIO's pipelining assistance, which stops
+// reading the client between a request's end and its response's end (two `epoll_ctl` per
+// exchange) — what that pause costs (bench/README.md, "Session of 2026-12-05 (fifth)").
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let port = Int(arguments[2]),
@@ -91,6 +95,7 @@ final class ToClient: ChannelInboundHandler {
     }
 }
 
+let pipeliningAssistance = getenv("NIO_FLOOR_NO_PIPELINING") == nil
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let upstreamPort = arguments.count == 4 ? Int(arguments[3]) : nil
 let bootstrap = ServerBootstrap(group: group)
@@ -108,7 +113,7 @@ let bootstrap = ServerBootstrap(group: group)
             }
             .connect(host: "127.0.0.1", port: upstreamPort)
             .flatMap { upstream in
-                channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: pipeliningAssistance, withErrorHandling: true)
                     .flatMap { channel.pipeline.addHandler(ToUpstream(upstream: upstream)) }
             }
     }
