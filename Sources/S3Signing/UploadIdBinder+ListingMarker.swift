@@ -41,7 +41,7 @@ extension UploadIdBinder {
             + Array(position.uploadId.utf8)
         // Sealing fails only for a nonce or key of the wrong size; both are fixed here.
         let box = try! AES.GCM.seal(plaintext, using: key.markerKey, authenticating: Self.markerContext(bucket))
-        return Self.listingMarkerPrefix + key.id + "." + Self.base64URL(Array(box.combined!))
+        return Self.listingMarkerPrefix + key.id + "." + Self.base64URL(box.combined!)
     }
 
     /// The position `marker` seals for `bucket`; nil when it is not sealed by a binding key

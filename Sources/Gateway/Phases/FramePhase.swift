@@ -52,8 +52,19 @@ extension RequestPreparer {
                 return .exactly(value)
             }
             if chunkedTransfer { throw S3Error.missingContentLength() }
-            return .none
+            // No framing field: no body. "A user agent SHOULD send Content-Length in a request
+            // when the method defines a meaning for enclosed content" (RFC 9110 §8.6): the
+            // upstream gets `Content-Length: 0` for those. Without a framing field NIO's
+            // encoder would send a POST, PUT or PATCH chunked, which S3 refuses for a PUT
+            // (501 NotImplemented), with a terminating chunk for nothing.
+            return Self.anticipatesContent(method) ? .exactly(0) : .none
         }
+    }
+
+    /// The methods that define a meaning for a request's content (RFC 9110 §9.3.3, §9.3.4;
+    /// RFC 5789): theirs is framed even when empty.
+    static func anticipatesContent(_ method: String) -> Bool {
+        method == "POST" || method == "PUT" || method == "PATCH"
     }
 
     /// An ACL is set by headers (a canned ACL or grants) or by a body, never both: the

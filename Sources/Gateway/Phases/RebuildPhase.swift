@@ -101,19 +101,7 @@ extension RequestPreparer {
 
         headers.add("Host", host)
         headers.add("Accept-Encoding", "identity")
-        switch body {
-        case .exactly(let length):
-            headers.add("Content-Length", String(length))
-        case .none where Self.anticipatesContent(method):
-            // "A user agent SHOULD send Content-Length in a request when the method defines
-            // a meaning for enclosed content" (RFC 9110 §8.6). Without a framing field the
-            // upstream request would go out chunked (NIO's encoder frames a POST, PUT or
-            // PATCH of unknown length that way), which S3 refuses for a PUT (501
-            // NotImplemented) and which costs a terminating chunk for nothing.
-            headers.add("Content-Length", "0")
-        case .none:
-            break
-        }
+        if case .exactly(let length) = body { headers.add("Content-Length", String(length)) }
         if let name = configuration.requestIdHeader, let requestId { headers.add(name, requestId) }
         guard let signer = signers[profile] else {
             throw S3Error.internalError("No upstream profile named \(profile)")
@@ -124,11 +112,5 @@ extension RequestPreparer {
         try signer.sign(method: method, target: upstreamTarget, address: upstreamAddress, headers: &headers,
                         payloadHash: payloadHash, now: now)
         return UpstreamRequestHead(method: method, target: upstreamTarget.text, headers: headers)
-    }
-
-    /// The methods that define a meaning for a request's content (RFC 9110 §9.3.3, §9.3.4;
-    /// RFC 5789): theirs is framed even when empty.
-    static func anticipatesContent(_ method: String) -> Bool {
-        method == "POST" || method == "PUT" || method == "PATCH"
     }
 }
