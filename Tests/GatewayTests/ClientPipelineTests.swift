@@ -126,6 +126,108 @@ import Testing
         #expect(first.lowerBound < second.lowerBound)
     }
 
+    /// Requests pipelined behind one that goes upstream wait for its answer, then each goes
+    /// upstream in turn; the client gets every answer, in order.
+    @Test func pipelinedRequestsGoUpstreamInTurn() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/one") + harness.signedHead("GET", "/bkt/two"))
+        let first = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(first).hasPrefix("GET /bkt/one HTTP/1.1\r\n"))
+        #expect(harness.upstreams.count == 1, "the second waits for the first's answer")
+        try harness.answer(first, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        let upstream = try #require(harness.upstreams.last)
+        #expect(try harness.sentUpstream(upstream).hasPrefix("GET /bkt/two HTTP/1.1\r\n"))
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+        let response = try harness.output()
+        #expect(response.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 3, "\(response)")
+        #expect(response.hasSuffix("two") && response.contains("one"), "\(response)")
+        #expect(harness.isOpen)
+    }
+
+    /// The client is read while its exchange is answered (no pause per exchange); once a
+    /// pipelined request waits, reads wait too, until it is handed on.
+    @Test func readsWaitOnlyWhileAPipelinedRequestWaits() throws {
+        let harness = try Harness()
+        let reads = ReadCounter()
+        try harness.channel.pipeline.syncOperations.addHandler(reads, position: .first)
+        try harness.send(harness.signedHead("GET", "/bkt/one"))
+        let upstream = try #require(harness.upstreams.first)
+        _ = try harness.sentUpstream(upstream)
+        let before = reads.count
+        harness.channel.read()
+        #expect(reads.count == before + 1, "read between the request's end and its answer")
+        try harness.send(harness.signedHead("GET", "/bkt/two"))
+        harness.channel.read()
+        #expect(reads.count == before + 1, "held while the pipelined request waits")
+        #expect(try harness.sentUpstream(upstream).isEmpty, "the second waits for the first's answer")
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        #expect(reads.count == before + 2, "the held read is made once the pipelined request is handed on")
+        #expect(try harness.sentUpstream(upstream).hasPrefix("GET /bkt/two HTTP/1.1\r\n"), "on the pooled connection")
+    }
+
+    /// A broken request pipelined behind one in progress is answered 400 after that one's
+    /// answer, never before it or instead of it.
+    @Test func brokenHTTPPipelinedBehindAnExchangeIsAnsweredAfterIt() throws {
+        let harness = try Harness()
+        try? harness.send(harness.signedHead("GET", "/bkt/one") + "GET /bkt/k HTTP/1.1\r\nHost h\r\n\r\n")
+        let upstream = try #require(harness.upstreams.first)
+        _ = try harness.sentUpstream(upstream)
+        #expect(try harness.output().isEmpty)
+        #expect(harness.isOpen)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(response)")
+        #expect(response.hasSuffix("one" + "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+                "\(response)")
+        #expect(!harness.isOpen)
+    }
+
+    /// A client that half-closes after its request (it sends no more, and waits) gets its
+    /// answer; the connection then closes.
+    @Test func aClientThatHalfClosesGetsItsAnswer() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/one"))
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        let upstream = try #require(harness.upstreams.first)
+        #expect(try harness.sentUpstream(upstream).hasPrefix("GET /bkt/one HTTP/1.1\r\n"))
+        #expect(harness.isOpen, "its answer is still to come")
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.hasSuffix("one"), "\(response)")
+        #expect(!harness.isOpen)
+    }
+
+    /// A client whose input ends in the middle of its body left: the upstream request is
+    /// cut short of its length (the store cannot complete it) and the connection closes.
+    @Test func aBodyCutByTheEndOfTheClientsInputIsDropped() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("PUT", "/bkt/k", headers: [("Content-Length", "10")]) + "12345")
+        let upstream = try #require(harness.upstreams.first)
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(try harness.sentUpstream(upstream).hasSuffix("\r\n\r\n12345"))
+        #expect(!upstream.isActive, "the upstream request is cut")
+        #expect(!harness.isOpen)
+    }
+
+    /// Shutting down (quiescing): an idle connection closes at once; one in an exchange
+    /// gets its answer, marked `Connection: close`, and then closes.
+    @Test func aQuiescedConnectionClosesOnceItsExchangeIsAnswered() throws {
+        let idle = try Harness()
+        idle.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(!idle.isOpen)
+
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/one"))
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(harness.isOpen)
+        let upstream = try #require(harness.upstreams.first)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.contains("\r\nConnection: close\r\n"), "\(response)")
+        #expect(response.hasSuffix("one"))
+        #expect(!harness.isOpen)
+    }
+
     @Test(arguments: [
         "PUT /bkt/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "PUT /bkt/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",

@@ -66,6 +66,16 @@ import Testing
         #expect(machine.upstreamResponseEnd() == [.writeResponseEnd, .releaseUpstream, .finish(.closeAfterResponse)])
     }
 
+    /// Told to close after its response (the server shutting down), a keep-alive exchange
+    /// is still answered whole, and its connection then closes.
+    @Test func anExchangeToldToCloseAfterItsResponseIsAnsweredFirst() {
+        var machine = Self.forwardedGet()
+        machine.closeAfterResponse()
+        #expect(machine.fate == .closeAfterResponse)
+        #expect(machine.upstreamResponseHead(Self.head(.ok), now: Self.start) == [.writeResponseHead(Self.head(.ok))])
+        #expect(machine.upstreamResponseEnd() == [.writeResponseEnd, .releaseUpstream, .finish(.closeAfterResponse)])
+    }
+
     @Test func anUpstreamThatClosesItsConnectionIsNotPooled() {
         var machine = Self.forwardedGet()
         _ = machine.upstreamResponseHead(Self.head(.ok, keepAlive: false), now: Self.start)

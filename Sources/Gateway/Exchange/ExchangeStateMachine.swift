@@ -307,6 +307,12 @@ struct ExchangeStateMachine {
         return end(.abort)
     }
 
+    /// The connection closes once this exchange is answered (the server is shutting down,
+    /// or the client's input ended).
+    mutating func closeAfterResponse() {
+        if lifecycle == .active, fate == .keepAlive { fate = .closeAfterResponse }
+    }
+
     // MARK: - The upstream connection
 
     mutating func upstreamConnected(reused: Bool, now: NIODeadline) -> [Action] {

@@ -94,7 +94,7 @@ extension ClientConnectionHandler {
                                          operation: exchange.prepared?.operation.name, location: location)
         rewritten.version = exchange.head.version
         corsFields(of: exchange).map { rewritten.headers.setCORSFields($0) }
-        if !exchange.head.isKeepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
+        if exchange.machine.fate != .keepAlive { rewritten.headers.replaceOrAdd(name: "Connection", value: "close") }
         return rewritten
     }
 

@@ -9,8 +9,8 @@ import S3Core
 /// The gateway's handler of one client connection. It tells the exchange's state machine
 /// (`ExchangeStateMachine`) what happens — on this connection, on the exchange's upstream
 /// connection, to its timer, and what the request phases concluded — and carries out the
-/// actions the machine returns. NIO's `HTTPServerPipelineHandler` in front of it keeps
-/// pipelined requests in order, so there is at most one exchange at a time.
+/// actions the machine returns. `RequestSequencer` in front of it holds pipelined requests
+/// until the exchange before is over, so there is at most one exchange at a time.
 ///
 /// The phases' work on the request is in `ClientConnectionHandler+Request.swift`, the
 /// writing of responses in `ClientConnectionHandler+Response.swift`.
@@ -117,22 +117,30 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
+    /// The server shutting down (quiescing), or the client's input ending: between
+    /// exchanges the connection closes; an exchange in progress is answered first.
+    /// (`RequestSequencer` holds the input's end while an exchange is answered; while its
+    /// request is read, the decoder reports the request cut off first.)
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, exchange == nil {
-            // A connection already closing does so once its last response is written.
-            if connection == .open { context.close(promise: nil) }
-            return
+        guard event is ChannelShouldQuiesceEvent || event as? ChannelEvent == .inputClosed else {
+            return context.fireUserInboundEventTriggered(event)
         }
-        context.fireUserInboundEventTriggered(event)
+        if let exchange {
+            exchange.machine.closeAfterResponse()
+        } else if connection == .open {
+            // A connection already closing does so once its last response is written.
+            context.close(promise: nil)
+        }
     }
 
     /// Broken HTTP (NIO's protocol-error handler has already answered 400) and any other
     /// error on the client connection end it: nothing half-parsed may go on.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let exchange {
-            // The decoder reports a body cut off by the connection's close as an error,
-            // before the close itself: the client left.
-            let actions = context.channel.isActive ? exchange.machine.clientFailed() : exchange.machine.clientClosed()
+            // The decoder reports a request cut off by the end of the client's input (or the
+            // connection's close) as an error, before the end itself: the client left.
+            let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
+            let actions = clientLeft ? exchange.machine.clientClosed() : exchange.machine.clientFailed()
             handle(actions, of: exchange)
         } else if error is HTTPParserError, connection == .open {
             logUnparsedRequest(context)
@@ -262,11 +270,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         self.exchange = nil
         switch fate {
         case .keepAlive:
-            context.triggerUserOutboundEvent(RequestHeadEvent.awaitingHead, promise: nil)
             if clientRead == .held {
                 clientRead = .flowing
                 context.read()
             }
+            // Last: a request the client pipelined starts on this event.
+            context.triggerUserOutboundEvent(RequestHeadEvent.awaitingHead, promise: nil)
         case .closeAfterResponse:
             closeAfterResponse(exchange, context: context)
         case .abort:

@@ -240,6 +240,9 @@ public final class GatewayServer: Sendable {
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            // A client that half-closes after its request still gets its answer: the end of
+            // its input is an event (`RequestSequencer`, `ClientConnectionHandler`), not a close.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [clientConnections, metrics] channel in
                 let address = ConnectionLedger.address(of: channel)
                 // The gauge is set under the ledger's lock, so that it moves in order.
@@ -273,7 +276,7 @@ public final class GatewayServer: Sendable {
     /// The client connection's pipeline, protections on by default:
     ///
     ///     [TLS] → lingering close → idle and head deadlines → HTTP/1.1 decoder with header
-    ///     limits, encoder, pipelining, protocol-error answers → gateway handler
+    ///     limits, encoder → one request at a time → protocol-error answers → gateway handler
     public static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
                                         timeouts: GatewayConfiguration.Timeouts,
                                         environment: ClientEnvironment) throws {
@@ -286,9 +289,13 @@ public final class GatewayServer: Sendable {
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
+        try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                              withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
                                              withDecoderLimitConfiguration: decoderLimits)
+        // Before the protocol-error handler: a parse error after a request's end is answered
+        // after that request's answer.
+        try sync.addHandler(RequestSequencer())
+        try sync.addHandler(HTTPServerProtocolErrorHandler())
         try sync.addHandler(ClientConnectionHandler(environment: environment))
     }
 

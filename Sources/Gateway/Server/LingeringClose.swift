@@ -25,6 +25,8 @@ final class LingeringClose: ChannelDuplexHandler {
 
     private let linger: TimeAmount
     private var closer: Scheduled<Void>?
+    /// The client ended its sending side before the close began: no more reads will come.
+    private var inputClosed = false
 
     init(linger: TimeAmount) {
         self.linger = linger
@@ -39,6 +41,8 @@ final class LingeringClose: ChannelDuplexHandler {
         }
         promise?.succeed()
         guard closer == nil, context.channel.isActive else { return }
+        // Nothing more can arrive to reset the answer away.
+        guard !inputClosed else { return context.close(promise: nil) }
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         closer = context.eventLoop.scheduleTask(in: linger) { bound.value.close(promise: nil) }
         // TLS or a socket that cannot half-close: the plain close is all there is.
@@ -61,10 +65,10 @@ final class LingeringClose: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // The client finished sending: nothing is left to reset the answer away.
-        if isLingering, let event = event as? ChannelEvent, event == .inputClosed {
-            context.close(promise: nil)
-            return
+        if event as? ChannelEvent == .inputClosed {
+            // The client finished sending: nothing is left to reset the answer away.
+            guard !isLingering else { return context.close(promise: nil) }
+            inputClosed = true
         }
         context.fireUserInboundEventTriggered(event)
     }
