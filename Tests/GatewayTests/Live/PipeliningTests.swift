@@ -1,0 +1,44 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import Gateway
+
+/// `RequestSequencer` against real sockets: pipelined requests that go upstream are each
+/// answered, in order, and a client that half-closes after its request still gets its answer.
+@Suite(.serialized) struct PipeliningTests {
+    static let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+    @Test func pipelinedRequestsThatGoUpstreamAreEachAnsweredInOrder() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: Self.answer, delay: .milliseconds(50))
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let heads = HostileInputTests.Heads(gateway: gateway)
+        let client = try await RawClient.connect(port: gateway.port)
+        let requests = try ["/bucket/one", "/bucket/two", "/bucket/three"].map { try heads.request("GET", $0) }
+        try await client.send(Array(requests.joined().utf8))
+        #expect(await eventually { client.receivedText.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4 },
+                "answered: \(client.receivedText)")
+        let targets = upstream.receivedText.components(separatedBy: "\r\n").filter { $0.hasPrefix("GET ") }
+        #expect(targets == ["GET /bucket/one HTTP/1.1", "GET /bucket/two HTTP/1.1", "GET /bucket/three HTTP/1.1"])
+        #expect(!client.isClosed, "the connection stays open for more")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    @Test func aClientThatHalfClosesAfterItsRequestGetsItsAnswer() async throws {
+        // The answer comes after the client's end of stream has arrived.
+        let upstream = try await ScriptedUpstream.start(answer: Self.answer, delay: .milliseconds(300))
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let heads = HostileInputTests.Heads(gateway: gateway)
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array(try heads.request("GET", "/bucket/k").utf8))
+        await client.closeOutput()
+        #expect(await eventually { client.isClosed }, "the gateway closes after its answer")
+        #expect(client.receivedText.hasPrefix("HTTP/1.1 200 OK\r\n"), "answered: \(client.receivedText)")
+        #expect(client.errorsSeen.isEmpty, "\(client.errorsSeen)")
+        #expect(upstream.receivedText.hasPrefix("GET /bucket/k HTTP/1.1\r\n"))
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+}
