@@ -4,8 +4,8 @@ import NIOPosix
 import Glibc
 
 // The least a SwiftNIO HTTP/1.1 server and proxy cost per request on this machine, with the
-// pipeline shape the gateway's client side has (NIO's decoder and encoder, pipelining
-// assistance, the protocol error handler, header validation) and no work of their own:
+// pipeline shape the gateway's client side has (NIO's decoder and encoder, the protocol error
+// handler, header validation) and no work of their own:
 //
 //   nio-floor server PORT                 answers every request 200 with a small body
 //   nio-floor proxy PORT UPSTREAM_PORT    sends every request as it is to a keep-alive
@@ -13,9 +13,11 @@ import Glibc
 //                                         and the answer back as it is
 //
 // One event loop; bench/fixed_upstream.sh runs both pinned to one CPU like the gateway.
-// NIO_FLOOR_NO_PIPELINING=1 (proxy): without NIO's pipelining assistance, which stops
-// reading the client between a request's end and its response's end (two `epoll_ctl` per
-// exchange) — what that pause costs (bench/README.md, "Session of 2026-12-05 (fifth)").
+// NIO_FLOOR_PIPELINING=1 (proxy): with NIO's pipelining assistance, which stops reading the
+// client between a request's end and its response's end (two `epoll_ctl` per exchange), as
+// the gateway had it before its own `RequestSequencer` — what that pause costs
+// (bench/README.md, "Session of 2026-12-05 (fifth)"). The server answers within the
+// request's read, so the assistance never pauses it.
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let port = Int(arguments[2]),
@@ -95,7 +97,7 @@ final class ToClient: ChannelInboundHandler {
     }
 }
 
-let pipeliningAssistance = getenv("NIO_FLOOR_NO_PIPELINING") == nil
+let pipeliningAssistance = getenv("NIO_FLOOR_PIPELINING") != nil
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let upstreamPort = arguments.count == 4 ? Int(arguments[3]) : nil
 let bootstrap = ServerBootstrap(group: group)
