@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOSSL
 import Testing
 @testable import Gateway
 
@@ -194,6 +195,20 @@ import Testing
         try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
         let response = try harness.output()
         #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.hasSuffix("one"), "\(response)")
+        #expect(!harness.isOpen)
+    }
+
+    /// Over TLS, an input that ends without close_notify is reported as an error first: it
+    /// is the input's end all the same, and the client still gets its answer.
+    @Test func aTLSInputEndedWithoutCloseNotifyIsAnInputEnd() throws {
+        let harness = try Harness()
+        try harness.send(harness.signedHead("GET", "/bkt/one"))
+        harness.channel.pipeline.fireErrorCaught(NIOSSLError.uncleanShutdown)
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(harness.isOpen, "its answer is still to come")
+        let upstream = try #require(harness.upstreams.first)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        #expect(try harness.output().hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(!harness.isOpen)
     }
 

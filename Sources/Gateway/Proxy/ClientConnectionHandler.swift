@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import S3Core
 
 /// The gateway's handler of one client connection. It tells the exchange's state machine
@@ -136,6 +137,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     /// Broken HTTP (NIO's protocol-error handler has already answered 400) and any other
     /// error on the client connection end it: nothing half-parsed may go on.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A TLS client's input that ended without close_notify: NIOSSL reports it, then the
+        // input's end, which is what it means here (a half-close, or the client leaving).
+        if case .uncleanShutdown? = error as? NIOSSLError { return }
         if let exchange {
             // The decoder reports a request cut off by the end of the client's input (or the
             // connection's close) as an error, before the end itself: the client left.
