@@ -15,15 +15,23 @@
 #   GATEWAY_EXTRA=$'tracing:\n  otlp: {endpoint: http://127.0.0.1:4318}' bench/fixed_upstream.sh   (extra configuration)
 #   PERF=1 bench/fixed_upstream.sh      (each gateway's initiate under `perf record -g`, then
 #                                        where its CPU went: bench/perf_categories.py)
+#   ROUNDS=3 bench/fixed_upstream.sh old new   (the gateways measured three times, interleaved,
+#                                        then each one's median and lowest CPU-µs per request)
+#   SYSCALLS=1 bench/fixed_upstream.sh  (system calls per request of every process measured,
+#                                        counted with perf's syscall tracepoints: a number this
+#                                        VM's noise does not move)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
+ROUNDS=${ROUNDS:-1}
 binaries=("$@")
 [ ${#binaries[@]} -gt 0 ] || binaries=(.build/release/obsgate)
-if [ "${PERF:-0}" = 1 ] && ! command -v perf > /dev/null; then
-  echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 2
+if { [ "${PERF:-0}" = 1 ] || [ "${SYSCALLS:-0}" = 1 ]; } && ! command -v perf > /dev/null; then
+  echo "PERF=1 and SYSCALLS=1 need perf (Debian: linux-perf)" >&2; exit 2
 fi
+syscalls=epoll_ctl,epoll_wait,read,readv,recvfrom,recvmsg,write,writev,sendto,sendmsg,close,accept4
+syscall_events=$(tr ',' '\n' <<< "$syscalls" | sed 's/^/syscalls:sys_enter_/' | paste -sd,)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 fixed=$(port) proxy=$(port)
@@ -32,21 +40,27 @@ start_nginx "$work/fixed" "$fixed"; fixed_worker=$nginx_worker
 proxy_pass_conf "$work/proxy" "$proxy" "$fixed"
 start_nginx "$work/proxy" "$proxy"; proxy_worker=$nginx_worker
 
-# One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ) and
-# leaves the last in $cpu_per_request. SCRIPT (optional, a wrk Lua file) sets the method and
-# headers. PERF_DATA (optional): PID is recorded with `perf record -g` into it during the run.
+# One wrk run: prints "label req/s p50 p99 cpu-us-per-request" (cpu for PID, or - ), leaves
+# the last in $cpu_per_request and appends "label<TAB>cpu<TAB>req/s" to $work/results.tsv.
+# SCRIPT (optional, a wrk Lua file) sets the method and headers. PERF_DATA (optional): PID is
+# recorded with `perf record -g` into it during the run. With SYSCALLS=1, PID's system calls
+# are counted during the run and printed per request.
 measure() {
   local label=$1 url=$2 pid=${3:-} script=${4:-} perf_data=${5:-}
   local args=(-t1 -c"$CONNECTIONS"); [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" -d1s "$url" > /dev/null 2>&1 || true
-  local recorder=
+  local recorder='' counter=''
   if [ -n "$perf_data" ]; then
     perf record -F 2999 -g -p "$pid" -o "$perf_data" -- sleep "$DURATION" > /dev/null 2>&1 & recorder=$!
+  fi
+  if [ "${SYSCALLS:-0}" = 1 ] && [ -n "$pid" ]; then
+    perf stat -x, -e "$syscall_events" -p "$pid" -o "$work/syscalls.txt" -- sleep "$DURATION" > /dev/null 2>&1 & counter=$!
   fi
   local before=0; [ -n "$pid" ] && before=$(cpu_ticks "$pid")
   wrk "${args[@]}" -d"${DURATION}s" --latency "$url" > "$work/wrk.txt" 2>&1
   local after=0; [ -n "$pid" ] && after=$(cpu_ticks "$pid")
   [ -n "$recorder" ] && wait "$recorder"
+  [ -n "$counter" ] && wait "$counter"
   local requests rate p50 p99 cpu=-
   requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
   rate=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
@@ -56,6 +70,11 @@ measure() {
   [ -n "$pid" ] && cpu=$(python3 -c "print(round(($after-$before)/$hz*1e6/$requests,1))")
   printf '%-28s %10s req/s  p50 %8s  p99 %8s  CPU-µs/req %7s%s\n' "$label" "$rate" "$p50" "$p99" "$cpu" \
     "${non2xx:+  NON-2xx: $non2xx}"
+  if [ -n "$counter" ]; then
+    awk -F, -v r="$requests" '/syscalls:sys_enter_/ { sub("syscalls:sys_enter_", "", $3); if ($1 > 0) line = line sprintf(" %s %.3f", $3, $1 / r) }
+      END { print "  system calls per request:" line }' "$work/syscalls.txt"
+  fi
+  printf '%s\t%s\t%s\n' "$label" "$cpu" "$rate" >> "$work/results.tsv"
   cpu_per_request=$cpu
 }
 
@@ -99,7 +118,10 @@ else
   echo "(no $nio_floor: build it in bench/micro for the bare NIO server and proxy lines)"
 fi
 
-for binary in "${binaries[@]}"; do
+# One gateway binary: started on a port of its own, its presigned GET and signed initiate
+# measured, then stopped.
+measure_gateway() {
+  local binary=$1 gw dir gpid url perf_data
   gw=$(port)
   dir="$work/gw-$gw"; mkdir -p "$dir"
   gateway_config "$dir" "$gw" "$fixed" GWBENCH0000000000001 bench-client-secret bench "${GATEWAY_EXTRA:-}"
@@ -132,4 +154,23 @@ PY
     perf script -i "$perf_data" -F comm,ip,sym --no-demangle 2> /dev/null | bench/perf_categories.py "$cpu_per_request"
   fi
   kill "$gpid"; wait "$gpid" 2>/dev/null || true
+}
+
+for _ in $(seq "$ROUNDS"); do
+  for binary in "${binaries[@]}"; do measure_gateway "$binary"; done
 done
+
+if [ "$ROUNDS" -gt 1 ]; then
+  echo "== over $ROUNDS rounds (CPU-µs per request: median, lowest; req/s: median)"
+  grep 'obsgate' "$work/results.tsv" | python3 -c '
+import statistics, sys
+rows = {}
+for line in sys.stdin:
+    label, cpu, rate = line.rstrip("\n").split("\t")
+    rows.setdefault(label, []).append((float(cpu), float(rate)))
+for label, runs in rows.items():
+    cpus = [cpu for cpu, _ in runs]
+    print(f"{label:28s} CPU-µs/req {statistics.median(cpus):7.1f} median {min(cpus):7.1f} lowest "
+          f"({len(runs)} runs)  {statistics.median([rate for _, rate in runs]):10.1f} req/s median")
+'
+fi
