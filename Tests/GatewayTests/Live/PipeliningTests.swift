@@ -25,6 +25,30 @@ import Testing
         await upstream.stop()
     }
 
+    /// An upload refused before its body was read closes the connection after its answer:
+    /// what was pipelined behind it is neither answered nor sent upstream (the client, told
+    /// by the close, sends it again).
+    @Test func nothingPipelinedBehindARefusedUploadGoesUpstream() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: Self.answer, delay: .milliseconds(50))
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let client = try await RawClient.connect(port: gateway.port)
+        func put(_ target: String, _ body: String, secret: String = TestSetup.clientSecret) throws -> String {
+            let headers = try gateway.signedHeaders(method: "PUT", target: target, headers: [("Content-Length", "\(body.utf8.count)")],
+                                                    secret: secret)
+            return "PUT \(target) HTTP/1.1\r\n" + headers.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n" + body
+        }
+        try await client.send(Array((try put("/bucket/one", "one") + (try put("/bucket/refused", "body", secret: "not-the-secret"))
+                                     + (try put("/bucket/three", "three"))).utf8))
+        #expect(await eventually { client.isClosed }, "the connection closes after the refusal")
+        #expect(client.receivedText.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) } == ["200", "403"],
+                "\(client.receivedText)")
+        #expect(upstream.receivedText.components(separatedBy: "\r\n").filter { $0.hasPrefix("PUT ") } == ["PUT /bucket/one HTTP/1.1"],
+                "\(upstream.receivedText)")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
     @Test func aClientThatHalfClosesAfterItsRequestGetsItsAnswer() async throws {
         // The answer comes after the client's end of stream has arrived.
         let upstream = try await ScriptedUpstream.start(answer: Self.answer, delay: .milliseconds(300))
