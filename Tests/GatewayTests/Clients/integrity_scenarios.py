@@ -149,6 +149,29 @@ class Gateway:
     def send(self, method, target, headers=(), body=b"", auth="v4"):
         return self.raw(method, target, self.sign(method, target, headers, body, auth), body)
 
+    def pipelined(self, requests, half_close_after):
+        """Writes the signed requests [(method, target, headers, body)] in one go, reads until
+        the answers contain `half_close_after` (bytes), ends the sending side there (as a
+        client that has read what it waited for), and reads on until the gateway closes (or
+        30 s pass): the answers, as bytes."""
+        data = b""
+        for method, target, headers, body in requests:
+            data += f"{method} {target} HTTP/1.1\r\n".encode()
+            data += b"".join(f"{name}: {value}\r\n".encode() for name, value in self.sign(method, target, headers, body))
+            data += b"\r\n" + body
+        with socket.create_connection((self.host, self.port), timeout=30) as sock:
+            sock.sendall(data)
+            received = b""
+            try:
+                while chunk := sock.recv(65536):
+                    received += chunk
+                    if half_close_after in received:
+                        sock.shutdown(socket.SHUT_WR)
+                        half_close_after = b"\0never"
+            except OSError:  # a timeout, or a reset after the answers
+                pass
+        return received
+
 
 def path(bucket, key=None):
     return f"/{bucket}" + ("" if key is None else "/" + urllib.parse.quote(key, safe="/~"))
@@ -550,6 +573,27 @@ def scenarios(args, suffix):
         assert store.read(plain, "form-empty-condition") is None, "the form was stored"
         return "400 InvalidPolicyDocument"
 
+    # Pipelining -------------------------------------------------------------------------------
+
+    def request_pipelined_behind_a_refused_upload_is_not_sent():
+        # Three PUTs in one write: an allowed one, one refused before its body is read
+        # (GLACIER), one more; the client ends its sending side once it has the refusal. The
+        # refusal closes the connection, so the third is neither answered nor sent: the
+        # client, told by the close, sends it again.
+        keys = ("pipelined-1", "pipelined-cold", "pipelined-3")
+        received = gateway.pipelined([("PUT", path(finance, keys[0]), [], b"first"),
+                                      ("PUT", path(finance, keys[1]), [("x-amz-storage-class", "GLACIER")], b"cold"),
+                                      ("PUT", path(finance, keys[2]), [], b"third")],
+                                     half_close_after=b"</Error>")
+        statuses = [status.decode() for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)]
+        stored = {key: store.read(finance, key) for key in keys}
+        detail = f"answers {statuses}; stored {[key for key, held in stored.items() if held]}"
+        assert statuses == ["200", "403"], detail
+        assert stored[keys[0]] is not None and stored[keys[1]] is None and stored[keys[2]] is None, detail
+        found = store.violations(finance, stored[keys[0]])
+        assert not found, f"{detail}; {found}"
+        return detail
+
     # Controls: the read-back sees what it must see --------------------------------------------
 
     def control_compliant_upload_reads_back_encrypted():
@@ -587,6 +631,7 @@ def scenarios(args, suffix):
         obs_dialect_form_is_stored_encrypted, form_without_encryption_gets_the_default_key,
         form_success_redirect_to_another_host_is_refused, form_success_redirect_on_the_site_is_followed,
         form_policy_that_names_no_bucket_is_refused, form_policy_with_an_empty_condition_is_malformed,
+        request_pipelined_behind_a_refused_upload_is_not_sent,
         control_compliant_upload_reads_back_encrypted, control_checker_flags_a_planted_violation,
     ]
     created_anonymous = False

@@ -50,7 +50,7 @@ import Testing
             "--endpoint", gateway.endpoint, "--access-key", TestSetup.clientKey, "--secret", TestSetup.clientSecret,
             "--upstream-endpoint", rgw.endpoint, "--upstream-access-key", rgw.accessKey, "--upstream-secret", rgw.secretKey,
             "--anonymous-bucket", anonymousBucket,
-        ], count: 24, timeout: 300)
+        ], count: 25, timeout: 300)
         await gateway.stop()
     }
 }
