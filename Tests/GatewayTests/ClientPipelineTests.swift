@@ -198,6 +198,40 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// A half-closed client's answer is written whole, however long the socket takes it,
+    /// and says `Connection: close`; the connection closes only then (closing at once dropped
+    /// what was still queued).
+    @Test func aHalfClosedClientsAnswerIsWrittenWholeBeforeTheClose() throws {
+        let harness = try Harness()
+        let socket = HeldWrites()
+        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        try harness.send(harness.signedHead("GET", "/bkt/one"))
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        let upstream = try #require(harness.upstreams.first)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        #expect(try harness.output().isEmpty)
+        #expect(harness.isOpen, "closed with the answer still queued")
+        socket.release()
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.contains("\r\nConnection: close\r\n"), "\(response)")
+        #expect(response.hasSuffix("one"))
+        #expect(!harness.isOpen)
+    }
+
+    /// Quiesced between exchanges, a connection closes once its last answer is written.
+    @Test func aQuiescedConnectionClosesOnceItsLastAnswerIsWritten() throws {
+        let harness = try Harness()
+        let socket = HeldWrites()
+        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\n\r\n")
+        harness.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(harness.isOpen, "closed with the answer still queued")
+        socket.release()
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n") && response.hasSuffix("</Error>"), "\(response)")
+        #expect(!harness.isOpen)
+    }
+
     /// Over TLS, an input that ends without close_notify is reported as an error first: it
     /// is the input's end all the same, and the client still gets its answer.
     @Test func aTLSInputEndedWithoutCloseNotifyIsAnInputEnd() throws {

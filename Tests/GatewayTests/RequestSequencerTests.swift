@@ -91,23 +91,50 @@ import Testing
         #expect(reads.count == 3, "the read asked for meanwhile, once")
     }
 
-    /// A parse error or the end of the client's input after a request's end is handed on
-    /// after that exchange; between exchanges, at once.
-    @Test func anErrorOrTheInputsEndWaitsBehindTheExchange() throws {
+    /// The decoder's errors after a request's end (a parse error, and what it reports of
+    /// the reads after that) are handed on after that exchange; between exchanges, at once.
+    /// The connection's own errors go on at once.
+    @Test func theDecodersErrorsWaitBehindTheExchange() throws {
         channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
         #expect(handed.events == ["error"])
         try send("/a")
-        channel.pipeline.fireErrorCaught(HTTPParserError.invalidHeaderToken)
+        channel.pipeline.fireErrorCaught(HTTPParserError.headerOverflow)
+        channel.pipeline.fireErrorCaught(ByteToMessageDecoderError.dataReceivedInErrorState(HTTPParserError.headerOverflow,
+                                                                                            ByteBuffer(string: "x")))
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(parts == ["error", "/a", "end"])
+        channel.pipeline.fireErrorCaught(ChannelError.ioOnClosedChannel)
+        #expect(parts == ["error", "/a", "end", "error"], "the connection's error at once")
         exchangeOver()
-        #expect(handed.events.last == "error", "nothing the decoder said after its error: \(handed.events)")
+        #expect(parts == ["error", "/a", "end", "error", "error"], "the first of the decoder's, nothing after it")
+    }
+
+    /// The end of the client's input goes on at once while an exchange is answered (so that
+    /// it closes the connection after its answer); behind a held request, it waits its turn.
+    @Test func theInputsEndWaitsOnlyBehindAHeldRequest() throws {
+        try send("/a")
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(parts == ["/a", "end", "inputClosed"])
 
         let other = try RequestSequencerTests()
         try other.send("/a")
+        try other.send("/b")
         other.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         #expect(other.parts == ["/a", "end"])
         other.exchangeOver()
-        #expect(other.handed.events.last == "\(ChannelEvent.inputClosed)")
+        #expect(other.parts == ["/a", "end", "/b", "end"], "held behind /b until its exchange is over")
+        other.exchangeOver()
+        #expect(other.parts == ["/a", "end", "/b", "end", "inputClosed"])
+    }
+
+    /// Thousands of small pipelined requests from one read are handed on one by one, each
+    /// after the exchange before.
+    @Test func manyHeldRequestsAreHandedOnInOrder() throws {
+        try send("/first")
+        for index in 0..<5_000 { try send("/\(index)") }
+        for _ in 0..<5_000 { exchangeOver() }
+        let targets = parts.filter { $0 != "end" }
+        #expect(targets.count == 5_001 && targets.last == "/4999" && targets[1] == "/0")
+        #expect(targets == ["/first"] + (0..<5_000).map { "/\($0)" })
     }
 }

@@ -52,6 +52,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     var clientRead = ClientRead.flowing
     var upstreamFlush = UpstreamFlush.immediate
     var requestIds = RequestIdSequence()
+    /// The end of the last response written, for a close between exchanges to wait for.
+    private var lastResponseWritten: EventLoopFuture<Void>?
     /// The timer for the current exchange's earliest deadline, and when it fires (see
     /// `setTimer`).
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
@@ -118,10 +120,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
 
     var clientIsWritable: Bool { context?.channel.isWritable ?? false }
 
-    /// The server shutting down (quiescing), or the client's input ending: between
-    /// exchanges the connection closes; an exchange in progress is answered first.
-    /// (`RequestSequencer` holds the input's end while an exchange is answered; while its
-    /// request is read, the decoder reports the request cut off first.)
+    /// The server shutting down (quiescing), or the client's input ending: an exchange in
+    /// progress is answered first, with `Connection: close` when its head is still to come;
+    /// between exchanges the connection closes. (While a request is read, the decoder reports
+    /// it cut off by the input's end first; behind a pipelined request, `RequestSequencer`
+    /// holds the input's end until that one is answered.)
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent || event as? ChannelEvent == .inputClosed else {
             return context.fireUserInboundEventTriggered(event)
@@ -130,7 +133,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.machine.closeAfterResponse()
         } else if connection == .open {
             // A connection already closing does so once its last response is written.
-            context.close(promise: nil)
+            closeBetweenExchanges(context)
         }
     }
 
@@ -146,10 +149,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
             let actions = clientLeft ? exchange.machine.clientClosed() : exchange.machine.clientFailed()
             handle(actions, of: exchange)
-        } else if error is HTTPParserError, connection == .open {
-            logUnparsedRequest(context)
+            context.close(promise: nil)
+        } else if connection == .open {
+            if error is HTTPParserError { logUnparsedRequest(context) }
+            closeBetweenExchanges(context)
         }
-        context.close(promise: nil)
+        // A connection already closing does so once its last response is written.
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -274,6 +279,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         self.exchange = nil
         switch fate {
         case .keepAlive:
+            lastResponseWritten = exchange.responseEndWritten
             if clientRead == .held {
                 clientRead = .flowing
                 context.read()
@@ -286,6 +292,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             connection = .closing
             context.close(promise: nil)
         }
+    }
+
+    /// Closes the connection between exchanges, once the last response is on the wire (the
+    /// end of a download may still be queued behind a full socket). A plain close, as between
+    /// exchanges before; a client that does not take the response meets the client-idle
+    /// deadline.
+    private func closeBetweenExchanges(_ context: ChannelHandlerContext) {
+        connection = .closing
+        guard let written = lastResponseWritten else { return context.close(promise: nil) }
+        let channel = context.channel
+        written.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Closes the connection once the response is on the wire: closing the channel at once

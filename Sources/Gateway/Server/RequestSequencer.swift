@@ -8,11 +8,11 @@ import NIOHTTP1
 /// supports persistent connections MAY 'pipeline' its requests … A server … MUST send the
 /// corresponding responses in the same order that the requests were received" (RFC 9112
 /// §9.3.2). The gateway runs one exchange at a time, so what the decoder reports after a
-/// request's end — the next request's parts, a parse error, the end of the client's input
-/// — is held here until the gateway handler says the exchange is over
-/// (`RequestHeadEvent.awaitingHead`), and then handed on in order. (NIO's handler hands it
-/// on as the response's end is written, which is inside the exchange's last step: the next
-/// request started before the one before had finished.)
+/// request's end — the next request's parts and the decoder's errors — is held here until
+/// the gateway handler says the exchange is over (`RequestHeadEvent.awaitingHead`), and then
+/// handed on in order; so is the end of the client's input when it follows something held.
+/// (NIO's handler hands it on as the response's end is written, which is inside the
+/// exchange's last step: the next request started before the one before had finished.)
 ///
 /// Reading goes on while an exchange is answered, and waits only once something is held,
 /// so what is held is at most one read's worth (and the decoder's own limits on a head).
@@ -41,13 +41,17 @@ final class RequestSequencer: ChannelDuplexHandler {
     }
 
     private var stage = Stage.awaitingHead
+    /// What is held is `held[nextHeld...]`: taken from the front by index, not by removing
+    /// the first element (a read's worth of small requests is thousands of parts).
     private var held: [Held] = []
+    private var nextHeld = 0
     /// A read was asked for while something was held: it is made once all is handed on.
     private var readPending = false
     /// Handing on what was held (an exchange handed on may finish at once, and say so).
     private var handingOn = false
 
-    private var holds: Bool { stage == .answering || !held.isEmpty }
+    private var isHolding: Bool { nextHeld < held.count }
+    private var holds: Bool { stage == .answering || isHolding }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !holds else {
@@ -57,18 +61,23 @@ final class RequestSequencer: ChannelDuplexHandler {
         handOn(data, context: context)
     }
 
-    /// A parse error after a request's end answers (400) only after that request's answer.
+    /// The decoder's errors after a request's end are the next request's: a parse error is
+    /// answered (400) only after this request's answer, and what the decoder reports of the
+    /// reads after its error (`ByteToMessageDecoderError`) must not end this exchange either.
+    /// Other errors (the connection's) go on at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !holds || !(error is HTTPParserError) else {
-            held.append(.error(error))
+        guard holds, error is HTTPParserError || error is ByteToMessageDecoderError else {
+            context.fireErrorCaught(error)
             return
         }
-        context.fireErrorCaught(error)
+        held.append(.error(error))
     }
 
-    /// The end of the client's input (it may have half-closed, waiting for its answers).
+    /// The end of the client's input (it may have half-closed, waiting for its answers) goes
+    /// on at once, so that the exchange being answered closes the connection after its
+    /// answer; behind something held, it waits its turn.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard holds, event as? ChannelEvent == .inputClosed else {
+        guard isHolding, event as? ChannelEvent == .inputClosed else {
             context.fireUserInboundEventTriggered(event)
             return
         }
@@ -76,10 +85,10 @@ final class RequestSequencer: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if held.isEmpty {
-            context.read()
-        } else {
+        if isHolding {
             readPending = true
+        } else {
+            context.read()
         }
     }
 
@@ -94,7 +103,7 @@ final class RequestSequencer: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // Nothing held can be answered any more.
-        held.removeAll()
+        dropHeld()
         context.fireChannelInactive()
     }
 
@@ -110,28 +119,36 @@ final class RequestSequencer: ChannelDuplexHandler {
     /// Hands on what was held, up to the next request's end; then reads on if nothing is
     /// left.
     private func handOnHeld(context: ChannelHandlerContext) {
-        guard !handingOn, !held.isEmpty else { return }
+        guard !handingOn, isHolding else { return }
         handingOn = true
         var handedOnParts = false
-        while stage != .answering, !held.isEmpty, context.channel.isActive {
-            switch held.removeFirst() {
+        while stage != .answering, isHolding, context.channel.isActive {
+            let next = held[nextHeld]
+            nextHeld += 1
+            switch next {
             case .part(let data):
                 handOn(data, context: context)
                 handedOnParts = true
             case .error(let error):
-                // The decoder reports nothing after an error.
-                held.removeAll()
+                // Nothing the decoder reports after its first error is HTTP.
+                dropHeld()
                 context.fireErrorCaught(error)
             case .inputClosed:
                 context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             }
         }
+        if !isHolding { dropHeld() }
         handingOn = false
         // The gateway handler flushes what it wrote upstream when a read completes.
         if handedOnParts { context.fireChannelReadComplete() }
-        if held.isEmpty, readPending {
+        if !isHolding, readPending {
             readPending = false
             context.read()
         }
+    }
+
+    private func dropHeld() {
+        held.removeAll(keepingCapacity: held.count <= 16)
+        nextHeld = 0
     }
 }
