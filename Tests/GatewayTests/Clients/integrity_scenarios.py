@@ -153,7 +153,7 @@ class Gateway:
         """Writes the signed requests [(method, target, headers, body)] in one go, reads until
         the answers contain `half_close_after` (bytes), ends the sending side there (as a
         client that has read what it waited for), and reads on until the gateway closes (or
-        30 s pass): the answers, as bytes."""
+        30 s pass): the answers, as bytes, and whether the gateway closed."""
         data = b""
         for method, target, headers, body in requests:
             data += f"{method} {target} HTTP/1.1\r\n".encode()
@@ -161,16 +161,18 @@ class Gateway:
             data += b"\r\n" + body
         with socket.create_connection((self.host, self.port), timeout=30) as sock:
             sock.sendall(data)
-            received = b""
+            received, closed = b"", True
             try:
                 while chunk := sock.recv(65536):
                     received += chunk
                     if half_close_after in received:
                         sock.shutdown(socket.SHUT_WR)
                         half_close_after = b"\0never"
-            except OSError:  # a timeout, or a reset after the answers
+            except socket.timeout:
+                closed = False
+            except OSError:  # a reset after the answers
                 pass
-        return received
+        return received, closed
 
 
 def path(bucket, key=None):
@@ -581,14 +583,14 @@ def scenarios(args, suffix):
         # refusal closes the connection, so the third is neither answered nor sent: the
         # client, told by the close, sends it again.
         keys = ("pipelined-1", "pipelined-cold", "pipelined-3")
-        received = gateway.pipelined([("PUT", path(finance, keys[0]), [], b"first"),
+        received, closed = gateway.pipelined([("PUT", path(finance, keys[0]), [], b"first"),
                                       ("PUT", path(finance, keys[1]), [("x-amz-storage-class", "GLACIER")], b"cold"),
                                       ("PUT", path(finance, keys[2]), [], b"third")],
                                      half_close_after=b"</Error>")
         statuses = [status.decode() for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)]
         stored = {key: store.read(finance, key) for key in keys}
         detail = f"answers {statuses}; stored {[key for key, held in stored.items() if held]}"
-        assert statuses == ["200", "403"], detail
+        assert statuses == ["200", "403"] and closed, f"{detail}; closed by the gateway: {closed}"
         assert stored[keys[0]] is not None and stored[keys[1]] is None and stored[keys[2]] is None, detail
         found = store.violations(finance, stored[keys[0]])
         assert not found, f"{detail}; {found}"

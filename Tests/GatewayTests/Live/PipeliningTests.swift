@@ -1,5 +1,9 @@
+import DevUpstream
 import Foundation
+import Logging
 import NIOCore
+import NIOPosix
+import S3Signing
 import Testing
 @testable import Gateway
 
@@ -9,20 +13,35 @@ import Testing
     static let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
     @Test func pipelinedRequestsThatGoUpstreamAreEachAnsweredInOrder() async throws {
-        let upstream = try await ScriptedUpstream.start(answer: Self.answer, delay: .milliseconds(50))
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)")
+        let store = try await DevUpstreamServer.start(
+            DevUpstreamConfiguration(credentials: [SigningCredentials(accessKeyId: TestSetup.upstreamKey,
+                                                                      secretAccessKey: TestSetup.upstreamSecret)]),
+            group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "store"))
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(store.port)")
+        func send(_ method: String, _ target: String, _ body: String = "") async throws -> Int {
+            let bytes = Array(body.utf8)
+            let headers = try gateway.signedHeaders(method: method, target: target, headers: [("Content-Length", "\(bytes.count)")],
+                                                    payloadHash: hexSHA256(bytes))
+            return try await TestHTTPClient.send(port: gateway.port, method: method, target: target, headers: headers, body: bytes).status
+        }
+        #expect(try await send("PUT", "/pipelined") == 200)
+        #expect(try await send("PUT", "/pipelined/a", "first object") == 200)
+        #expect(try await send("PUT", "/pipelined/b", "second object") == 200)
+
         let heads = HostileInputTests.Heads(gateway: gateway)
         let client = try await RawClient.connect(port: gateway.port)
-        let requests = try ["/bucket/one", "/bucket/two", "/bucket/three"].map { try heads.request("GET", $0) }
+        let requests = try ["/pipelined/a", "/pipelined/b", "/pipelined/a"].map { try heads.request("GET", $0) }
         try await client.send(Array(requests.joined().utf8))
-        #expect(await eventually { client.receivedText.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4 },
+        #expect(await eventually { client.receivedText.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4
+                                   && client.receivedText.hasSuffix("first object") },
                 "answered: \(client.receivedText)")
-        let targets = upstream.receivedText.components(separatedBy: "\r\n").filter { $0.hasPrefix("GET ") }
-        #expect(targets == ["GET /bucket/one HTTP/1.1", "GET /bucket/two HTTP/1.1", "GET /bucket/three HTTP/1.1"])
+        let bodies = client.receivedText.components(separatedBy: "HTTP/1.1 200 OK\r\n").dropFirst()
+            .map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
+        #expect(bodies == ["first object", "second object", "first object"], "in the order asked")
         #expect(!client.isClosed, "the connection stays open for more")
         await client.close()
         await gateway.stop()
-        await upstream.stop()
+        try await store.shutdown()
     }
 
     /// An upload refused before its body was read closes the connection after its answer:
