@@ -232,6 +232,22 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// Broken HTTP behind an answered request: its 400 follows that answer, and the
+    /// connection closes only once both are written, however long the socket takes them.
+    @Test func brokenHTTPBetweenExchangesClosesOnceItsAnswerIsWritten() throws {
+        let harness = try Harness()
+        let socket = HeldWrites()
+        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        try? harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\n\r\nGET /bkt/k HTTP/1.1\r\nHost h\r\n\r\n")
+        #expect(harness.isOpen, "closed with the answers still queued")
+        socket.release()
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 403 Forbidden\r\n"), "\(response)")
+        #expect(response.hasSuffix("</Error>HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+                "\(response)")
+        #expect(!harness.isOpen)
+    }
+
     /// Over TLS, an input that ends without close_notify is reported as an error first: it
     /// is the input's end all the same, and the client still gets its answer.
     @Test func aTLSInputEndedWithoutCloseNotifyIsAnInputEnd() throws {

@@ -61,6 +61,12 @@ struct ExchangeStateMachine {
         /// Written whole (the upstream's answer or the gateway's own).
         case complete
 
+        /// The head went to the client and the end did not yet.
+        var isUnderWay: Bool {
+            if case .streaming = self { return true }
+            return false
+        }
+
         /// The head went to the client: from then on a failure can only close the connection.
         var headSent: Bool {
             switch self {

@@ -167,9 +167,18 @@ extension ClientConnectionHandler {
                      appendAudit: appendAudit)
     }
 
-    /// Bytes that never became a request head (NIO's protocol error handler answered them
-    /// 400) still get a log line, a count and an audit record: smuggling attempts and
-    /// broken clients are worth seeing.
+    /// Broken HTTP's answer: 400 without a body, and the connection closes after it.
+    @discardableResult
+    func writeBadRequest(_ context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        let head = HTTPResponseHead(version: .http1_1, status: .badRequest,
+                                    headers: HTTPHeaders([("Connection", "close"), ("Content-Length", "0")]))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    }
+
+    /// Bytes that never became a request head (answered 400, `writeBadRequest`) still get a
+    /// log line, a count and an audit record: smuggling attempts and broken clients are
+    /// worth seeing.
     func logUnparsedRequest(_ context: ChannelHandlerContext) {
         let requestId = requestIds.next()
         environment.logger.info("request", metadata: [

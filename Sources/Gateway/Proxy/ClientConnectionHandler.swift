@@ -137,13 +137,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
     }
 
-    /// Broken HTTP (NIO's protocol-error handler has already answered 400) and any other
-    /// error on the client connection end it: nothing half-parsed may go on.
+    /// Broken HTTP and any other error on the client connection end it: nothing half-parsed
+    /// may go on. Broken HTTP is answered 400 first, unless a response is under way (its
+    /// head written, its end not): the client could not tell a second one from its body.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A TLS client's input that ended without close_notify: NIOSSL reports it, then the
         // input's end, which is what it means here (a half-close, or the client leaving).
         if case .uncleanShutdown? = error as? NIOSSLError { return }
+        let brokenHTTP = error is HTTPParserError
         if let exchange {
+            if brokenHTTP, !exchange.machine.response.isUnderWay { writeBadRequest(context) }
             // The decoder reports a request cut off by the end of the client's input (or the
             // connection's close) as an error, before the end itself: the client left.
             let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
@@ -151,7 +154,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             handle(actions, of: exchange)
             context.close(promise: nil)
         } else if connection == .open {
-            if error is HTTPParserError { logUnparsedRequest(context) }
+            if brokenHTTP {
+                // The close waits for this answer, behind the last one.
+                lastResponseWritten = writeBadRequest(context)
+                logUnparsedRequest(context)
+            }
             closeBetweenExchanges(context)
         }
         // A connection already closing does so once its last response is written.

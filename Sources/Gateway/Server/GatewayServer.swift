@@ -276,7 +276,8 @@ public final class GatewayServer: Sendable {
     /// The client connection's pipeline, protections on by default:
     ///
     ///     [TLS] → lingering close → idle and head deadlines → HTTP/1.1 decoder with header
-    ///     limits, encoder → one request at a time → protocol-error answers → gateway handler
+    ///     limits, encoder → one request at a time → gateway handler (which answers broken
+    ///     HTTP 400)
     public static func configureClientPipeline(_ channel: any Channel, tls: NIOSSLContext?, limits: GatewayConfiguration.Limits,
                                         timeouts: GatewayConfiguration.Timeouts,
                                         environment: ClientEnvironment) throws {
@@ -292,10 +293,7 @@ public final class GatewayServer: Sendable {
         try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                              withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
                                              withDecoderLimitConfiguration: decoderLimits)
-        // Before the protocol-error handler: a parse error after a request's end is answered
-        // after that request's answer.
         try sync.addHandler(RequestSequencer())
-        try sync.addHandler(HTTPServerProtocolErrorHandler())
         try sync.addHandler(ClientConnectionHandler(environment: environment))
     }
 
