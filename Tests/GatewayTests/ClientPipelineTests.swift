@@ -51,6 +51,13 @@ import Testing
             return channel.isActive
         }
 
+        /// A socket that takes nothing until released: what the gateway writes stays queued.
+        func holdingWrites() throws -> HeldWrites {
+            let socket = HeldWrites()
+            try channel.pipeline.syncOperations.addHandler(socket, position: .first)
+            return socket
+        }
+
         /// The upstream connections the gateway opened, oldest first.
         var upstreams: [EmbeddedChannel] {
             loop.run()
@@ -203,8 +210,7 @@ import Testing
     /// what was still queued).
     @Test func aHalfClosedClientsAnswerIsWrittenWholeBeforeTheClose() throws {
         let harness = try Harness()
-        let socket = HeldWrites()
-        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        let socket = try harness.holdingWrites()
         try harness.send(harness.signedHead("GET", "/bkt/one"))
         harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         let upstream = try #require(harness.upstreams.first)
@@ -221,8 +227,7 @@ import Testing
     /// Quiesced between exchanges, a connection closes once its last answer is written.
     @Test func aQuiescedConnectionClosesOnceItsLastAnswerIsWritten() throws {
         let harness = try Harness()
-        let socket = HeldWrites()
-        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        let socket = try harness.holdingWrites()
         try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\n\r\n")
         harness.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(harness.isOpen, "closed with the answer still queued")
@@ -236,8 +241,7 @@ import Testing
     /// connection closes only once both are written, however long the socket takes them.
     @Test func brokenHTTPBetweenExchangesClosesOnceItsAnswerIsWritten() throws {
         let harness = try Harness()
-        let socket = HeldWrites()
-        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        let socket = try harness.holdingWrites()
         try? harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\n\r\nGET /bkt/k HTTP/1.1\r\nHost h\r\n\r\n")
         #expect(harness.isOpen, "closed with the answers still queued")
         socket.release()
@@ -450,8 +454,7 @@ import Testing
     /// radosgw cut short by 10 KiB).
     @Test func aClosingConnectionClosesOnlyOnceItsResponseIsWritten() throws {
         let harness = try Harness()
-        let socket = HeldWrites()
-        try harness.channel.pipeline.syncOperations.addHandler(socket, position: .first)
+        let socket = try harness.holdingWrites()
         try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
         #expect(try harness.output().isEmpty)
         #expect(harness.isOpen, "closed with the response still queued")
@@ -464,7 +467,7 @@ import Testing
 
     @Test func aClientThatNeverTakesItsLastResponseIsClosedAfterTheIdleTimeout() throws {
         let harness = try Harness()
-        try harness.channel.pipeline.syncOperations.addHandler(HeldWrites(), position: .first)
+        _ = try harness.holdingWrites()
         try harness.send("GET /bkt/k HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
         harness.loop.advanceTime(by: .seconds(59))
         #expect(harness.isOpen)

@@ -294,36 +294,35 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             // Last: a request the client pipelined starts on this event.
             context.triggerUserOutboundEvent(RequestHeadEvent.awaitingHead, promise: nil)
         case .closeAfterResponse:
-            closeAfterResponse(exchange, context: context)
+            close(after: exchange.responseEndWritten, lingering: true, context: context)
         case .abort:
             connection = .closing
             context.close(promise: nil)
         }
     }
 
-    /// Closes the connection between exchanges, once the last response is on the wire (the
-    /// end of a download may still be queued behind a full socket). A plain close, as between
-    /// exchanges before; a client that does not take the response meets the client-idle
-    /// deadline.
+    /// Closes the connection between exchanges (the input ended, a quiesce, broken HTTP):
+    /// a plain close, as between exchanges before, once the last response is written.
     private func closeBetweenExchanges(_ context: ChannelHandlerContext) {
-        connection = .closing
-        guard let written = lastResponseWritten else { return context.close(promise: nil) }
-        let channel = context.channel
-        written.whenComplete { _ in channel.close(promise: nil) }
+        close(after: lastResponseWritten, lingering: false, context: context)
     }
 
-    /// Closes the connection once the response is on the wire: closing the channel at once
-    /// would drop the writes still queued behind a full socket (a slow client's download
-    /// cut short). A client that stops reading gets the client-idle deadline to take it.
-    /// Then `LingeringClose` closes it without resetting the answer away.
-    private func closeAfterResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+    /// Closes the connection once `written` (the last response's end) is on the wire:
+    /// closing the channel at once would drop the writes still queued behind a full socket
+    /// (a slow client's download cut short). A client that stops reading gets the
+    /// client-idle deadline to take it. `lingering`: then `LingeringClose` closes it without
+    /// resetting the answer away (the client may still be sending).
+    private func close(after written: EventLoopFuture<Void>?, lingering: Bool, context: ChannelHandlerContext) {
         connection = .closing
         context.triggerUserOutboundEvent(RequestHeadEvent.closingAfterResponse, promise: nil)
-        guard let written = exchange.responseEndWritten else {
-            context.close(promise: nil)
-            return
-        }
+        guard let written else { return context.close(promise: nil) }
         let channel = context.channel
-        written.whenComplete { _ in channel.triggerUserOutboundEvent(LingeringClose.Event.start, promise: nil) }
+        written.whenComplete { _ in
+            if lingering {
+                channel.triggerUserOutboundEvent(LingeringClose.Event.start, promise: nil)
+            } else {
+                channel.close(promise: nil)
+            }
+        }
     }
 }
