@@ -133,7 +133,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             exchange.machine.closeAfterResponse()
         } else if connection == .open {
             // A connection already closing does so once its last response is written.
-            closeBetweenExchanges(context)
+            closeBetweenExchanges(context, lingering: false)
         }
     }
 
@@ -159,7 +159,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 lastResponseWritten = writeBadRequest(context)
                 logUnparsedRequest(context)
             }
-            closeBetweenExchanges(context)
+            // Lingering: the rest of the broken request may still be arriving, or be unread
+            // in the socket, and a plain close would reset the 400 away.
+            closeBetweenExchanges(context, lingering: brokenHTTP)
         }
         // A connection already closing does so once its last response is written.
     }
@@ -301,10 +303,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         }
     }
 
-    /// Closes the connection between exchanges (the input ended, a quiesce, broken HTTP):
-    /// a plain close, as between exchanges before, once the last response is written.
-    private func closeBetweenExchanges(_ context: ChannelHandlerContext) {
-        close(after: lastResponseWritten, lingering: false, context: context)
+    /// Closes the connection between exchanges (the input ended, a quiesce, broken HTTP)
+    /// once the last response is written.
+    private func closeBetweenExchanges(_ context: ChannelHandlerContext, lingering: Bool) {
+        close(after: lastResponseWritten, lingering: lingering, context: context)
     }
 
     /// Closes the connection once `written` (the last response's end) is on the wire:

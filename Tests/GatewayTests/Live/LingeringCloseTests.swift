@@ -47,6 +47,30 @@ import Testing
         await upstream.stop()
     }
 
+    /// Broken HTTP with more of it still coming: its 400 is not reset away either. The
+    /// client sends the rest only once it has the answer and the end of stream, so a plain
+    /// close would have reset every one of those sends.
+    @Test func aClientStillSendingAfterBrokenHTTPGetsThe400AndAnEndOfStreamNotAReset() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {lingering_close: 60}")
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array("PUT /bucket/key HTTP/1.1\r\nHost no-colon\r\n\r\n".utf8) + Self.piece)
+        let answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        #expect(await eventually { client.receivedText == answer }, "\(client.receivedText)")
+        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
+
+        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
+        await client.closeOutput()
+        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
+                "the gateway closes once the client has")
+        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
+        #expect(upstream.receivedText.isEmpty, "nothing of broken HTTP goes upstream")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
     @Test func aClientThatNeitherSendsNorClosesIsClosedAtTheLingeringTimeout() async throws {
         let (upstream, gateway, client) = try await Self.refusedUploadInFlight(lingering: 1)
         #expect(await eventually { client.sawEndOfStream })
