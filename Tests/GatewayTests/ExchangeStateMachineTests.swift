@@ -447,6 +447,16 @@ import Testing
         #expect(machine.outcome == .clientGone(code: "ClientProtocolError"))
     }
 
+    /// Broken HTTP the handler answered with its 400: the connection closes after that
+    /// answer, not at once, and the upstream request is cut all the same.
+    @Test func brokenHTTPAnsweredClosesAfterTheAnswerAndCutsTheUpstream() {
+        var machine = Self.machine(body: true)
+        _ = machine.requestPrepared(expectsContinue: false, now: Self.start)
+        _ = machine.upstreamConnected(reused: false, now: Self.start)
+        #expect(machine.clientFailed(answeredBadRequest: true) == [.closeUpstream, .finish(.closeAfterResponse)])
+        #expect(machine.outcome == .clientGone(code: "ClientProtocolError"))
+    }
+
     @Test func anAnsweredRequestAwaitingItsEndKeepsItsOutcomeWhenTheClientLeaves() {
         var machine = Self.machine()
         _ = machine.refused(S3Error.accessDenied(), in: .police)

@@ -307,10 +307,13 @@ struct ExchangeStateMachine {
     }
 
     /// Broken HTTP or another error on the client connection: nothing half-parsed may go on.
-    mutating func clientFailed() -> [Action] {
+    /// `answeredBadRequest`: the handler answered the broken HTTP with its 400, and the
+    /// connection closes after that answer (lingering: the rest of the body may still be
+    /// coming) instead of at once.
+    mutating func clientFailed(answeredBadRequest: Bool = false) -> [Action] {
         guard lifecycle == .active else { return [] }
         if outcome == nil { outcome = .clientGone(code: "ClientProtocolError") }
-        return end(.abort)
+        return end(answeredBadRequest ? .closeAfterResponse : .abort)
     }
 
     /// The connection closes once this exchange is answered (the server is shutting down,

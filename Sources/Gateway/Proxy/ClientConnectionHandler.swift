@@ -146,13 +146,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if case .uncleanShutdown? = error as? NIOSSLError { return }
         let brokenHTTP = error is HTTPParserError
         if let exchange {
-            if brokenHTTP, !exchange.machine.response.isUnderWay { writeBadRequest(context) }
+            let answered = brokenHTTP && !exchange.machine.response.isUnderWay
+            if answered {
+                exchange.status = 400
+                exchange.responseEndWritten = writeBadRequest(context)
+            }
             // The decoder reports a request cut off by the end of the client's input (or the
             // connection's close) as an error, before the end itself: the client left.
             let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
-            let actions = clientLeft ? exchange.machine.clientClosed() : exchange.machine.clientFailed()
-            handle(actions, of: exchange)
-            context.close(promise: nil)
+            if clientLeft {
+                handle(exchange.machine.clientClosed(), of: exchange)
+                context.close(promise: nil)
+            } else if answered {
+                // Closes lingering once the 400 is written: the rest of the broken body may
+                // still be arriving, or be unread, and a plain close would reset it away.
+                handle(exchange.machine.clientFailed(answeredBadRequest: true), of: exchange)
+            } else {
+                handle(exchange.machine.clientFailed(), of: exchange)
+                context.close(promise: nil)
+            }
         } else if connection == .open {
             if brokenHTTP {
                 // The close waits for this answer, behind the last one.

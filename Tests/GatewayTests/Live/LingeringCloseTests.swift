@@ -1,4 +1,5 @@
 import Foundation
+import S3Signing
 import Testing
 @testable import Gateway
 
@@ -66,6 +67,39 @@ import Testing
                 "the gateway closes once the client has")
         #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
         #expect(upstream.receivedText.isEmpty, "nothing of broken HTTP goes upstream")
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
+    /// The same in the middle of an exchange: a signed streaming upload sent with
+    /// `Transfer-Encoding: chunked` whose HTTP chunk framing breaks after its first chunk.
+    /// The upstream request is cut, and the 400 still reaches a client that goes on sending.
+    @Test func aBodyThatBreaksHTTPMidwayGetsThe400AndAnEndOfStreamNotAReset() async throws {
+        let upstream = try await ScriptedUpstream.start(answer: nil)
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {lingering_close: 60}")
+        let now = Date()
+        let headers = try gateway.signedHeaders(method: "PUT", target: "/bucket/key", headers: [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "10"), ("Transfer-Encoding", "chunked"),
+        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now: now)
+        let first = try SmugglingTests.signedChunks([Array("hello".utf8)], headers: headers, now: now)[0]
+        let client = try await RawClient.connect(port: gateway.port)
+        try await client.send(Array("PUT /bucket/key HTTP/1.1\r\n".utf8)
+            + headers.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) } + Array("\r\n".utf8)
+            + Array("\(String(first.count, radix: 16))\r\n".utf8) + first + Array("\r\n".utf8))
+        #expect(await eventually { upstream.receivedText.contains("\r\n\r\n") }, "the request head never went upstream")
+        try await client.send(Array("zz\r\n".utf8) + Self.piece)
+        let answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        #expect(await eventually { client.receivedText == answer }, "\(client.receivedText)")
+        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
+        #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream request was not cut")
+
+        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
+        await client.closeOutput()
+        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
+                "the gateway closes once the client has")
+        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
         await client.close()
         await gateway.stop()
         await upstream.stop()
