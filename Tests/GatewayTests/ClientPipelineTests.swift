@@ -252,6 +252,22 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// Broken HTTP in a body the upstream has already answered whole: the client has its
+    /// answer, and gets no second one; the connection closes after it.
+    @Test func brokenHTTPAfterACompleteAnswerAddsNoSecondAnswer() throws {
+        let harness = try Harness()
+        let fields = try TestSetup.signedHeaders(method: "PUT", target: "/bkt/k", host: "127.0.0.1:9000", headers: [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "10"), ("Transfer-Encoding", "chunked"),
+        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        try harness.send("PUT /bkt/k HTTP/1.1\r\n" + fields.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n")
+        let upstream = try #require(harness.upstreams.first)
+        try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try? harness.send("zz\r\n")
+        let response = try harness.output()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.hasSuffix("\r\n\r\nok"), "\(response)")
+        #expect(!harness.isOpen)
+    }
+
     /// Over TLS, an input that ends without close_notify is reported as an error first: it
     /// is the input's end all the same, and the client still gets its answer.
     @Test func aTLSInputEndedWithoutCloseNotifyIsAnInputEnd() throws {

@@ -453,7 +453,7 @@ import Testing
         var machine = Self.machine(body: true)
         _ = machine.requestPrepared(expectsContinue: false, now: Self.start)
         _ = machine.upstreamConnected(reused: false, now: Self.start)
-        #expect(machine.clientFailed(answeredBadRequest: true) == [.closeUpstream, .finish(.closeAfterResponse)])
+        #expect(machine.clientFailed(answered: true) == [.closeUpstream, .finish(.closeAfterResponse)])
         #expect(machine.outcome == .clientGone(code: "ClientProtocolError"))
     }
 

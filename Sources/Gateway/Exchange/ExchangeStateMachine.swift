@@ -307,13 +307,13 @@ struct ExchangeStateMachine {
     }
 
     /// Broken HTTP or another error on the client connection: nothing half-parsed may go on.
-    /// `answeredBadRequest`: the handler answered the broken HTTP with its 400, and the
-    /// connection closes after that answer (lingering: the rest of the body may still be
-    /// coming) instead of at once.
-    mutating func clientFailed(answeredBadRequest: Bool = false) -> [Action] {
+    /// `answered`: the client has a whole answer (the handler's 400 for broken HTTP, or a
+    /// response already complete), and the connection closes once it is written instead of
+    /// at once.
+    mutating func clientFailed(answered: Bool = false) -> [Action] {
         guard lifecycle == .active else { return [] }
         if outcome == nil { outcome = .clientGone(code: "ClientProtocolError") }
-        return end(answeredBadRequest ? .closeAfterResponse : .abort)
+        return end(answered ? .closeAfterResponse : .abort)
     }
 
     /// The connection closes once this exchange is answered (the server is shutting down,

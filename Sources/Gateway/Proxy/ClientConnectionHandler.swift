@@ -138,16 +138,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     /// Broken HTTP and any other error on the client connection end it: nothing half-parsed
-    /// may go on. Broken HTTP is answered 400 first, unless a response is under way (its
-    /// head written, its end not): the client could not tell a second one from its body.
+    /// may go on. Broken HTTP is answered 400 first, unless the response's head was written:
+    /// the client could not tell a second answer from the first one's body or its successor.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A TLS client's input that ended without close_notify: NIOSSL reports it, then the
         // input's end, which is what it means here (a half-close, or the client leaving).
         if case .uncleanShutdown? = error as? NIOSSLError { return }
         let brokenHTTP = error is HTTPParserError
         if let exchange {
-            let answered = brokenHTTP && !exchange.machine.response.isUnderWay
-            if answered {
+            if brokenHTTP, !exchange.machine.response.headSent {
                 exchange.status = 400
                 exchange.responseEndWritten = writeBadRequest(context)
             }
@@ -157,10 +156,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             if clientLeft {
                 handle(exchange.machine.clientClosed(), of: exchange)
                 context.close(promise: nil)
-            } else if answered {
-                // Closes lingering once the 400 is written: the rest of the broken body may
-                // still be arriving, or be unread, and a plain close would reset it away.
-                handle(exchange.machine.clientFailed(answeredBadRequest: true), of: exchange)
+            } else if brokenHTTP, !exchange.machine.response.isUnderWay {
+                // The client has a whole answer (the 400, or one already complete): the
+                // connection closes lingering once it is written, since the rest of the broken
+                // body may still be arriving, or be unread, and a plain close would reset it away.
+                handle(exchange.machine.clientFailed(answered: true), of: exchange)
             } else {
                 handle(exchange.machine.clientFailed(), of: exchange)
                 context.close(promise: nil)

@@ -3,11 +3,14 @@ import S3Signing
 import Testing
 @testable import Gateway
 
-/// `LingeringClose` against real sockets: a connection closed after an answer — here an
-/// upload refused before its body was read — is not reset under a client still sending.
+/// `LingeringClose` against real sockets: a connection closed after an answer — an upload
+/// refused before its body was read, broken HTTP with more bytes behind it — is not reset
+/// under a client still sending.
 @Suite(.serialized) struct LingeringCloseTests {
     static let bodySize = 4 << 20
     static let piece = [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+    /// The gateway's answer to broken HTTP.
+    static let badRequest = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
     /// A PUT signed with a wrong secret, announcing a 4 MiB body, and its first 64 KiB.
     static func refusedUpload(_ gateway: LiveGateway) throws -> [UInt8] {
@@ -17,15 +20,34 @@ import Testing
         return Array(head.utf8) + piece
     }
 
+    /// A gateway with `timeouts.lingering_close` at `seconds` in front of a recording
+    /// upstream (`answer`: what it answers, nil for nothing), and a client connected to it.
+    static func gateway(lingering seconds: Int, upstreamAnswer answer: String? = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        async throws -> (ScriptedUpstream, LiveGateway, RawClient) {
+        let upstream = try await ScriptedUpstream.start(answer: answer)
+        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
+                                                  extra: "timeouts: {lingering_close: \(seconds)}")
+        return (upstream, gateway, try await RawClient.connect(port: gateway.port))
+    }
+
     /// A gateway with `timeouts.lingering_close` at `seconds`, and a client that has sent it
     /// `refusedUpload`.
     static func refusedUploadInFlight(lingering seconds: Int) async throws -> (ScriptedUpstream, LiveGateway, RawClient) {
-        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
-                                                  extra: "timeouts: {lingering_close: \(seconds)}")
-        let client = try await RawClient.connect(port: gateway.port)
+        let (upstream, gateway, client) = try await gateway(lingering: seconds)
         try await client.send(refusedUpload(gateway))
         return (upstream, gateway, client)
+    }
+
+    /// The client has its answer and the end of stream, and sends the rest of its 4 MiB:
+    /// the gateway reads and drops it, where a plain close would have reset the connection
+    /// under every one of those sends, and closes once the client has.
+    static func expectTheRestDroppedNotReset(_ client: RawClient, _ gateway: LiveGateway) async throws {
+        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
+        for _ in 1..<(bodySize / piece.count) { try await client.send(piece) }
+        await client.closeOutput()
+        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
+                "the gateway closes once the client has")
+        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
     }
 
     @Test func aClientStillSendingItsBodyGetsTheAnswerAndAnEndOfStreamNotAReset() async throws {
@@ -33,39 +55,19 @@ import Testing
         #expect(await eventually { client.receivedText.contains("</Error>") })
         #expect(client.receivedText.hasPrefix("HTTP/1.1 403 Forbidden\r\n"))
         #expect(client.receivedText.contains("<Code>SignatureDoesNotMatch</Code>"))
-        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
-
-        // The rest of the body: read and dropped by the gateway, where a plain close would
-        // have reset the connection under it.
-        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
-        await client.closeOutput()
-        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
-                "the gateway closes once the client has")
-        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
+        try await Self.expectTheRestDroppedNotReset(client, gateway)
         #expect(upstream.receivedText.isEmpty, "nothing of a refused request goes upstream")
         await client.close()
         await gateway.stop()
         await upstream.stop()
     }
 
-    /// Broken HTTP with more of it still coming: its 400 is not reset away either. The
-    /// client sends the rest only once it has the answer and the end of stream, so a plain
-    /// close would have reset every one of those sends.
+    /// Broken HTTP with more of it still coming: its 400 is not reset away either.
     @Test func aClientStillSendingAfterBrokenHTTPGetsThe400AndAnEndOfStreamNotAReset() async throws {
-        let upstream = try await ScriptedUpstream.start(answer: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
-                                                  extra: "timeouts: {lingering_close: 60}")
-        let client = try await RawClient.connect(port: gateway.port)
+        let (upstream, gateway, client) = try await Self.gateway(lingering: 60)
         try await client.send(Array("PUT /bucket/key HTTP/1.1\r\nHost no-colon\r\n\r\n".utf8) + Self.piece)
-        let answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        #expect(await eventually { client.receivedText == answer }, "\(client.receivedText)")
-        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
-
-        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
-        await client.closeOutput()
-        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
-                "the gateway closes once the client has")
-        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
+        #expect(await eventually { client.receivedText == Self.badRequest }, "\(client.receivedText)")
+        try await Self.expectTheRestDroppedNotReset(client, gateway)
         #expect(upstream.receivedText.isEmpty, "nothing of broken HTTP goes upstream")
         await client.close()
         await gateway.stop()
@@ -76,30 +78,20 @@ import Testing
     /// `Transfer-Encoding: chunked` whose HTTP chunk framing breaks after its first chunk.
     /// The upstream request is cut, and the 400 still reaches a client that goes on sending.
     @Test func aBodyThatBreaksHTTPMidwayGetsThe400AndAnEndOfStreamNotAReset() async throws {
-        let upstream = try await ScriptedUpstream.start(answer: nil)
-        let gateway = try await LiveGateway.start(upstream: "http://127.0.0.1:\(upstream.port)",
-                                                  extra: "timeouts: {lingering_close: 60}")
+        let (upstream, gateway, client) = try await Self.gateway(lingering: 60, upstreamAnswer: nil)
         let now = Date()
         let headers = try gateway.signedHeaders(method: "PUT", target: "/bucket/key", headers: [
             ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "10"), ("Transfer-Encoding", "chunked"),
         ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", now: now)
         let first = try SmugglingTests.signedChunks([Array("hello".utf8)], headers: headers, now: now)[0]
-        let client = try await RawClient.connect(port: gateway.port)
         try await client.send(Array("PUT /bucket/key HTTP/1.1\r\n".utf8)
             + headers.flatMap { Array("\($0.0): \($0.1)\r\n".utf8) } + Array("\r\n".utf8)
             + Array("\(String(first.count, radix: 16))\r\n".utf8) + first + Array("\r\n".utf8))
         #expect(await eventually { upstream.receivedText.contains("\r\n\r\n") }, "the request head never went upstream")
         try await client.send(Array("zz\r\n".utf8) + Self.piece)
-        let answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-        #expect(await eventually { client.receivedText == answer }, "\(client.receivedText)")
-        #expect(await eventually { client.sawEndOfStream }, "the gateway half-closes after the answer")
+        #expect(await eventually { client.receivedText == Self.badRequest }, "\(client.receivedText)")
         #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream request was not cut")
-
-        for _ in 1..<(Self.bodySize / Self.piece.count) { try await client.send(Self.piece) }
-        await client.closeOutput()
-        #expect(await eventually { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
-                "the gateway closes once the client has")
-        #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
+        try await Self.expectTheRestDroppedNotReset(client, gateway)
         await client.close()
         await gateway.stop()
         await upstream.stop()
