@@ -146,13 +146,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
         if case .uncleanShutdown? = error as? NIOSSLError { return }
         let brokenHTTP = error is HTTPParserError
         if let exchange {
-            if brokenHTTP, !exchange.machine.response.headSent {
-                exchange.status = 400
-                exchange.responseEndWritten = writeBadRequest(context)
-            }
             // The decoder reports a request cut off by the end of the client's input (or the
             // connection's close) as an error, before the end itself: the client left.
             let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
+            if brokenHTTP, !exchange.machine.response.headSent {
+                exchange.responseEndWritten = writeBadRequest(context)
+                // The exchange's status once a client is there to read it; one that left has
+                // none (its record says ClientDisconnected).
+                if !clientLeft { exchange.status = 400 }
+            }
             if clientLeft {
                 handle(exchange.machine.clientClosed(), of: exchange)
                 context.close(promise: nil)
