@@ -128,13 +128,15 @@ public enum S3OperationClassifier {
     /// query and header names. Headers carried in the query count as headers.
     public static func row(method: String, address: S3Address, target: RequestTarget, headers: HeaderFields,
                            acceptsOBSOperations: Bool) -> Result<S3OperationRow, UnmatchedRequest> {
-        var queryNames = Set<String>()
+        // A list, not a set: a query has a few names, and hashing each cost more than the
+        // comparisons (a repeated name is listed twice, which no check below minds).
+        var queryNames: [String] = []
         var liftedHeaderNames: [String] = []
         for parameter in target.query where !authenticationParameters.contains(parameter.name) {
             if isHeaderParameter(parameter.name) {
                 liftedHeaderNames.append(parameter.name)
             } else {
-                queryNames.insert(parameter.name)
+                queryNames.append(parameter.name)
             }
         }
         let level: S3APIOperation.Level = address.bucket == nil ? .service : address.key == nil ? .bucket : .object

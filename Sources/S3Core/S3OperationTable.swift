@@ -205,12 +205,12 @@ public enum S3OperationTable {
     /// the most selectors, then the most required headers present (CopyObject over
     /// PutObject when `x-amz-copy-source` is sent).
     public static func match(method: String, level: S3APIOperation.Level, query: [QueryParameter],
-                             queryNames: Set<String>, contentType: String?, acceptsOBSOperations: Bool,
+                             queryNames: [String], contentType: String?, acceptsOBSOperations: Bool,
                              hasHeader: (String) -> Bool) -> Result<S3OperationRow, UnmatchedRequest> {
         var best: S3OperationRow?
         for row in rowsByMethodAndLevel[MethodAndLevel(method: method, level: level)] ?? [] {
             if row.obsOnly && !acceptsOBSOperations { continue }
-            guard row.shape.selectors.isSubset(of: queryNames),
+            guard row.shape.selectors.allSatisfy(queryNames.contains),
                   row.shape.selectorValues.allSatisfy({ selector in
                       query.contains { $0.name == selector.key && $0.value == selector.value } }),
                   queryNames.allSatisfy(row.admitsParameter),
@@ -232,10 +232,11 @@ public enum S3OperationTable {
         }
         if let best { return .success(best) }
         let what = level == .service ? "the service" : level == .bucket ? "a bucket" : "an object"
-        let keys = queryNames.sorted()
+        let names = Set(queryNames)
+        let keys = names.sorted()
         let shape = keys.isEmpty ? "\(method) on \(what)" : "\(method) on \(what) with ?\(keys.joined(separator: "&"))"
         let obsOnly = rows.contains { $0.obsOnly && $0.shape.method == method && $0.shape.level == level
-            && $0.shape.selectors == queryNames }
+            && $0.shape.selectors == names }
         return .failure(UnmatchedRequest(reason: obsOnly
             ? "\(shape) is an OBS operation, and the upstream is not OBS"
             : "\(shape) is no operation obsgate knows (docs/s3-operations.md lists them)"))
