@@ -252,14 +252,44 @@ import Testing
         #expect(!harness.isOpen)
     }
 
+    /// The head of a signed streaming upload sent with `Transfer-Encoding: chunked` (its body
+    /// framed in HTTP chunks, so that broken chunk framing is broken HTTP mid-body).
+    static func chunkedStreamingUploadHead() throws -> String {
+        let fields = try TestSetup.signedHeaders(method: "PUT", target: "/bkt/k", host: "127.0.0.1:9000", headers: [
+            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "10"), ("Transfer-Encoding", "chunked"),
+        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        return "PUT /bkt/k HTTP/1.1\r\n" + fields.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n"
+    }
+
+    /// Broken HTTP in the middle of a body: the 400 is the exchange's answer and its record
+    /// (one log line, status 400, ClientProtocolError), the upstream request is cut, and the
+    /// connection closes after the answer.
+    @Test func brokenHTTPMidBodyIsAnswered400AndRecordedOnce() throws {
+        var response = ""
+        var upstreamOpen = true
+        var open = true
+        let lines = try LogLineHandlerTests.lines { logger in
+            let harness = try Harness(logger: logger)
+            try harness.send(Self.chunkedStreamingUploadHead())
+            let upstream = try #require(harness.upstreams.first)
+            try? harness.send("zz\r\n")
+            response = try harness.output()
+            upstreamOpen = upstream.isActive
+            open = harness.isOpen
+        }
+        #expect(response == "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "\(response)")
+        #expect(!upstreamOpen, "the upstream request is cut")
+        #expect(!open)
+        let records = lines.filter { $0.hasSuffix("[Gateway] request") }
+        #expect(records.count == 1, "\(lines)")
+        #expect(records.first.map { $0.contains(" status=400") && $0.contains(" error=ClientProtocolError") } == true, "\(records)")
+    }
+
     /// Broken HTTP in a body the upstream has already answered whole: the client has its
     /// answer, and gets no second one; the connection closes after it.
     @Test func brokenHTTPAfterACompleteAnswerAddsNoSecondAnswer() throws {
         let harness = try Harness()
-        let fields = try TestSetup.signedHeaders(method: "PUT", target: "/bkt/k", host: "127.0.0.1:9000", headers: [
-            ("Content-Encoding", "aws-chunked"), ("x-amz-decoded-content-length", "10"), ("Transfer-Encoding", "chunked"),
-        ], payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
-        try harness.send("PUT /bkt/k HTTP/1.1\r\n" + fields.map { "\($0.name): \($0.value)\r\n" }.joined() + "\r\n")
+        try harness.send(Self.chunkedStreamingUploadHead())
         let upstream = try #require(harness.upstreams.first)
         try harness.answer(upstream, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         try? harness.send("zz\r\n")

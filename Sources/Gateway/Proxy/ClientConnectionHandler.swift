@@ -163,6 +163,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
                 // connection closes lingering once it is written, since the rest of the broken
                 // body may still be arriving, or be unread, and a plain close would reset it away.
                 handle(exchange.machine.clientFailed(answered: true), of: exchange)
+                // Its `finish` set the connection closing; were the exchange over already,
+                // nothing else would close it.
+                if connection == .open { context.close(promise: nil) }
             } else {
                 handle(exchange.machine.clientFailed(), of: exchange)
                 context.close(promise: nil)
