@@ -61,12 +61,6 @@ struct ExchangeStateMachine {
         /// Written whole (the upstream's answer or the gateway's own).
         case complete
 
-        /// The head went to the client and the end did not yet.
-        var isUnderWay: Bool {
-            if case .streaming = self { return true }
-            return false
-        }
-
         /// The head went to the client: from then on a failure can only close the connection.
         var headSent: Bool {
             switch self {
@@ -307,9 +301,8 @@ struct ExchangeStateMachine {
     }
 
     /// Broken HTTP or another error on the client connection: nothing half-parsed may go on.
-    /// `answered`: the client has a whole answer (the handler's 400 for broken HTTP, or a
-    /// response already complete), and the connection closes once it is written instead of
-    /// at once.
+    /// `answered`: the handler answered the broken HTTP (400), and the connection closes
+    /// once that answer is written instead of at once.
     mutating func clientFailed(answered: Bool = false) -> [Action] {
         guard lifecycle == .active else { return [] }
         if outcome == nil { outcome = .clientGone(code: "ClientProtocolError") }

@@ -168,7 +168,6 @@ extension ClientConnectionHandler {
     }
 
     /// Broken HTTP's answer: 400 without a body, and the connection closes after it.
-    @discardableResult
     func writeBadRequest(_ context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         let head = HTTPResponseHead(version: .http1_1, status: .badRequest,
                                     headers: HTTPHeaders([("Connection", "close"), ("Content-Length", "0")]))

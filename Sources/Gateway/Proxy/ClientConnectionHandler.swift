@@ -138,8 +138,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
     }
 
     /// Broken HTTP and any other error on the client connection end it: nothing half-parsed
-    /// may go on. Broken HTTP is answered 400 first, unless the response's head was written:
-    /// the client could not tell a second answer from the first one's body or its successor.
+    /// may go on. Broken HTTP is answered 400 first, unless the response's head was written
+    /// (the client could not tell a second answer from the first one's body).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A TLS client's input that ended without close_notify: NIOSSL reports it, then the
         // input's end, which is what it means here (a half-close, or the client leaving).
@@ -149,19 +149,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, UpstreamResponseRecei
             // The decoder reports a request cut off by the end of the client's input (or the
             // connection's close) as an error, before the end itself: the client left.
             let clientLeft = !context.channel.isActive || error as? HTTPParserError == .invalidEOFState
-            if brokenHTTP, !exchange.machine.response.headSent {
-                exchange.responseEndWritten = writeBadRequest(context)
-                // The exchange's status once a client is there to read it; one that left has
-                // none (its record says ClientDisconnected).
-                if !clientLeft { exchange.status = 400 }
-            }
+            let answersBadRequest = brokenHTTP && !exchange.machine.response.headSent
+            if answersBadRequest { exchange.responseEndWritten = writeBadRequest(context) }
             if clientLeft {
+                // No status for one that left: its record says ClientDisconnected.
                 handle(exchange.machine.clientClosed(), of: exchange)
                 context.close(promise: nil)
-            } else if brokenHTTP, !exchange.machine.response.isUnderWay {
-                // The client has a whole answer (the 400, or one already complete): the
-                // connection closes lingering once it is written, since the rest of the broken
-                // body may still be arriving, or be unread, and a plain close would reset it away.
+            } else if answersBadRequest {
+                // The 400 is the exchange's answer, and the connection closes lingering once it
+                // is written: the rest of the broken body may still be arriving, or be unread,
+                // and a plain close would reset it away.
+                exchange.status = 400
                 handle(exchange.machine.clientFailed(answered: true), of: exchange)
                 // Its `finish` set the connection closing; were the exchange over already,
                 // nothing else would close it.

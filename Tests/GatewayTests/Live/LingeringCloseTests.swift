@@ -50,6 +50,12 @@ import Testing
         #expect(client.errorsSeen.isEmpty, "the connection was reset: \(client.errorsSeen.prefix(3))")
     }
 
+    static func stop(_ upstream: ScriptedUpstream, _ gateway: LiveGateway, _ client: RawClient) async {
+        await client.close()
+        await gateway.stop()
+        await upstream.stop()
+    }
+
     @Test func aClientStillSendingItsBodyGetsTheAnswerAndAnEndOfStreamNotAReset() async throws {
         let (upstream, gateway, client) = try await Self.refusedUploadInFlight(lingering: 60)
         #expect(await eventually { client.receivedText.contains("</Error>") })
@@ -57,9 +63,7 @@ import Testing
         #expect(client.receivedText.contains("<Code>SignatureDoesNotMatch</Code>"))
         try await Self.expectTheRestDroppedNotReset(client, gateway)
         #expect(upstream.receivedText.isEmpty, "nothing of a refused request goes upstream")
-        await client.close()
-        await gateway.stop()
-        await upstream.stop()
+        await Self.stop(upstream, gateway, client)
     }
 
     /// Broken HTTP with more of it still coming: its 400 is not reset away either.
@@ -69,9 +73,7 @@ import Testing
         #expect(await eventually { client.receivedText == Self.badRequest }, "\(client.receivedText)")
         try await Self.expectTheRestDroppedNotReset(client, gateway)
         #expect(upstream.receivedText.isEmpty, "nothing of broken HTTP goes upstream")
-        await client.close()
-        await gateway.stop()
-        await upstream.stop()
+        await Self.stop(upstream, gateway, client)
     }
 
     /// The same in the middle of an exchange: a signed streaming upload sent with
@@ -92,9 +94,7 @@ import Testing
         #expect(await eventually { client.receivedText == Self.badRequest }, "\(client.receivedText)")
         #expect(await eventually { upstream.connectionsClosed == 1 }, "the upstream request was not cut")
         try await Self.expectTheRestDroppedNotReset(client, gateway)
-        await client.close()
-        await gateway.stop()
-        await upstream.stop()
+        await Self.stop(upstream, gateway, client)
     }
 
     @Test func aClientThatNeitherSendsNorClosesIsClosedAtTheLingeringTimeout() async throws {
@@ -102,8 +102,6 @@ import Testing
         #expect(await eventually { client.sawEndOfStream })
         #expect(await eventually(timeout: .seconds(30)) { sample("obsgate_client_connections", in: gateway.server.metricsText()) == 0 },
                 "the connection outlived timeouts.lingering_close")
-        await client.close()
-        await gateway.stop()
-        await upstream.stop()
+        await Self.stop(upstream, gateway, client)
     }
 }
